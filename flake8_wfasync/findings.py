@@ -1,0 +1,39 @@
+"""The one result type every part of the static side speaks: a Finding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One blocking call (or misuse) found in one place.
+
+    ``line`` is 1-based and ``col`` 0-based, as flake8 reports them.
+    ``message`` is the full human text without the code, e.g.
+    ``"requests.get(url) blocks the event loop in step 'fetch' of MyFlow: use
+    await asyncio.to_thread(requests.get, url), or make the step a plain def"``.
+    """
+
+    code: str
+    line: int
+    col: int
+    message: str
+    path: str = "<string>"
+    # Qualified name of the blocking callable, when one was resolved ("requests.get").
+    qualname: str | None = None
+    # Enclosing coroutine function name, and the workflow step / class when it is one.
+    function: str | None = None
+    step: str | None = None
+    workflow: str | None = None
+    # The concrete advice for this call (also embedded in ``message``).
+    advice: str = ""
+    # End position of the flagged node (1-based line, 0-based col), for SARIF regions.
+    end_line: int | None = None
+    end_col: int | None = None
+    # The libcst node that was flagged, so fixes can find it by identity. Not compared.
+    node: Any = field(default=None, compare=False, repr=False, hash=False)
+
+    def flake8_text(self) -> str:
+        return f"{self.code} {self.message}"

@@ -1,0 +1,1 @@
+"""pytest plugin: report event-loop blocking found while tests run."""
