@@ -29,6 +29,9 @@ class Finding:
     workflow: str | None = None
     # The concrete advice for this call (also embedded in ``message``).
     advice: str = ""
+    # The async replacement when one exists: a callable ("asyncio.sleep") for a function,
+    # or a method name ("acomplete") for a method on the same object. Used by fixes.
+    twin: str | None = None
     # End position of the flagged node (1-based line, 0-based col), for SARIF regions.
     end_line: int | None = None
     end_col: int | None = None
