@@ -1,0 +1,151 @@
+"""Results cached per file content, so an unchanged tree re-checks in a blink.
+
+One cache file per *key*: the tool version, a digest of the analyzer's own source (so editing
+the analyzer never serves stale results), the settings that change what the analyzer finds,
+and the digest of the project-wide index when one is used. Inside it, each checked file maps
+to its size, mtime and content digest and the findings the analyzer gave for that content.
+
+A file whose size and mtime are unchanged is trusted without reading it (like git's index and
+ruff's cache); any other file is read and hashed, and reused when its content is the same.
+The cache is JSON, never pickle: it lives in the work tree and must not be able to run code.
+It is written atomically; a broken or foreign cache file is ignored, never an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+
+CACHE_DIR_NAME = ".wfasync_cache"
+_FORMAT = 1
+_KEEP_FILES = 8  # cache files of other keys kept (other settings, other versions)
+
+
+def content_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+_analyzer_digest: str | None = None
+
+
+def analyzer_digest() -> str:
+    """Digest of the package's analysis sources: a change in them invalidates every entry."""
+    global _analyzer_digest
+    if _analyzer_digest is None:
+        package = Path(__file__).resolve().parent
+        h = hashlib.blake2b(digest_size=16)
+        for path in sorted(package.glob("*.py")):
+            h.update(path.name.encode())
+            try:
+                h.update(path.read_bytes())
+            except OSError:
+                pass
+        _analyzer_digest = h.hexdigest()
+    return _analyzer_digest
+
+
+def make_key(*parts: Any) -> str:
+    payload = json.dumps([_FORMAT, __version__, analyzer_digest(), *parts], sort_keys=True, default=repr)
+    return hashlib.blake2b(payload.encode(), digest_size=12).hexdigest()
+
+
+@dataclass
+class Entry:
+    size: int
+    mtime_ns: int
+    digest: str
+    result: dict[str, Any]
+
+
+@dataclass
+class ResultCache:
+    """Maps absolute file paths to the analysis result of their content."""
+
+    directory: Path
+    key: str
+    entries: dict[str, Entry] = field(default_factory=dict)
+    dirty: bool = False
+
+    @property
+    def file(self) -> Path:
+        return self.directory / f"results-{self.key}.json"
+
+    @classmethod
+    def open(cls, directory: Path, key: str) -> "ResultCache":
+        cache = cls(directory=directory, key=key)
+        try:
+            raw = json.loads(cache.file.read_text(encoding="utf-8"))
+            if raw.get("format") == _FORMAT and raw.get("key") == key:
+                for path, (size, mtime_ns, digest, result) in raw["files"].items():
+                    cache.entries[path] = Entry(size, mtime_ns, digest, result)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            cache.entries.clear()
+        return cache
+
+    def by_stat(self, path: str, st: os.stat_result) -> dict[str, Any] | None:
+        entry = self.entries.get(path)
+        if entry is not None and entry.size == st.st_size and entry.mtime_ns == st.st_mtime_ns:
+            return entry.result
+        return None
+
+    def by_content(self, path: str, st: os.stat_result, digest: str) -> dict[str, Any] | None:
+        entry = self.entries.get(path)
+        if entry is not None and entry.digest == digest:
+            if entry.size != st.st_size or entry.mtime_ns != st.st_mtime_ns:
+                entry.size, entry.mtime_ns = st.st_size, st.st_mtime_ns
+                self.dirty = True
+            return entry.result
+        return None
+
+    def store(self, path: str, st: os.stat_result, digest: str, result: dict[str, Any]) -> None:
+        self.entries[path] = Entry(st.st_size, st.st_mtime_ns, digest, result)
+        self.dirty = True
+
+    def save(self) -> None:
+        """Write the cache atomically; a read-only tree just goes without a cache."""
+        if not self.dirty:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            gitignore = self.directory / ".gitignore"
+            if not gitignore.exists():
+                gitignore.write_text("# Created by wfasync: results cache, safe to delete.\n*\n")
+            payload = {
+                "format": _FORMAT,
+                "key": self.key,
+                "files": {p: [e.size, e.mtime_ns, e.digest, e.result] for p, e in self.entries.items()},
+            }
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".results-", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump(payload, fh, separators=(",", ":"))
+                os.replace(tmp, self.file)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+            self._prune()
+        except OSError:
+            return
+        self.dirty = False
+
+    def _prune(self) -> None:
+        others = sorted(
+            (p for p in self.directory.glob("results-*.json") if p != self.file),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+        for stale in others[_KEEP_FILES:]:
+            try:
+                stale.unlink()
+            except OSError:
+                pass

@@ -1,0 +1,792 @@
+"""``wfasync fix``: libcst rewrites of blocking calls that can be rewritten safely.
+
+Rewrites (each keeps the surrounding comments and formatting):
+
+- a blocking call in a coroutine -> ``await asyncio.to_thread(fn, *args, **kwargs)``;
+- a call with a drop-in async twin -> ``await asyncio.sleep(x)`` for ``time.sleep(x)``, and
+  ``await obj.acomplete(...)`` for ``obj.complete(...)`` (WFA110);
+- a call evaluated before it is offloaded (WFA301) -> ``to_thread(f, x)``;
+- an async step that never awaits (WFA401) -> a plain ``def`` (the runtime runs it in a thread).
+
+``import asyncio`` is added when the module has none. Left alone, with the finding reported
+and the reason: a call used as a context manager or as an iterator, a call inside a lambda or
+a comprehension, a call returning a file object or a method on a file object opened in the
+coroutine (wrapping one call would leave the other reads and writes blocking), sqlite3 objects
+(bound to the thread that made them), and rules with no mechanical rewrite.
+
+A rewritten file must parse and compile, must not gain findings, and must be a fixed point
+(fixing it again changes nothing); otherwise it is left untouched and the reason reported.
+Files are written atomically, keeping encoding, BOM, newlines and permissions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import stat
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import libcst as cst
+
+from .config import Config
+from .findings import Finding
+from .runner import analysis_config, suppressed
+
+# Codes whose finding is a call that blocks where it stands: offloading it is always correct.
+OFFLOADABLE = frozenset({"WFA101", "WFA102", "WFA103", "WFA104", "WFA105", "WFA106", "WFA107",
+                         "WFA108", "WFA109", "WFA110", "WFA199", "WFA201"})
+# Function twins that take exactly the same arguments.
+DROP_IN_TWINS = {"time.sleep": "asyncio.sleep"}
+FILE_OPENERS = frozenset({"builtins.open", "open", "io.open", "os.fdopen", "codecs.open", "gzip.open",
+                          "bz2.open", "lzma.open", "tarfile.open", "zipfile.ZipFile", "pathlib.Path.open",
+                          "tempfile.NamedTemporaryFile", "tempfile.TemporaryFile"})
+THREAD_BOUND_PREFIXES = ("sqlite3.",)
+OFFLOADERS_WITH_KWARGS = frozenset({"to_thread"})
+OFFLOADERS_POSITIONAL = {"run_in_executor": 1, "run_sync": 0}  # index of the callable argument
+MAX_PASSES = 4
+
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+
+
+class _Parents(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.parent: dict[cst.CSTNode, cst.CSTNode] = {}
+        self._stack: list[cst.CSTNode] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self._stack:
+            self.parent[node] = self._stack[-1]
+        self._stack.append(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self._stack.pop()
+
+
+def _dotted(expr: cst.BaseExpression) -> str | None:
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute):
+        base = _dotted(expr.value)
+        return f"{base}.{expr.attr.value}" if base else None
+    return None
+
+
+def _bound_names(node: cst.CSTNode) -> set[str]:
+    """Names bound by assignment, import, def, class, for, with, except, params in ``node``."""
+    names: set[str] = set()
+
+    class Collect(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            pass
+
+        def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
+            names.update(_target_names(n.target))
+
+        def visit_AnnAssign(self, n: cst.AnnAssign) -> None:
+            names.update(_target_names(n.target))
+
+        def visit_AugAssign(self, n: cst.AugAssign) -> None:
+            names.update(_target_names(n.target))
+
+        def visit_For(self, n: cst.For) -> None:
+            names.update(_target_names(n.target))
+
+        def visit_AsName(self, n: cst.AsName) -> None:
+            names.update(_target_names(n.name))
+
+        def visit_Param(self, n: cst.Param) -> None:
+            names.add(n.name.value)
+
+        def visit_FunctionDef(self, n: cst.FunctionDef) -> None:
+            names.add(n.name.value)
+
+        def visit_ClassDef(self, n: cst.ClassDef) -> None:
+            names.add(n.name.value)
+
+        def visit_ImportAlias(self, n: cst.ImportAlias) -> None:
+            if n.asname is None:
+                dotted = _dotted(n.name)
+                if dotted:
+                    names.add(dotted.split(".")[0])
+
+        def visit_NamedExpr(self, n: cst.NamedExpr) -> None:
+            names.update(_target_names(n.target))
+
+    node.visit(Collect())
+    return names
+
+
+def _target_names(target: cst.BaseExpression) -> set[str]:
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        out: set[str] = set()
+        for el in target.elements:
+            out |= _target_names(el.value)
+        return out
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return set()
+
+
+@dataclass
+class _Plan:
+    """What one pass will do to one module."""
+
+    calls: dict[cst.Call, tuple[str, Finding]] = field(default_factory=dict)  # node -> (kind, finding)
+    defs: dict[cst.FunctionDef, Finding] = field(default_factory=dict)
+    refusals: list[tuple[Finding, str]] = field(default_factory=list)
+    needs_asyncio: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not self.calls and not self.defs
+
+
+@dataclass
+class Applied:
+    finding: Finding
+    description: str
+
+
+@dataclass
+class FileFix:
+    path: str
+    original: bytes = b""
+    fixed: bytes | None = None
+    applied: list[Applied] = field(default_factory=list)
+    # Findings still there after fixing, each with the reason it was left alone.
+    remaining: list[tuple[Finding, str]] = field(default_factory=list)
+    error: str | None = None
+    internal: bool = False
+    diff: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return self.fixed is not None and self.fixed != self.original
+
+
+@dataclass
+class FixReport:
+    files: list[FileFix] = field(default_factory=list)
+
+    @property
+    def changed_files(self) -> list[FileFix]:
+        return [f for f in self.files if f.changed]
+
+    @property
+    def remaining(self) -> int:
+        return sum(len(f.remaining) for f in self.files)
+
+    @property
+    def errors(self) -> list[FileFix]:
+        return [f for f in self.files if f.error]
+
+    @property
+    def internal_errors(self) -> list[FileFix]:
+        return [f for f in self.files if f.error and f.internal]
+
+    def lines(self, style: Any = None, *, diff: bool = False) -> list[str]:
+        out: list[str] = []
+        verb = "would fix" if diff else "fixed"
+        for f in self.files:
+            for a in f.applied:
+                out.append(f"{f.path}:{a.finding.line}:{a.finding.col + 1}: {verb} {a.finding.code}: {a.description}")
+            for finding, reason in f.remaining:
+                out.append(f"{f.path}:{finding.line}:{finding.col + 1}: {finding.code} left as is: {reason}")
+            if f.error:
+                out.append(f"{f.path}: error: {f.error}")
+        n_fixed = sum(len(f.applied) for f in self.files)
+        n_files = len(self.changed_files)
+        head = "Would fix" if diff else "Fixed"
+        summary = f"{head} {n_fixed} problem{'s' if n_fixed != 1 else ''} in {n_files} file{'s' if n_files != 1 else ''}"
+        if self.remaining:
+            summary += f"; {self.remaining} left for a person (reasons above)"
+        if self.errors:
+            summary += f"; {len(self.errors)} file{'s' if len(self.errors) != 1 else ''} not fixed (errors above)"
+        out.append(summary + ".")
+        return out
+
+
+# --- planning -------------------------------------------------------------------------------
+
+
+class _ModuleFacts:
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        collector = _Parents()
+        module.visit(collector)
+        self.parent = collector.parent
+        self.asyncio_name = self._find_asyncio_import()
+        self.module_bound = _bound_names(module)
+        self.awaited_attrs = self._awaited_names()
+        self._fn_bound: dict[cst.FunctionDef, set[str]] = {}
+        self._fn_files: dict[cst.FunctionDef, set[str]] = {}
+
+    def _find_asyncio_import(self) -> str | None:
+        for stmt in self.module.body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Import):
+                        for alias in small.names:
+                            if _dotted(alias.name) == "asyncio":
+                                if alias.asname is None:
+                                    return "asyncio"
+                                if isinstance(alias.asname.name, cst.Name):
+                                    return alias.asname.name.value
+        return None
+
+    def _awaited_names(self) -> set[str]:
+        names: set[str] = set()
+
+        class Collect(cst.CSTVisitor):
+            def visit_Await(self, n: cst.Await) -> None:
+                if isinstance(n.expression, cst.Call):
+                    func = n.expression.func
+                    if isinstance(func, cst.Name):
+                        names.add(func.value)
+                    elif isinstance(func, cst.Attribute):
+                        names.add(func.attr.value)
+
+        self.module.visit(Collect())
+        return names
+
+    def enclosing(self, node: cst.CSTNode) -> tuple[cst.FunctionDef | None, str | None]:
+        """(the coroutine the node runs in, None) or (None, reason it cannot be awaited there)."""
+        current = node
+        while current in self.parent:
+            current = self.parent[current]
+            if isinstance(current, cst.Lambda):
+                return None, "inside a lambda, where it cannot be awaited"
+            if isinstance(current, _COMPREHENSIONS):
+                return None, "inside a comprehension: move it into a loop, then offload it"
+            if isinstance(current, cst.FunctionDef):
+                if current.asynchronous is None:
+                    return None, "inside a plain def: offload the call to that function instead"
+                return current, None
+            if isinstance(current, (cst.ClassDef, cst.Module)):
+                break
+        return None, "not inside a coroutine"
+
+    def fn_bound(self, fn: cst.FunctionDef) -> set[str]:
+        if fn not in self._fn_bound:
+            self._fn_bound[fn] = _bound_names(fn)
+        return self._fn_bound[fn]
+
+    def file_objects(self, fn: cst.FunctionDef) -> set[str]:
+        """Names bound to a file object opened in ``fn`` (``with open(p) as fh``, ``fh = open(p)``)."""
+        if fn in self._fn_files:
+            return self._fn_files[fn]
+        found: set[str] = set()
+
+        class Collect(cst.CSTVisitor):
+            def visit_WithItem(self, n: cst.WithItem) -> None:
+                if n.asname is not None and _opens_file(n.item):
+                    found.update(_target_names(n.asname.name))
+
+            def visit_Assign(self, n: cst.Assign) -> None:
+                if _opens_file(n.value):
+                    for t in n.targets:
+                        found.update(_target_names(t.target))
+
+        fn.body.visit(Collect())
+        self._fn_files[fn] = found
+        return found
+
+
+def _opens_file(expr: cst.BaseExpression) -> bool:
+    if not isinstance(expr, cst.Call):
+        return False
+    name = _dotted(expr.func) or ""
+    if name in FILE_OPENERS or name.split(".")[-1] == "open":
+        return True
+    return isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "open"
+
+
+def _usage_refusal(node: cst.Call, facts: _ModuleFacts) -> str | None:
+    parent = facts.parent.get(node)
+    if isinstance(parent, cst.WithItem) and parent.item is node:
+        return "used as a context manager: move the whole with-block into a sync helper and await asyncio.to_thread(helper, ...)"
+    if isinstance(parent, (cst.For, cst.CompFor)) and parent.iter is node:
+        return "used as an iterator: every step of the loop would still block; collect the items in a sync helper run with asyncio.to_thread"
+    return None
+
+
+def _plan(module: cst.Module, findings: Sequence[Finding], facts: _ModuleFacts) -> _Plan:
+    plan = _Plan()
+    seen: set[int] = set()
+    # A step turned into a def takes every finding inside it along: handle those first.
+    for f in findings:
+        if f.code == "WFA401":
+            reason = _plan_def(f, facts)
+            if reason:
+                plan.refusals.append((f, reason))
+            else:
+                plan.defs[f.node] = f
+    for f in findings:
+        if f.code == "WFA401" or f.node is None or id(f.node) in seen:
+            if f.node is None and f.code != "WFA401":
+                plan.refusals.append((f, "the analyzer gave no location to rewrite"))
+            continue
+        seen.add(id(f.node))
+        if any(_inside(f.node, d, facts) for d in plan.defs):
+            continue
+        if f.code == "WFA301":
+            reason = _plan_unwrap(f, facts, plan)
+        elif f.code in OFFLOADABLE:
+            reason = _plan_offload(f, facts, plan)
+        else:
+            reason = f"no automatic rewrite for {f.code}: {f.advice or 'see wfasync explain ' + f.code}"
+        if reason:
+            plan.refusals.append((f, reason))
+    return plan
+
+
+def _inside(node: cst.CSTNode, ancestor: cst.CSTNode, facts: _ModuleFacts) -> bool:
+    current = node
+    while current in facts.parent:
+        current = facts.parent[current]
+        if current is ancestor:
+            return True
+    return False
+
+
+def _plan_def(f: Finding, facts: _ModuleFacts) -> str | None:
+    fn = f.node
+    if not isinstance(fn, cst.FunctionDef) or fn.asynchronous is None:
+        return "the analyzer gave no async def to rewrite"
+
+    awaits: list[str] = []
+
+    class Find(cst.CSTVisitor):
+        def visit_FunctionDef(self, n: cst.FunctionDef) -> bool:
+            return n is fn  # nested functions are their own business
+
+        def visit_Lambda(self, n: cst.Lambda) -> bool:
+            return False
+
+        def visit_Await(self, n: cst.Await) -> None:
+            awaits.append("await")
+
+        def visit_Yield(self, n: cst.Yield) -> None:
+            awaits.append("yield")
+
+        def visit_For(self, n: cst.For) -> None:
+            if n.asynchronous is not None:
+                awaits.append("async for")
+
+        def visit_With(self, n: cst.With) -> None:
+            if n.asynchronous is not None:
+                awaits.append("async with")
+
+        def visit_CompFor(self, n: cst.CompFor) -> None:
+            if n.asynchronous is not None:
+                awaits.append("async for")
+
+    fn.visit(Find())
+    if awaits:
+        return f"it uses {awaits[0]}, so it must stay a coroutine: offload its blocking calls instead"
+    if fn.name.value in facts.awaited_attrs:
+        return f"{fn.name.value}() is awaited elsewhere in this module; a plain def would break that await"
+    return None
+
+
+def _plan_offload(f: Finding, facts: _ModuleFacts, plan: _Plan) -> str | None:
+    node = f.node
+    if not isinstance(node, cst.Call):
+        return "the analyzer gave no call to rewrite"
+    fn, reason = facts.enclosing(node)
+    if fn is None:
+        return reason
+    reason = _usage_refusal(node, facts)
+    if reason:
+        return reason
+    qualname = f.qualname or ""
+    if qualname in FILE_OPENERS or _opens_file(node):
+        return ("returns a file object whose reads and writes would still block: put the file work in a "
+                "sync helper and await asyncio.to_thread(helper, ...), or use aiofiles")
+    if qualname.startswith(THREAD_BOUND_PREFIXES):
+        return ("sqlite3 objects may only be used in the thread that made them: put the database work in "
+                "one sync helper and await asyncio.to_thread(helper, ...), or use aiosqlite")
+    func = node.func
+    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in facts.file_objects(fn):
+        return (f"a method of the file object {func.value.value!r} opened in this coroutine: move the open and "
+                "every read/write into a sync helper and await asyncio.to_thread(helper, ...)")
+    twin = f.twin or ""
+    drop_in = DROP_IN_TWINS.get(qualname) or (twin if twin.startswith("asyncio.") and qualname in DROP_IN_TWINS else "")
+    if drop_in:
+        if not _asyncio_usable(fn, facts):
+            return "the name 'asyncio' means something else here"
+        plan.calls[node] = ("twin-function", f)
+        plan.needs_asyncio = True
+        return None
+    if f.code == "WFA110" and twin and twin.isidentifier() and isinstance(func, cst.Attribute) and func.attr.value != twin:
+        plan.calls[node] = ("twin-method", f)
+        return None
+    if not _asyncio_usable(fn, facts):
+        return "the name 'asyncio' means something else here"
+    plan.calls[node] = ("to_thread", f)
+    plan.needs_asyncio = True
+    return None
+
+
+def _asyncio_usable(fn: cst.FunctionDef, facts: _ModuleFacts) -> bool:
+    name = facts.asyncio_name or "asyncio"
+    if name in facts.fn_bound(fn):
+        return False
+    if facts.asyncio_name is None and "asyncio" in facts.module_bound:
+        return False  # bound to something other than the module (``from x import asyncio``)
+    return True
+
+
+def _offloader(call: cst.Call) -> tuple[str, int] | None:
+    """(kind, index of the callable argument) for to_thread / run_in_executor / run_sync."""
+    name = _dotted(call.func) or (call.func.attr.value if isinstance(call.func, cst.Attribute) else "")
+    last = name.split(".")[-1] if name else ""
+    if last in OFFLOADERS_WITH_KWARGS:
+        return last, 0
+    if last in OFFLOADERS_POSITIONAL:
+        return last, OFFLOADERS_POSITIONAL[last]
+    return None
+
+
+def _plan_unwrap(f: Finding, facts: _ModuleFacts, plan: _Plan) -> str | None:
+    node = f.node
+    if not isinstance(node, cst.Call):
+        return "the analyzer gave no call to rewrite"
+    outer: cst.Call | None = None
+    if _offloader(node) is not None:
+        outer = node
+    else:
+        arg = facts.parent.get(node)
+        maybe = facts.parent.get(arg) if isinstance(arg, cst.Arg) else None
+        if isinstance(maybe, cst.Call) and _offloader(maybe) is not None:
+            outer = maybe
+    if outer is None:
+        return "could not find the offloading call around it"
+    kind, index = _offloader(outer)  # type: ignore[misc]
+    positional = [a for a in outer.args if a.keyword is None and not a.star]
+    if len(outer.args) != index + 1 or len(positional) != index + 1:
+        return "the offloading call has other arguments: pass the callable and its arguments by hand"
+    inner = outer.args[index].value
+    if not isinstance(inner, cst.Call):
+        return "the offloaded argument is not a call"
+    if kind not in OFFLOADERS_WITH_KWARGS and any(a.keyword is not None or a.star == "**" for a in inner.args):
+        return (f"{kind} passes no keyword arguments: wrap the call in functools.partial(f, ...) and pass that")
+    if outer in plan.calls:
+        return None
+    plan.calls[outer] = ("unwrap", f)
+    return None
+
+
+# --- rewriting ------------------------------------------------------------------------------
+
+
+def _needs_parens(node: cst.Call, facts: _ModuleFacts) -> bool:
+    parent = facts.parent.get(node)
+    if isinstance(parent, cst.Attribute) and parent.value is node:
+        return True
+    if isinstance(parent, cst.Subscript) and parent.value is node:
+        return True
+    if isinstance(parent, cst.Call) and parent.func is node:
+        return True
+    return isinstance(parent, cst.Await)
+
+
+def _describe(node: cst.CSTNode, module: cst.Module, limit: int = 60) -> str:
+    text = " ".join(module.code_for_node(node).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class _Rewriter(cst.CSTTransformer):
+    def __init__(self, plan: _Plan, facts: _ModuleFacts, module: cst.Module) -> None:
+        self.plan = plan
+        self.facts = facts
+        self.module = module
+        self.asyncio = facts.asyncio_name or "asyncio"
+        self.applied: list[Applied] = []
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        f = self.plan.defs.get(original)
+        if f is None:
+            return updated
+        self.applied.append(Applied(f, f"async def {original.name.value} -> def {original.name.value} (the runtime runs it in a thread)"))
+        return updated.with_changes(asynchronous=None)
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        entry = self.plan.calls.get(original)
+        if entry is None:
+            return updated
+        kind, f = entry
+        before = _describe(original, self.module)
+        if kind == "unwrap":
+            new: cst.BaseExpression = self._unwrap(original, updated)
+            self.applied.append(Applied(f, f"{before} -> {_describe(new, self.module)}"))
+            return new
+        if kind == "twin-function":
+            twin = DROP_IN_TWINS.get(f.qualname or "", f.twin or "asyncio.sleep")
+            attr = twin.split(".", 1)[1]
+            call = updated.with_changes(func=cst.Attribute(cst.Name(self.asyncio), cst.Name(attr)))
+        elif kind == "twin-method":
+            assert isinstance(updated.func, cst.Attribute)
+            call = updated.with_changes(func=updated.func.with_changes(attr=cst.Name(f.twin or "")))
+        else:
+            call = self._to_thread(updated)
+        parens = _needs_parens(original, self.facts)
+        awaited = cst.Await(
+            expression=call,
+            lpar=[cst.LeftParen()] if parens else [],
+            rpar=[cst.RightParen()] if parens else [],
+        )
+        self.applied.append(Applied(f, f"{before} -> {_describe(awaited, self.module)}"))
+        return awaited.with_changes(lpar=list(original.lpar) + list(awaited.lpar),
+                                    rpar=list(awaited.rpar) + list(original.rpar)) if original.lpar else awaited
+
+    def _to_thread(self, call: cst.Call) -> cst.Call:
+        func = call.func.with_changes(lpar=[], rpar=[]) if not _needs_own_parens(call.func) else call.func
+        first = cst.Arg(
+            value=func,
+            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")) if call.args else cst.MaybeSentinel.DEFAULT,
+        )
+        return cst.Call(
+            func=cst.Attribute(cst.Name(self.asyncio), cst.Name("to_thread")),
+            args=[first, *call.args],
+            whitespace_before_args=call.whitespace_before_args,
+            whitespace_after_func=call.whitespace_after_func,
+        )
+
+    def _unwrap(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        kind, index = _offloader(original)  # type: ignore[misc]
+        inner = updated.args[index].value
+        assert isinstance(inner, cst.Call)
+        outer_arg = updated.args[index]
+        callable_arg = cst.Arg(
+            value=inner.func,
+            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")) if inner.args else outer_arg.comma,
+        )
+        inner_args = list(inner.args)
+        if inner_args:
+            last = inner_args[-1]
+            inner_args[-1] = last.with_changes(comma=outer_arg.comma)
+        return updated.with_changes(args=[*updated.args[:index], callable_arg, *inner_args])
+
+
+def _needs_own_parens(expr: cst.BaseExpression) -> bool:
+    return bool(getattr(expr, "lpar", None)) and not isinstance(expr, (cst.Name, cst.Attribute, cst.Call, cst.Subscript))
+
+
+def _add_import_asyncio(module: cst.Module) -> cst.Module:
+    """``import asyncio`` before the first import, else after the docstring and __future__."""
+    body = list(module.body)
+    position = 0
+    for i, stmt in enumerate(body):
+        if isinstance(stmt, cst.SimpleStatementLine) and stmt.body:
+            small = stmt.body[0]
+            if i == 0 and isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
+                position = 1
+                continue
+            if isinstance(small, cst.ImportFrom) and small.module is not None and _dotted(small.module) == "__future__":
+                position = i + 1
+                continue
+            if isinstance(small, (cst.Import, cst.ImportFrom)):
+                position = i
+                break
+        break
+    new_stmt = cst.SimpleStatementLine(body=[cst.Import(names=[cst.ImportAlias(name=cst.Name("asyncio"))])])
+    if position < len(body):
+        # Keep comments that sat above the statement we insert before, above the new import.
+        following = body[position]
+        new_stmt = new_stmt.with_changes(leading_lines=following.leading_lines)
+        body[position] = following.with_changes(leading_lines=[])
+        if position > 0 and not new_stmt.leading_lines and not isinstance(following, cst.SimpleStatementLine):
+            new_stmt = new_stmt.with_changes(leading_lines=[cst.EmptyLine()])
+    elif not body:
+        return module.with_changes(body=[new_stmt])
+    body.insert(position, new_stmt)
+    return module.with_changes(body=body)
+
+
+# --- one file -------------------------------------------------------------------------------
+
+
+class FixError(Exception):
+    pass
+
+
+def _analyze(module: cst.Module, path: str, config: Config, index: Any) -> list[Finding]:
+    from .analyzer import analyze_module
+
+    if index is None:
+        return list(analyze_module(module, path, config))
+    return list(analyze_module(module, path, config, index=index))  # type: ignore[call-arg]
+
+
+def _relevant(findings: Iterable[Finding], module: cst.Module, config: Config) -> list[Finding]:
+    lines = module.code.splitlines()
+    out = []
+    for f in findings:
+        if not config.code_enabled(f.code):
+            continue
+        text = lines[f.line - 1] if 0 < f.line <= len(lines) else ""
+        if suppressed(f.code, text):
+            continue
+        out.append(f)
+    return out
+
+
+def _signature(findings: Iterable[Finding]) -> Counter[tuple[str, str]]:
+    return Counter((f.code, f.qualname or "") for f in findings)
+
+
+def fix_module(module: cst.Module, path: str, config: Config, index: Any = None) -> tuple[cst.Module, list[Applied], list[tuple[Finding, str]], list[Finding]]:
+    """Fix passes until nothing more changes. Returns the module, what was applied, the
+    refusals of the last pass and the findings left."""
+    acfg = analysis_config(config)
+    applied: list[Applied] = []
+    findings = _relevant(_analyze(module, path, acfg, index), module, config)
+    refusals: list[tuple[Finding, str]] = []
+    for _ in range(MAX_PASSES):
+        facts = _ModuleFacts(module)
+        plan = _plan(module, findings, facts)
+        refusals = plan.refusals
+        if plan.empty:
+            return module, applied, refusals, findings
+        rewriter = _Rewriter(plan, facts, module)
+        new_module = module.visit(rewriter)
+        if plan.needs_asyncio and facts.asyncio_name is None:
+            new_module = _add_import_asyncio(new_module)
+        new_code = new_module.code
+        try:
+            reparsed = cst.parse_module(new_module.bytes)
+            compile(new_code, path, "exec", dont_inherit=True)
+        except (cst.ParserSyntaxError, SyntaxError, ValueError) as exc:
+            raise FixError(f"a rewrite would not compile ({' '.join(str(exc).split())[:120]}); file left unchanged") from None
+        new_findings = _relevant(_analyze(reparsed, path, acfg, index), reparsed, config)
+        before, after = _signature(findings), _signature(new_findings)
+        gained = after - before
+        if gained:
+            what = ", ".join(f"{code} {name}".strip() for code, name in sorted(gained))
+            raise FixError(f"a rewrite would add findings ({what}); file left unchanged")
+        applied.extend(rewriter.applied)
+        module, findings = reparsed, new_findings
+    facts = _ModuleFacts(module)
+    if not _plan(module, findings, facts).empty:
+        raise FixError(f"rewrites did not settle after {MAX_PASSES} passes; file left unchanged")
+    return module, applied, _plan(module, findings, facts).refusals, findings
+
+
+def _reasons(refusals: Sequence[tuple[Finding, str]], module: cst.Module) -> dict[tuple[str, str, str], str]:
+    lines = module.code.splitlines()
+    out = {}
+    for f, reason in refusals:
+        text = lines[f.line - 1].strip() if 0 < f.line <= len(lines) else ""
+        out[(f.code, f.qualname or "", text)] = reason
+    return out
+
+
+def fix_file(path: Path, config: Config, *, write: bool, index: Any = None) -> FileFix:
+    shown = str(path)
+    result = FileFix(path=shown)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        result.error = f"cannot read: {exc.strerror or exc}"
+        return result
+    result.original = data
+    try:
+        module = cst.parse_module(data)
+    except cst.ParserSyntaxError as exc:
+        result.error = f"cannot parse (line {exc.raw_line}): {' '.join(exc.message.split())}"
+        return result
+    except (ValueError, LookupError, RecursionError) as exc:  # undecodable bytes, unknown encoding
+        result.error = f"cannot parse: {' '.join(str(exc).split())[:160]}"
+        return result
+    try:
+        fixed, applied, refusals, remaining = fix_module(module, shown, config, index)
+    except FixError as exc:
+        result.error = str(exc)
+        return result
+    except RecursionError:
+        result.error = "too deeply nested to fix"
+        return result
+    except Exception as exc:  # a bug of ours: one line, nothing written
+        result.error = f"internal error while fixing: {type(exc).__name__}: {exc}"
+        result.internal = True
+        return result
+    result.applied = [dataclasses.replace(a) for a in applied]
+    new_bytes = fixed.bytes
+    result.fixed = new_bytes
+    reasons = _reasons(refusals, fixed)
+    lines = fixed.code.splitlines()
+    shift = _line_shift(module, fixed) if not write else None
+    for f in remaining:
+        text = lines[f.line - 1].strip() if 0 < f.line <= len(lines) else ""
+        reason = reasons.get((f.code, f.qualname or "", text)) or f"no automatic rewrite: {f.advice or 'see wfasync explain ' + f.code}"
+        if shift is not None:
+            f = dataclasses.replace(f, line=shift(f.line))
+        result.remaining.append((dataclasses.replace(f, path=shown), reason))
+    if result.changed:
+        old_text, new_text = module.code, fixed.code
+        result.diff = "".join(
+            difflib.unified_diff(old_text.splitlines(keepends=True), new_text.splitlines(keepends=True),
+                                 fromfile=f"a/{shown}", tofile=f"b/{shown}")
+        )
+        if result.diff and not result.diff.endswith("\n"):
+            result.diff += "\n"
+        if write:
+            try:
+                atomic_write(path, new_bytes)
+            except OSError as exc:
+                result.error = f"cannot write: {exc.strerror or exc}; file left unchanged"
+                result.fixed = None
+                result.applied = []
+    return result
+
+
+def _line_shift(before: cst.Module, after: cst.Module) -> Any:
+    """Map a line of the fixed text to the original text (only whole inserted lines move lines)."""
+    old, new = before.code.splitlines(), after.code.splitlines()
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    mapping: dict[int, int] = {}
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag in ("equal", "replace"):
+            for k in range(min(i2 - i1, j2 - j1)):
+                mapping[j1 + k + 1] = i1 + k + 1
+    return lambda line: mapping.get(line, line)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` in one step: a temp file in the same folder, then
+    os.replace, keeping the file's permissions. A symlink keeps pointing at the new content."""
+    target = Path(os.path.realpath(path))
+    st = target.stat()
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".wfasync-tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, stat.S_IMODE(st.st_mode))
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def fix_files(files: Sequence[Path], config: Config, *, write: bool) -> FixReport:
+    from .runner import build_project_index
+
+    index = build_project_index(files, config) if files else None
+    report = FixReport()
+    for path in files:
+        report.files.append(fix_file(path, config, write=write, index=index))
+    return report

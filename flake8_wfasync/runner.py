@@ -1,0 +1,282 @@
+"""Checking many files: cache look-ups, the cheap pre-check, then the analyzer on both cores.
+
+The parent process stats, reads and hashes every file (cheap) and answers what it can from the
+cache; only files that changed and might block are analysed, sequentially when they are few,
+in a process pool when they are many (libcst parsing holds the GIL, so threads would not help).
+
+Whole-project analysis: :func:`build_project_index` is the one place a project-wide index
+(cross-module call graph for WFA201) is built, once per run, before any file is analysed. The
+index is handed to every worker once (pool initializer), passed to the analyzer for each file,
+and its ``digest`` goes into the cache key, so a change anywhere in the project that changes the
+index re-analyses the files instead of serving stale cross-module results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from .cache import ResultCache, content_digest
+from .config import Config
+from .findings import Finding
+
+PARALLEL_THRESHOLD = 24  # below this many files to analyse, a pool costs more than it saves
+
+_NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z][0-9]+(?:[,\s]+[A-Z][0-9]+)*))?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class FileError:
+    """A file that could not be checked: unreadable, undecodable or not valid Python."""
+
+    path: str
+    line: int
+    col: int
+    message: str
+    internal: bool = False  # a bug in the analyzer rather than in the checked file
+
+    def text(self) -> str:
+        return f"{self.path}:{self.line}:{self.col + 1}: error: {self.message}"
+
+
+@dataclass
+class CheckResult:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    # path -> {line number: source text}, for the lines that carry findings.
+    lines: dict[str, dict[int, str]] = field(default_factory=dict)
+    files_checked: int = 0
+    files_analysed: int = 0
+    cache_hits: int = 0
+
+
+def analysis_config(config: Config) -> Config:
+    """The settings the analyzer sees: select/ignore are applied afterwards, so that toggling
+    them reuses cached results."""
+    return dataclasses.replace(config, select=frozenset(), ignore=frozenset(), exclude=())
+
+
+def build_project_index(files: Sequence[Path], config: Config) -> Any | None:
+    """The project-wide index for cross-module analysis, or None while the analyzer has none.
+
+    Contract for the index: picklable, has a ``digest`` string that changes whenever its
+    content does, and ``analyze_source`` accepts it as ``index=``. The analyzer module provides
+    it as ``callgraph.build_project_index(files, config)``.
+    """
+    try:
+        from .callgraph import build_project_index as build  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return build(list(files), config)
+
+
+def finding_to_dict(finding: Finding) -> dict[str, Any]:
+    out = {}
+    for f in dataclasses.fields(Finding):
+        if f.name != "node":
+            out[f.name] = getattr(finding, f.name)
+    return out
+
+
+def finding_from_dict(data: dict[str, Any]) -> Finding:
+    names = {f.name for f in dataclasses.fields(Finding)}
+    return Finding(**{k: v for k, v in data.items() if k in names})
+
+
+def noqa_codes(line: str) -> frozenset[str] | None:
+    """None: no noqa comment; empty set: a bare ``# noqa`` (everything); else the codes."""
+    match = _NOQA.search(line)
+    if match is None:
+        return None
+    codes = match.group("codes")
+    if not codes:
+        return frozenset()
+    return frozenset(c.upper() for c in re.split(r"[,\s]+", codes) if c)
+
+
+def suppressed(code: str, line: str) -> bool:
+    codes = noqa_codes(line)
+    if codes is None:
+        return False
+    return not codes or any(code.startswith(c) for c in codes)
+
+
+# --- one file -------------------------------------------------------------------------------
+
+_worker_state: tuple[Config, Any] | None = None
+
+
+def _init_worker(config: Config, index: Any) -> None:
+    global _worker_state
+    _worker_state = (config, index)
+
+
+def analyze_bytes(path: str, source: bytes, config: Config, index: Any = None) -> dict[str, Any]:
+    """Analyse one file's content; the result is plain data (cacheable, picklable)."""
+    from .analyzer import SourceParseError, analyze_source
+
+    try:
+        if index is None:
+            findings = analyze_source(source, path, config)
+        else:
+            findings = analyze_source(source, path, config, index=index)
+    except SourceParseError as exc:
+        return {"findings": [], "lines": {}, "error": _parse_error(exc)}
+    except RecursionError:
+        return {"findings": [], "lines": {}, "error": {"line": 1, "col": 0, "message": "too deeply nested to analyse"}}
+    except Exception as exc:  # a bug of ours: one line, the run goes on
+        return {
+            "findings": [],
+            "lines": {},
+            "error": {"line": 1, "col": 0, "message": f"internal error in the analyzer: {type(exc).__name__}: {exc}",
+                      "internal": True},
+        }
+    if not findings:
+        return {"findings": [], "lines": {}, "error": None}
+    text_lines = _decode(source).splitlines()
+    kept: list[dict[str, Any]] = []
+    lines: dict[str, str] = {}
+    for finding in findings:
+        text = text_lines[finding.line - 1] if 0 < finding.line <= len(text_lines) else ""
+        if suppressed(finding.code, text):
+            continue
+        kept.append(finding_to_dict(finding))
+        lines[str(finding.line)] = text
+    return {"findings": kept, "lines": lines, "error": None}
+
+
+def _parse_error(exc: Exception) -> dict[str, Any]:
+    line = getattr(exc, "line", None) or 1
+    col = getattr(exc, "col", None) or 0
+    msg = getattr(exc, "msg", None) or str(exc)
+    msg = " ".join(str(msg).split())  # always one line
+    return {"line": int(line), "col": int(col), "message": f"cannot parse: {msg}"}
+
+
+def _decode(source: bytes) -> str:
+    try:
+        return source.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return source.decode("latin-1")
+
+
+def _work_chunk(items: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
+    assert _worker_state is not None
+    config, index = _worker_state
+    return [analyze_bytes(path, source, config, index) for path, source in items]
+
+
+# --- many files -----------------------------------------------------------------------------
+
+
+def check_paths(
+    files: Iterable[Path],
+    config: Config,
+    *,
+    cache: ResultCache | None = None,
+    jobs: int | None = None,
+    index: Any = None,
+) -> CheckResult:
+    from .analyzer import might_block
+
+    result = CheckResult()
+    acfg = analysis_config(config)
+    raw: dict[str, dict[str, Any]] = {}
+    todo: list[tuple[str, bytes, os.stat_result, str]] = []
+    for path in files:
+        shown = str(path)
+        result.files_checked += 1
+        key = os.path.abspath(shown)
+        try:
+            st = os.stat(shown)
+            if cache is not None:
+                hit = cache.by_stat(key, st)
+                if hit is not None:
+                    raw[shown] = hit
+                    result.cache_hits += 1
+                    continue
+            with open(shown, "rb") as fh:
+                source = fh.read()
+        except OSError as exc:
+            raw[shown] = {"findings": [], "lines": {}, "error": {"line": 1, "col": 0,
+                                                                 "message": f"cannot read: {exc.strerror or exc}"}}
+            continue
+        digest = content_digest(source)
+        if cache is not None:
+            hit = cache.by_content(key, st, digest)
+            if hit is not None:
+                raw[shown] = hit
+                result.cache_hits += 1
+                continue
+        if not _might_block(might_block, source):
+            outcome = {"findings": [], "lines": {}, "error": None}
+            raw[shown] = outcome
+            if cache is not None:
+                cache.store(key, st, digest, outcome)
+            continue
+        todo.append((shown, source, st, digest))
+
+    result.files_analysed = len(todo)
+    outcomes = _analyse_all([(p, s) for p, s, _, _ in todo], acfg, index, jobs)
+    for (shown, _source, st, digest), outcome in zip(todo, outcomes):
+        raw[shown] = outcome
+        if cache is not None and not (outcome.get("error") or {}).get("internal"):
+            cache.store(os.path.abspath(shown), st, digest, outcome)
+
+    for shown in sorted(raw):
+        outcome = raw[shown]
+        error = outcome.get("error")
+        if error:
+            result.errors.append(FileError(shown, error["line"], error["col"], error["message"],
+                                           bool(error.get("internal"))))
+        kept_lines: dict[int, str] = {}
+        for data in outcome.get("findings", ()):
+            if not config.code_enabled(data["code"]):
+                continue
+            finding = finding_from_dict({**data, "path": shown})
+            result.findings.append(finding)
+            kept_lines[finding.line] = outcome.get("lines", {}).get(str(finding.line), "")
+        if kept_lines:
+            result.lines[shown] = kept_lines
+    result.findings.sort(key=lambda f: (f.path, f.line, f.col, f.code))
+    return result
+
+
+def _might_block(might_block: Any, source: bytes) -> bool:
+    try:
+        return bool(might_block(source))
+    except Exception:
+        return True  # the full analysis will report what is wrong
+
+
+def default_jobs() -> int:
+    try:
+        count = len(os.sched_getaffinity(0))  # type: ignore[attr-defined]
+    except AttributeError:  # pragma: no cover - not Linux
+        count = os.cpu_count() or 1
+    return max(1, count)
+
+
+def _analyse_all(items: list[tuple[str, bytes]], config: Config, index: Any, jobs: int | None) -> list[dict[str, Any]]:
+    workers = default_jobs() if jobs is None or jobs <= 0 else jobs
+    if workers <= 1 or len(items) < PARALLEL_THRESHOLD:
+        return [analyze_bytes(path, source, config, index) for path, source in items]
+    # Few, similar-sized chunks per worker: enough to balance uneven files, few enough that
+    # pickling overhead stays small.
+    n_chunks = min(len(items), workers * 4)
+    chunks = [items[i::n_chunks] for i in range(n_chunks)]
+    try:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(config, index)) as pool:
+            chunk_results = list(pool.map(_work_chunk, chunks))
+    except (OSError, RuntimeError):  # no processes available here: do it in this one
+        return [analyze_bytes(path, source, config, index) for path, source in items]
+    by_path: dict[str, dict[str, Any]] = {}
+    for chunk, outcomes in zip(chunks, chunk_results):
+        for (path, _), outcome in zip(chunk, outcomes):
+            by_path[path] = outcome
+    return [by_path[path] for path, _ in items]
