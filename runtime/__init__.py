@@ -1,1 +1,46 @@
-"""wfasync runtime: a workflow engine for asyncio and a detector for blocked event loops."""
+"""wfasync runtime: a workflow engine for asyncio and a detector for blocked event loops.
+
+    from runtime import Workflow, step, Context, Event, StartEvent, StopEvent
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .context import Context
+from .errors import (
+    WorkflowCancelledByUser,
+    WorkflowRuntimeError,
+    WorkflowTimeoutError,
+    WorkflowValidationError,
+)
+from .events import Event, HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent
+from .handler import WorkflowHandler
+from .steps import step
+from .workflow import Workflow
+
+__all__ = [
+    "BlockingDetector",
+    "Context",
+    "Event",
+    "HumanResponseEvent",
+    "InputRequiredEvent",
+    "StartEvent",
+    "StopEvent",
+    "Workflow",
+    "WorkflowCancelledByUser",
+    "WorkflowHandler",
+    "WorkflowRuntimeError",
+    "WorkflowTimeoutError",
+    "WorkflowValidationError",
+    "step",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The detector is imported on first use: the engine does not need it to run.
+    if name == "BlockingDetector":
+        from .detector import BlockingDetector
+
+        return BlockingDetector
+    raise AttributeError(f"module 'runtime' has no attribute {name!r}")

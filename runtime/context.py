@@ -1,0 +1,102 @@
+"""Context: what a step sees of its run (store, events, stream) and what the caller sees of it."""
+
+from __future__ import annotations
+
+import contextvars
+from typing import TYPE_CHECKING, Any, AsyncIterator, Generic, TypeVar
+
+from .errors import WorkflowRuntimeError
+from .events import Event
+from .store import StateStore
+
+if TYPE_CHECKING:
+    from .engine import Run
+    from .workflow import Workflow
+
+StateT = TypeVar("StateT")
+EventT = TypeVar("EventT", bound=Event)
+
+# The step a worker task (or a thread it handed work to) is running; keys collect buffers.
+current_step: contextvars.ContextVar[str] = contextvars.ContextVar("wfasync_current_step", default="")
+
+
+class Context(Generic[StateT]):
+    """A run's context. Steps get it by annotating a parameter ``ctx: Context``.
+
+    Every method works from async steps and from plain ``def`` steps running in worker
+    threads: events sent from a thread are handed to the loop thread-safely.
+    Give the same Context to several runs (``wf.run(ctx=ctx)``) to carry the store over.
+    """
+
+    def __init__(self, workflow: Workflow) -> None:
+        self._workflow = workflow
+        self._store: StateStore | None = None
+        self._run: Run | None = None
+
+    # -- state -------------------------------------------------------------------------
+    @property
+    def store(self) -> StateStore:
+        """The state shared by the run's steps (``await ctx.store.get/set``)."""
+        if self._store is None:
+            self._store = StateStore(self._workflow._plan().state_type)
+        return self._store
+
+    @property
+    def is_running(self) -> bool:
+        return self._run is not None and not self._run.finished
+
+    def _live_run(self, what: str) -> Run:
+        run = self._run
+        if run is None:
+            raise WorkflowRuntimeError(f"ctx.{what}() needs a running workflow: call workflow.run(ctx=ctx) first")
+        return run
+
+    # -- events ------------------------------------------------------------------------
+    def send_event(self, message: Event, step: str | None = None) -> None:
+        """Send an event to the steps that accept it (or to ``step`` only).
+
+        Raises WorkflowRuntimeError at once when no step accepts the event's type, or
+        when ``step`` does not exist or does not accept it.
+        """
+        self._live_run("send_event").send(message, step)
+
+    def write_event_to_stream(self, ev: Event | None) -> None:
+        """Publish an event to ``handler.stream_events()``."""
+        if ev is not None:
+            self._live_run("write_event_to_stream").publish(ev)
+
+    def collect_events(
+        self, ev: Event, expected: list[type[Event]], buffer_id: str | None = None
+    ) -> list[Event] | None:
+        """Buffer ``ev`` until one event per entry of ``expected`` has arrived.
+
+        Returns None while events are missing, then the events ordered as ``expected``
+        (and empties the buffer). Events of types not (or no longer) expected are
+        dropped. Buffers are per step, or per ``buffer_id``. Each call costs O(1)
+        amortised, so collecting n events costs O(n).
+        """
+        key = (current_step.get(), buffer_id or "")
+        return self._live_run("collect_events").collect(key, ev, expected)
+
+    async def wait_for_event(
+        self,
+        event_type: type[EventT],
+        waiter_event: Event | None = None,
+        waiter_id: str | None = None,
+        requirements: dict[str, Any] | None = None,
+        timeout: float | None = 2000,
+    ) -> EventT:
+        """Wait inside a step for the next ``event_type`` whose fields match ``requirements``.
+
+        ``waiter_event`` (e.g. an InputRequiredEvent) is written to the stream once the
+        waiter is in place, so a caller answering it cannot be too early.
+        """
+        return await self._live_run("wait_for_event").wait_for(event_type, waiter_event, requirements, timeout)
+
+    # -- caller side -------------------------------------------------------------------
+    def stream_events(self) -> AsyncIterator[Event]:
+        return self._live_run("stream_events").stream.events()
+
+    async def running_steps(self) -> list[str]:
+        """Names of the steps with an invocation in progress."""
+        return self._live_run("running_steps").running_steps()

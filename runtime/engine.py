@@ -1,0 +1,411 @@
+"""One run of a workflow: per-step queues, worker tasks, dispatch, deadline, streaming.
+
+Each step has a queue (a deque) drained by at most ``num_workers`` worker tasks.
+Workers start when events arrive and retire when their queue is empty, so an idle
+step costs nothing and a run never polls: the run ends when a StopEvent is
+dispatched, a step fails, the deadline timer fires, or the caller cancels.
+
+Worker tasks are named ``wfasync:<Workflow>.<step>``; the blocking detector reads
+that name to say which step held the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import sys
+import threading
+import warnings
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING, Any, Callable
+
+from . import offload
+from .collect import Collection
+from .context import Context, current_step
+from .errors import WorkflowCancelledByUser, WorkflowRuntimeError, WorkflowTimeoutError
+from .events import Event, InputRequiredEvent, StopEvent
+from .steps import StepSpec
+from .stream import EventStream
+from .validation import WorkflowPlan
+
+if TYPE_CHECKING:
+    from .handler import WorkflowHandler
+    from .workflow import Workflow
+
+# A worker that never suspends (steps that finish without awaiting) still lets the loop
+# breathe after this many events, so a large fan-out does not hold the loop in one go.
+_YIELD_EVERY = 64
+# Lateness beyond which a deadline is said to have been missed because the loop was blocked.
+_BLOCKED_SLACK = 0.05
+_TASK_CONTEXT_KW = sys.version_info >= (3, 11)
+
+_ASYNC, _THREAD, _PROCESS = range(3)
+
+
+class _Lane:
+    """A step's queue and its workers, for one run."""
+
+    __slots__ = ("name", "spec", "queue", "workers", "busy", "limit", "invoke", "mode", "task_name", "context", "where")
+
+    def __init__(self, run: Run, spec: StepSpec) -> None:
+        self.name = spec.name
+        self.spec = spec
+        self.queue: deque[Event] = deque()
+        self.workers = 0
+        self.busy = 0
+        self.limit = spec.num_workers
+        self.where = f"step '{spec.name}' of {run.name}"
+        self.task_name = f"wfasync:{run.name}.{spec.name}"
+        if spec.is_async:
+            self.mode = _ASYNC
+        elif isinstance(spec.executor, ProcessPoolExecutor):
+            self.mode = _PROCESS
+        else:
+            self.mode = _THREAD
+        self.invoke = _bind_call(spec, run.workflow, run.ctx)
+        self.context = run.base_context.copy()
+        self.context.run(current_step.set, spec.name)
+
+
+def _bind_call(spec: StepSpec, workflow: Workflow, ctx: Context) -> Callable[[Event], Any]:
+    """A one-argument callable that calls the step with its event (and context)."""
+    fn = spec.func.__get__(workflow) if spec.has_self else spec.func
+    style = spec.call_style
+    if style == "event":
+        return fn
+    if style == "ctx_event":
+        return functools.partial(fn, ctx)
+    if style == "event_ctx":
+        return lambda ev: fn(ev, ctx)
+    event_param, context_param = spec.event_param, spec.context_param
+    if context_param is None:
+        return lambda ev: fn(**{event_param: ev})
+    return lambda ev: fn(**{event_param: ev, context_param: ctx})
+
+
+class Run:
+    """The live state of one ``workflow.run()``."""
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        plan: WorkflowPlan,
+        ctx: Context,
+        handler: WorkflowHandler,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.workflow = workflow
+        self.plan = plan
+        self.name = plan.workflow_name
+        self.ctx = ctx
+        self.handler = handler
+        self.loop = loop
+        self.finished = False
+        self.base_context = contextvars.copy_context()
+        self.lanes = {name: _Lane(self, spec) for name, spec in plan.steps.items()}
+        self.routes = {kind: tuple(self.lanes[n] for n in names) for kind, names in plan.routes.items()}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.stream = EventStream(loop)
+        self.collections: dict[tuple[str, str], Collection] = {}
+        self.collect_lock = threading.Lock()
+        self.waiters: dict[type, list[tuple[dict[str, Any], asyncio.Future[Event]]]] = {}
+        self.loop_thread = threading.get_ident()
+        self.verbose = workflow._verbose
+        self.timeout = workflow._timeout
+        self.deadline: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._detector_loop: asyncio.AbstractEventLoop | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self, start_event: Event) -> None:
+        if self.workflow._detect_blocking:
+            self._acquire_detector()
+        if self.timeout is not None:
+            self.deadline = self.loop.time() + self.timeout
+            self._timer = self.loop.call_at(self.deadline, self._on_deadline)
+        self.deliver(start_event, self.routes.get(type(start_event), ()))
+        if not self.finished and not self.routes.get(type(start_event)):
+            self.fail(
+                WorkflowRuntimeError(
+                    f"no step of {self.name} accepts {type(start_event).__name__}; "
+                    f"the run starts with {self.plan.start_event.__name__}"
+                )
+            )
+
+    def _close(self) -> None:
+        self.finished = True
+        if self._timer is not None:
+            self._timer.cancel()
+        current = asyncio.current_task(self.loop) if self.loop_thread == threading.get_ident() else None
+        for task in self.tasks:
+            if task is not current:
+                task.cancel()
+        self.tasks.clear()
+        for pending in self.waiters.values():
+            for _, future in pending:
+                future.cancel()
+        self.waiters.clear()
+        if self._detector_loop is not None:
+            self._release_detector()
+
+    def finish(self, stop: StopEvent) -> None:
+        if self.finished:
+            return
+        self._close()
+        self.stream.put(stop)
+        self.stream.close()
+        self.handler._set_outcome(stop)
+
+    def fail(self, error: BaseException) -> None:
+        if self.finished:
+            return
+        self._close()
+        self.stream.close(error)
+        self.handler._set_failure(error)
+
+    def abort(self) -> None:
+        """Stop at once (the handler was cancelled)."""
+        if not self.finished:
+            self._close()
+            self.stream.close()
+
+    def cancel_by_user(self) -> None:
+        self.fail(WorkflowCancelledByUser(f"run of {self.name} cancelled by the caller"))
+
+    # -- blocking detector (refcounted per loop, owned by runtime.detector) ------------------
+    def _acquire_detector(self) -> None:
+        try:
+            from .detector import acquire
+        except ImportError as exc:
+            warnings.warn(
+                f"detect_blocking is on but the blocking detector is unavailable ({exc})",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            return
+        acquire(self.loop)
+        self._detector_loop = self.loop
+
+    def _release_detector(self) -> None:
+        loop, self._detector_loop = self._detector_loop, None
+        from .detector import release
+
+        release(loop)
+
+    # -- deadline ------------------------------------------------------------------------
+    def running_steps(self) -> list[str]:
+        return [lane.name for lane in self.lanes.values() if lane.busy]
+
+    def _timeout_error(self, late_step: str | None) -> WorkflowTimeoutError:
+        running = self.running_steps()
+        if late_step is not None and late_step not in running:
+            running.insert(0, late_step)
+        late = self.loop.time() - (self.deadline or 0.0)
+        message = f"{self.name} timed out after {self.timeout} s"
+        message += f"; steps still running: {', '.join(repr(s) for s in running)}" if running else "; no step was running"
+        if late > _BLOCKED_SLACK:
+            culprit = f"step '{late_step}'" if late_step is not None else "a callback"
+            message += (
+                f". The event loop was blocked {late:.2f} s past the deadline by {culprit}: move its "
+                "blocking work to a thread (a plain def step, or await asyncio.to_thread(...))"
+            )
+        return WorkflowTimeoutError(message, timeout=self.timeout, steps=tuple(running))
+
+    def _on_deadline(self) -> None:
+        self.fail(self._timeout_error(None))
+
+    # -- workers -----------------------------------------------------------------------
+    def _push(self, lane: _Lane, ev: Event) -> None:
+        lane.queue.append(ev)
+        if lane.workers < lane.limit:
+            lane.workers += 1
+            coro = self._work(lane)
+            if _TASK_CONTEXT_KW:
+                task = self.loop.create_task(coro, name=lane.task_name, context=lane.context)
+            else:  # pragma: no cover - Python 3.10
+                task = lane.context.run(self.loop.create_task, coro)
+                task.set_name(lane.task_name)
+            self.tasks.add(task)
+
+    async def _work(self, lane: _Lane) -> None:
+        queue = lane.queue
+        invoke = lane.invoke
+        mode = lane.mode
+        streak = 0
+        try:
+            while queue and not self.finished:
+                ev = queue.popleft()
+                if self.verbose:
+                    print(f"Running step {lane.name}")
+                lane.busy += 1
+                try:
+                    if mode == _ASYNC:
+                        result = await invoke(ev)
+                    elif mode == _THREAD:
+                        result = await offload.in_thread(self.loop, lane.spec.executor, invoke, ev)
+                    else:
+                        result = await offload.in_process(
+                            self.loop, lane.spec.executor, lane.spec.func,  # type: ignore[arg-type]
+                            self.workflow if lane.spec.has_self else None, ev, lane.where,
+                        )
+                finally:
+                    lane.busy -= 1
+                if self.finished:
+                    return
+                self._after_step(lane, result)
+                streak += 1
+                if streak == _YIELD_EVERY:
+                    streak = 0
+                    await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            if not self.finished:  # cancelled from inside the step, not by the run ending
+                self.fail(WorkflowRuntimeError(f"{lane.where} was cancelled while the run was still going"))
+            raise
+        except Exception as exc:
+            if isinstance(exc, (WorkflowRuntimeError, WorkflowTimeoutError)) or not hasattr(exc, "add_note"):
+                self.fail(exc)
+            else:
+                exc.add_note(f"(raised in {lane.where})")
+                self.fail(exc)
+        finally:
+            lane.workers -= 1
+            self.tasks.discard(asyncio.current_task(self.loop))  # type: ignore[arg-type]
+
+    def _after_step(self, lane: _Lane, result: Any) -> None:
+        if self.deadline is not None and self.loop.time() > self.deadline:
+            # The deadline passed while this step held the loop (else the timer would
+            # have fired first): fail now instead of finishing late as if on time.
+            self.fail(self._timeout_error(lane.name))
+            return
+        if self.verbose:
+            print(f"Step {lane.name} produced {'no event' if result is None else 'event ' + type(result).__name__}")
+        if result is None:
+            return
+        if not isinstance(result, Event):
+            raise WorkflowRuntimeError(
+                f"{lane.where} returned {type(result).__name__} ({_short(result)}) instead of an "
+                "Event; return an Event instance, or None to emit nothing"
+            )
+        self.deliver(result, self._lanes_for(result, None, f"{lane.where} returned"))
+
+    # -- dispatch ------------------------------------------------------------------------
+    def _lanes_for(self, ev: Event, target: str | None, origin: str) -> tuple[_Lane, ...]:
+        kind = type(ev)
+        if target is not None:
+            lane = self.lanes.get(target)
+            if lane is None:
+                raise WorkflowRuntimeError(
+                    f"{origin} {kind.__name__} to step {target!r}, but {self.name} has no such step "
+                    f"(steps: {', '.join(self.lanes)})"
+                )
+            if kind not in lane.spec.accepted:
+                raise WorkflowRuntimeError(
+                    f"{origin} {kind.__name__} to step {target!r}, which accepts "
+                    f"{_type_names(lane.spec.accepted)}, not {kind.__name__}"
+                )
+            return (lane,)
+        lanes = self.routes.get(kind)
+        if lanes is not None:
+            return lanes
+        if isinstance(ev, (StopEvent, InputRequiredEvent)) or kind in self.waiters:
+            return ()
+        raise WorkflowRuntimeError(
+            f"{origin} {kind.__name__}, but no step of {self.name} accepts {kind.__name__} "
+            f"(accepted: {_type_names(self.routes)})"
+        )
+
+    def deliver(self, ev: Event, lanes: tuple[_Lane, ...]) -> None:
+        """Hand an already-checked event to its steps. Loop thread only."""
+        if self.finished:
+            return
+        if isinstance(ev, StopEvent):
+            self.finish(ev)
+            return
+        if self.waiters and self._give_to_waiter(ev):
+            return
+        if isinstance(ev, InputRequiredEvent):
+            self.stream.put(ev)
+        for lane in lanes:
+            self._push(lane, ev)
+
+    def _on_loop_thread(self) -> bool:
+        return threading.get_ident() == self.loop_thread
+
+    def send(self, ev: Event, step: str | None) -> None:
+        """``ctx.send_event``: check now (raising in the caller), deliver on the loop."""
+        if not isinstance(ev, Event):
+            raise WorkflowRuntimeError(f"send_event() takes an Event, got {type(ev).__name__} ({_short(ev)})")
+        if self.finished:
+            return
+        sender = current_step.get()
+        origin = f"step '{sender}' of {self.name} sent" if sender else "send_event() sent"
+        lanes = self._lanes_for(ev, step, origin)
+        if self._on_loop_thread():
+            self.deliver(ev, lanes)
+        else:
+            self.loop.call_soon_threadsafe(self.deliver, ev, lanes)
+
+    def publish(self, ev: Event) -> None:
+        """``ctx.write_event_to_stream`` from any thread."""
+        if self.finished:
+            return
+        if self._on_loop_thread():
+            self.stream.put(ev)
+        else:
+            self.loop.call_soon_threadsafe(self._publish_late, ev)
+
+    def _publish_late(self, ev: Event) -> None:
+        if not self.finished:
+            self.stream.put(ev)
+
+    # -- collect_events and wait_for_event -----------------------------------------------
+    def collect(self, key: tuple[str, str], ev: Event, expected: list[type[Event]]) -> list[Event] | None:
+        with self.collect_lock:
+            collection = self.collections.get(key)
+            if collection is None:
+                collection = self.collections[key] = Collection()
+            return collection.offer(ev, expected)
+
+    async def wait_for(
+        self,
+        event_type: type[Event],
+        waiter_event: Event | None,
+        requirements: dict[str, Any] | None,
+        timeout: float | None,
+    ) -> Any:
+        if not self._on_loop_thread():
+            raise WorkflowRuntimeError("wait_for_event() must be awaited on the event loop, in an async step")
+        future: asyncio.Future[Event] = self.loop.create_future()
+        entry = (requirements or {}, future)
+        self.waiters.setdefault(event_type, []).append(entry)
+        if waiter_event is not None:
+            self.publish(waiter_event)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            pending = self.waiters.get(event_type)
+            if pending is not None and entry in pending:
+                pending.remove(entry)
+                if not pending:
+                    del self.waiters[event_type]
+
+    def _give_to_waiter(self, ev: Event) -> bool:
+        pending = self.waiters.get(type(ev))
+        if not pending:
+            return False
+        for requirements, future in pending:
+            if not future.done() and all(ev.get(k) == v for k, v in requirements.items()):
+                future.set_result(ev)
+                return True
+        return False
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _type_names(kinds: Any) -> str:
+    return ", ".join(sorted(k.__name__ for k in kinds)) or "nothing"

@@ -1,0 +1,85 @@
+"""WorkflowHandler: the caller's side of a run (await it, stream it, cancel it)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any, AsyncIterator
+
+from .events import Event, StopEvent
+
+if TYPE_CHECKING:
+    from .context import Context
+    from .engine import Run
+
+
+class WorkflowHandler(asyncio.Future):  # type: ignore[type-arg]
+    """A future for the run's result, plus its event stream and context.
+
+    ``await handler`` gives ``StopEvent.result`` (or the StopEvent itself when the
+    workflow uses a StopEvent subclass) and re-raises a step's exception with its
+    traceback. ``handler.cancel()`` stops the run at once (awaiting then raises
+    CancelledError); ``await handler.cancel_run()`` ends it with WorkflowCancelledByUser.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, ctx: Context, run_id: str) -> None:
+        super().__init__(loop=loop)
+        self.ctx = ctx
+        self.run_id = run_id
+        self._run: Run | None = None
+        self._stop_event: StopEvent | None = None
+
+    # -- set by the run ------------------------------------------------------------------
+    def _set_outcome(self, stop: StopEvent) -> None:
+        self._stop_event = stop
+        if not self.done():
+            self.set_result(stop.result if type(stop) is StopEvent else stop)
+
+    def _set_failure(self, error: BaseException) -> None:
+        if not self.done():
+            self.set_exception(error)
+
+    # -- caller API ----------------------------------------------------------------------
+    def cancel(self, msg: Any = None) -> bool:
+        if not self.done() and self._run is not None:
+            self._run.abort()
+        return super().cancel(msg=msg)
+
+    async def cancel_run(self) -> None:
+        """End the run gracefully: awaiting the handler raises WorkflowCancelledByUser."""
+        if self._run is not None:
+            self._run.cancel_by_user()
+        if self.done() and not self.cancelled():
+            self.exception()  # retrieved: no "exception was never retrieved" log for a cancel
+
+    async def stream_events(self, expose_internal: bool = False) -> AsyncIterator[Event]:
+        """Yield the events steps publish (and InputRequiredEvents), then the StopEvent.
+
+        Raises the run's exception if the run fails.
+        """
+        assert self._run is not None
+        try:
+            async for ev in self._run.stream.events():
+                yield ev
+        except BaseException:
+            if self.done() and not self.cancelled():
+                self.exception()
+            raise
+
+    async def send_event(self, event: Event, step: str | None = None) -> None:
+        """Send an event into the run (e.g. a HumanResponseEvent)."""
+        self.ctx.send_event(event, step)
+
+    def get_stop_event(self) -> StopEvent | None:
+        return self._stop_event
+
+    async def stop_event_result(self) -> StopEvent | None:
+        await self
+        return self._stop_event
+
+    def is_done(self) -> bool:
+        return self.done()
+
+    def __repr__(self) -> str:
+        state = "running" if not self.done() else ("cancelled" if self.cancelled() else "done")
+        name = self._run.name if self._run is not None else "?"
+        return f"<WorkflowHandler {name} run_id={self.run_id} {state}>"

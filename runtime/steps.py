@@ -1,0 +1,265 @@
+"""The ``@step`` decorator: what a step accepts, returns and needs, read from its signature.
+
+The decorator checks the shape of the signature at once (an event parameter, a return
+annotation) and leaves resolving the annotations to validation, so a step may name
+events that are defined further down the module.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import types
+import weakref
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Union, get_args, get_origin, get_type_hints
+
+from .errors import WorkflowValidationError
+from .events import Event
+
+if TYPE_CHECKING:
+    from .workflow import Workflow
+
+DEFAULT_NUM_WORKERS = 4
+
+# A step function's code object -> (workflow class name, step name). The blocking
+# detector's watchdog looks frames up here to name the step a blocked loop was running.
+_STEP_BY_CODE: weakref.WeakKeyDictionary[types.CodeType, tuple[str, str]] = weakref.WeakKeyDictionary()
+
+_CONTEXT_TEXT = re.compile(r"(?:\w+\.)*Context(?:\[.*\])?")
+
+
+def step_for_code(code: types.CodeType) -> tuple[str, str] | None:
+    """(workflow class name, step name) for the code object of a step function, else None."""
+    return _STEP_BY_CODE.get(code)
+
+
+def register_step_code(workflow_name: str, spec: StepSpec) -> None:
+    """Remember which workflow and step a function's code belongs to (wrapped functions too)."""
+    func: Any = spec.func
+    seen = 0
+    while func is not None and seen < 8:
+        code = getattr(func, "__code__", None)
+        if isinstance(code, types.CodeType):
+            _STEP_BY_CODE[code] = (workflow_name, spec.name)
+        func = getattr(func, "__wrapped__", None)
+        seen += 1
+
+
+@dataclass(eq=False)
+class StepSpec:
+    """Everything the engine needs to know about one step."""
+
+    name: str
+    func: Callable[..., Any]
+    is_async: bool
+    has_self: bool
+    event_param: str
+    context_param: str | None
+    num_workers: int
+    executor: Executor | None
+    # How the engine passes arguments: "event", "ctx_event", "event_ctx" or "keywords".
+    call_style: str = "event"
+    # Caller's locals at decoration time, so annotations naming local classes resolve.
+    localns: dict[str, Any] = field(default_factory=dict, repr=False)
+    # Filled by resolve(): the event types accepted and returned, the typed state if any.
+    accepted: tuple[type[Event], ...] = ()
+    returns: tuple[type, ...] = ()
+    state_type: type | None = None
+    resolved: bool = False
+
+    def resolve(self, workflow_name: str) -> None:
+        """Turn the annotations into event types, or explain which one is wrong."""
+        if self.resolved:
+            return
+        where = f"step '{self.name}' of {workflow_name}"
+        try:
+            hints = get_type_hints(self.func, localns=self.localns)
+        except NameError as exc:
+            raise WorkflowValidationError(
+                f"{where}: cannot resolve an annotation ({exc}); define the event classes "
+                "at module level, or before the workflow class that uses them"
+            ) from None
+        except Exception as exc:  # a broken annotation expression, e.g. a typo'd subscript
+            raise WorkflowValidationError(f"{where}: cannot evaluate its annotations: {exc}") from None
+        self.accepted = tuple(_event_types(hints[self.event_param], where, f"parameter '{self.event_param}'"))
+        self.returns = tuple(_event_types(hints["return"], where, "return annotation", allow_none=True))
+        if self.context_param is not None:
+            args = get_args(hints.get(self.context_param))
+            self.state_type = args[0] if args and isinstance(args[0], type) else None
+        self.resolved = True
+
+
+def _flatten_union(annotation: Any) -> list[Any]:
+    if get_origin(annotation) in (Union, types.UnionType):
+        flat: list[Any] = []
+        for arg in get_args(annotation):
+            flat.extend(_flatten_union(arg))
+        return flat
+    return [annotation]
+
+
+def _event_types(annotation: Any, where: str, what: str, allow_none: bool = False) -> list[type]:
+    found: list[type] = []
+    for member in _flatten_union(annotation):
+        if member is None or member is type(None):
+            if allow_none:
+                found.append(type(None))
+                continue
+            raise WorkflowValidationError(f"{where}: {what} cannot be None; name the Event subclass it accepts")
+        if isinstance(member, type) and issubclass(member, Event):
+            found.append(member)
+            continue
+        shown = getattr(member, "__name__", None) or repr(member)
+        hint = ""
+        if get_origin(member) is list:
+            hint = " (returning a list of events is not supported: send them with ctx.send_event)"
+        raise WorkflowValidationError(
+            f"{where}: {what} names {shown}, which is not an Event subclass{hint}"
+        )
+    return found
+
+
+def _is_context_annotation(annotation: Any) -> bool:
+    if isinstance(annotation, str):
+        return _CONTEXT_TEXT.fullmatch(annotation.strip()) is not None
+    target = get_origin(annotation) or annotation
+    return getattr(target, "__name__", None) == "Context"
+
+
+def _caller_locals(depth: int) -> dict[str, Any]:
+    """Locals of the frames around the decoration site, outermost first, merged."""
+    frame = inspect.currentframe()
+    try:
+        for _ in range(depth):
+            frame = frame.f_back if frame is not None else None
+        merged: dict[str, Any] = {}
+        chain = []
+        while frame is not None and len(chain) < 3:
+            chain.append(frame)
+            frame = frame.f_back
+        for fr in reversed(chain):
+            if fr.f_code.co_name != "<module>":
+                merged.update(fr.f_locals)
+        return merged
+    finally:
+        del frame
+
+
+def make_step_spec(
+    func: Callable[..., Any],
+    *,
+    num_workers: int = DEFAULT_NUM_WORKERS,
+    executor: Executor | None = None,
+    localns: dict[str, Any] | None = None,
+) -> StepSpec:
+    """Read a step's signature; raise WorkflowValidationError when it cannot be a step."""
+    name = getattr(func, "__name__", repr(func))
+    where = f"step '{name}'"
+    if not callable(func):
+        raise WorkflowValidationError(f"@step decorates a function, got {type(func).__name__}")
+    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
+        raise WorkflowValidationError(f"{where}: num_workers must be an integer >= 1, got {num_workers!r}")
+    if executor is not None and not isinstance(executor, Executor):
+        raise WorkflowValidationError(
+            f"{where}: executor must be a concurrent.futures Executor "
+            f"(ThreadPoolExecutor or ProcessPoolExecutor), got {type(executor).__name__}"
+        )
+    is_async = inspect.iscoroutinefunction(inspect.unwrap(func)) or inspect.iscoroutinefunction(func)
+    if inspect.isasyncgenfunction(func):
+        raise WorkflowValidationError(f"{where}: a step cannot be an async generator; return one event or None")
+    if is_async and executor is not None:
+        raise WorkflowValidationError(
+            f"{where}: executor= runs plain def steps; this step is async def. Make it a plain def, "
+            "or keep it async and hand the work to loop.run_in_executor(pool, fn, ...)"
+        )
+    signature = inspect.signature(func)
+    has_self = False
+    event_params: list[str] = []
+    context_param: str | None = None
+    order: list[str] = []
+    keyword_only = False
+    for index, param in enumerate(signature.parameters.values()):
+        if index == 0 and param.name in ("self", "cls"):
+            has_self = True
+            continue
+        keyword_only = keyword_only or param.kind is param.KEYWORD_ONLY
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise WorkflowValidationError(f"{where}: *args/**kwargs are not supported in a step signature")
+        if param.annotation is inspect.Parameter.empty:
+            suggestion = "ctx: Context" if param.name in ("ctx", "context") else f"{param.name}: MyEvent"
+            raise WorkflowValidationError(
+                f"{where}: parameter '{param.name}' has no annotation; steps are routed by "
+                f"annotations, so write it as '{suggestion}'"
+            )
+        if _is_context_annotation(param.annotation):
+            context_param = param.name
+            order.append("ctx")
+        else:
+            event_params.append(param.name)
+            order.append("event")
+    if not event_params:
+        raise WorkflowValidationError(
+            f"{where}: no event parameter; a step takes one parameter annotated with the "
+            "Event subclass(es) it accepts, e.g. 'ev: StartEvent'"
+        )
+    if len(event_params) > 1:
+        raise WorkflowValidationError(
+            f"{where}: takes {len(event_params)} event parameters ({', '.join(event_params)}); a step takes "
+            "one (use a union 'ev: A | B' and ctx.collect_events to wait for several)"
+        )
+    if signature.return_annotation is inspect.Signature.empty:
+        raise WorkflowValidationError(
+            f"{where}: no return annotation; annotate the events it returns, e.g. '-> StopEvent' "
+            "or '-> A | B | None'"
+        )
+    return StepSpec(
+        name=name,
+        func=func,
+        is_async=is_async,
+        has_self=has_self,
+        event_param=event_params[0],
+        context_param=context_param,
+        num_workers=num_workers,
+        executor=executor,
+        call_style="keywords" if keyword_only else "_".join(order),
+        localns=dict(localns or {}),
+    )
+
+
+def step(
+    func: Callable[..., Any] | None = None,
+    *,
+    workflow: type[Workflow] | None = None,
+    num_workers: int = DEFAULT_NUM_WORKERS,
+    executor: Executor | None = None,
+) -> Any:
+    """Declare a workflow step: ``@step``, or ``@step(num_workers=8, executor=pool)``.
+
+    Methods of a Workflow subclass are its steps; a free function joins a workflow
+    with ``@step(workflow=MyFlow)``. A plain ``def`` step runs in a thread (the loop's
+    default pool, or ``executor``) so its blocking calls never stall the event loop.
+    """
+
+    def decorate(target: Callable[..., Any], localns: dict[str, Any]) -> Callable[..., Any]:
+        spec = make_step_spec(target, num_workers=num_workers, executor=executor, localns=localns)
+        target._wfasync_step = spec  # type: ignore[attr-defined]
+        if workflow is not None:
+            workflow.add_step(target)
+        elif not spec.has_self:
+            raise WorkflowValidationError(
+                f"step '{spec.name}' is a free function: attach it with @step(workflow=MyWorkflow)"
+            )
+        return target
+
+    if func is not None:
+        return decorate(func, _caller_locals(2))
+    localns = _caller_locals(2)
+    return lambda target: decorate(target, localns)
+
+
+def spec_of(obj: Any) -> StepSpec | None:
+    """The StepSpec attached to a function by @step, if any."""
+    return getattr(obj, "_wfasync_step", None)
+

@@ -1,0 +1,182 @@
+"""Workflow: a class whose ``@step`` methods pass events to each other on asyncio."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+from typing import Any, Callable, ClassVar
+
+from .context import Context
+from .engine import Run
+from .errors import WorkflowRuntimeError, WorkflowValidationError
+from .events import Event, StartEvent, StopEvent
+from .handler import WorkflowHandler
+from .steps import StepSpec, register_step_code, spec_of, step, step_for_code
+from .validation import WorkflowPlan, build_plan
+
+__all__ = ["Workflow", "step", "step_for_code", "detect_blocking_from_env"]
+
+_run_ids = itertools.count(1)
+
+
+def detect_blocking_from_env() -> bool:
+    """WFASYNC_DETECT_BLOCKING=1/true/yes/on turns the blocking detector on for every run."""
+    return os.environ.get("WFASYNC_DETECT_BLOCKING", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+class Workflow:
+    """Subclass it and decorate methods with ``@step``; ``await MyFlow().run(**kwargs)``.
+
+    Args:
+        timeout: seconds a run may take (None: no limit). A run that outlives it fails with
+            WorkflowTimeoutError naming the steps still running, also when a step blocked
+            the event loop past the deadline.
+        disable_validation: skip the graph checks (steps are still resolved and routed).
+        verbose: print each step as it runs.
+        detect_blocking: report steps that block the event loop (runtime.detector).
+            None reads the WFASYNC_DETECT_BLOCKING environment variable.
+        workflow_name: the name used in messages and task names (default: the class name).
+    """
+
+    _wfasync_free_steps: ClassVar[dict[str, StepSpec]] = {}
+    # (workflow name, graph checked) -> plan; per class, reset when steps are added.
+    _wfasync_plans: ClassVar[dict[tuple[str, bool], WorkflowPlan]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._wfasync_free_steps = {}
+        cls._wfasync_plans = {}
+        for value in vars(cls).values():
+            spec = spec_of(value)
+            if spec is not None:
+                register_step_code(cls.__name__, spec)
+
+    def __init__(
+        self,
+        timeout: float | None = 45.0,
+        disable_validation: bool = False,
+        verbose: bool = False,
+        detect_blocking: bool | None = None,
+        workflow_name: str | None = None,
+    ) -> None:
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+            raise WorkflowValidationError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+        self._timeout = timeout
+        self._disable_validation = disable_validation
+        self._verbose = verbose
+        self._detect_blocking = detect_blocking_from_env() if detect_blocking is None else bool(detect_blocking)
+        self._workflow_name = workflow_name
+
+    # -- steps -----------------------------------------------------------------------------
+    @classmethod
+    def add_step(cls, func: Callable[..., Any]) -> None:
+        """Attach a free-function step (what ``@step(workflow=cls)`` does)."""
+        spec = spec_of(func)
+        if spec is None:
+            raise WorkflowValidationError(f"{getattr(func, '__name__', func)!r} is not decorated with @step")
+        if spec.name in cls._steps():
+            raise WorkflowValidationError(f"{cls.__name__} already has a step named {spec.name!r}")
+        cls._wfasync_free_steps[spec.name] = spec
+        register_step_code(cls.__name__, spec)
+        _forget_plans(cls)
+
+    @classmethod
+    def _steps(cls) -> dict[str, StepSpec]:
+        found: dict[str, StepSpec] = {}
+        for klass in reversed(cls.__mro__):
+            for name, value in vars(klass).items():
+                spec = spec_of(value)
+                if spec is not None:
+                    found[name] = spec
+                elif name in found and not name.startswith("_wfasync"):
+                    del found[name]  # a subclass replaced the step with a plain attribute
+            found.update(vars(klass).get("_wfasync_free_steps", {}))
+        return found
+
+    def _plan(self) -> WorkflowPlan:
+        cls = type(self)
+        key = (self.workflow_name, not self._disable_validation)
+        plan = cls._wfasync_plans.get(key)
+        if plan is None:
+            steps = self._steps()
+            plan = build_plan(key[0], steps, check_graph=key[1])
+            for spec in steps.values():
+                register_step_code(cls.__name__, spec)
+            cls._wfasync_plans[key] = plan
+        return plan
+
+    def validate(self) -> bool:
+        """Check the workflow now; return whether it uses human-in-the-loop events."""
+        return build_plan(self.workflow_name, self._steps()).uses_hitl
+
+    # -- introspection ---------------------------------------------------------------------
+    @property
+    def workflow_name(self) -> str:
+        return self._workflow_name or type(self).__name__
+
+    @property
+    def start_event_class(self) -> type[StartEvent]:
+        return self._plan().start_event
+
+    @property
+    def stop_event_class(self) -> type[StopEvent]:
+        return self._plan().stop_event
+
+    @property
+    def events(self) -> list[type[Event]]:
+        return self._plan().events
+
+    # -- running ---------------------------------------------------------------------------
+    def run(self, ctx: Context | None = None, start_event: StartEvent | None = None, **kwargs: Any) -> WorkflowHandler:
+        """Start a run on the running event loop; await the returned handler for the result.
+
+        Pass the start event's fields as keyword arguments, or a ready ``start_event``.
+        """
+        plan = self._plan()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise WorkflowRuntimeError(
+                "Workflow.run() needs a running event loop: call it from async code "
+                "(result = await wf.run(...)), e.g. inside asyncio.run(main())"
+            ) from None
+        kwargs.pop("run_id", None)
+        first = self._start_event(plan, start_event, kwargs)
+        if ctx is None:
+            ctx = Context(self)
+        elif ctx._run is not None and not ctx._run.finished:
+            raise WorkflowRuntimeError("this Context is in use by a run that has not finished")
+        handler = WorkflowHandler(loop, ctx, f"{self.workflow_name}-{next(_run_ids)}")
+        run = Run(self, plan, ctx, handler, loop)
+        handler._run = run
+        ctx._run = run
+        run.start(first)
+        return handler
+
+    def _start_event(self, plan: WorkflowPlan, start_event: StartEvent | None, kwargs: dict[str, Any]) -> Event:
+        if start_event is not None:
+            if not isinstance(start_event, StartEvent):
+                raise WorkflowRuntimeError(
+                    f"start_event must be a StartEvent instance, got {type(start_event).__name__}"
+                )
+            if kwargs:
+                raise WorkflowRuntimeError(
+                    f"pass either start_event or keyword arguments, not both (got {', '.join(kwargs)})"
+                )
+            return start_event
+        try:
+            return plan.start_event(**kwargs)
+        except TypeError as exc:
+            raise WorkflowRuntimeError(
+                f"cannot build the start event {plan.start_event.__name__} from the keyword "
+                f"arguments {sorted(kwargs)}: {exc}"
+            ) from None
+
+
+def _forget_plans(cls: type) -> None:
+    pending = [cls]
+    while pending:
+        klass = pending.pop()
+        vars(klass).get("_wfasync_plans", {}).clear()
+        pending.extend(klass.__subclasses__())
