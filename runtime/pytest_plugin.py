@@ -435,8 +435,10 @@ def _one_line(report: Any) -> str:
     return text.splitlines()[0] if text else repr(report)
 
 
-def _format(report: Any) -> str:
+def _format(report: Any, *, stack: bool = False) -> str:
     try:
+        if stack and hasattr(report, "format_stack"):
+            return str(report.format_stack())
         return str(report.format())
     except Exception:  # noqa: BLE001 - a broken formatter must not hide the finding
         return f"{getattr(report, 'code', None)} blocked the event loop for {getattr(report, 'duration', 0):.2f} s"
@@ -457,5 +459,5 @@ def _failure_text(reports: list[Any], when: str, settings: Settings) -> str:
         f"wfasync: the event loop was blocked {len(reports)} time{'s' if len(reports) != 1 else ''} "
         f"during {during} ({settings.describe()})"
     )
-    return "\n\n".join([head, *(_format(r) for r in reports)])
+    return "\n\n".join([head, *(_format(r, stack=True) for r in reports)])
 

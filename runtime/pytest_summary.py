@@ -28,6 +28,7 @@ class Site:
     step: str | None = None
     workflow: str | None = None
     coroutine: str | None = None
+    call: str | None = None
     tests: set[str] = field(default_factory=set)
     hits: int = 0
     longest: float = 0.0
@@ -52,7 +53,7 @@ class Site:
         self.tests |= other.tests
         self.hits += other.hits
         self.longest = max(self.longest, other.longest)
-        for name in ("source_line", "advice", "step", "workflow", "coroutine"):
+        for name in ("source_line", "advice", "step", "workflow", "coroutine", "call"):
             if not getattr(self, name) and getattr(other, name):
                 setattr(self, name, getattr(other, name))
 
@@ -65,6 +66,7 @@ class Site:
             "step": self.step,
             "workflow": self.workflow,
             "coroutine": self.coroutine,
+            "call": self.call,
             "advice": self.advice,
             "tests": sorted(self.tests),
             "test_count": len(self.tests),
@@ -83,6 +85,7 @@ class Site:
             step=data.get("step"),
             workflow=data.get("workflow"),
             coroutine=data.get("coroutine"),
+            call=data.get("call"),
             tests=set(data.get("tests") or ()),
             hits=int(data.get("hits") or 0),
             longest=float(data.get("longest_seconds") or 0.0),
@@ -109,6 +112,7 @@ class SiteBook:
             step=getattr(report, "step", None),
             workflow=getattr(report, "workflow", None),
             coroutine=getattr(report, "coroutine", None),
+            call=getattr(report, "call", None),
             tests={nodeid},
             hits=1,
             longest=float(getattr(report, "duration", 0.0) or 0.0),

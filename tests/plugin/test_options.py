@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.pytest_options import Settings, SettingError, apply_marker, from_sources
+from runtime.pytest_options import SettingError, Settings, apply_marker, from_sources
 
 pytest_plugins = ["pytester"]
 
@@ -119,8 +119,10 @@ def test_bad_marker_is_a_usage_error_naming_the_test(suite):
     result.stderr.fnmatch_lines(
         [
             "ERROR: wfasync: bad marker",
-            "*test_suite.py::test_typo: @pytest.mark.wfasync: "
-            "unknown argument 'treshold'; expected threshold, mode, strict",
+            (
+                "*test_suite.py::test_typo: @pytest.mark.wfasync: "
+                "unknown argument 'treshold'; expected threshold, mode, strict"
+            ),
             "*::test_positional: @pytest.mark.wfasync_allow_blocking takes only reason=..., got 'because'",
         ]
     )
