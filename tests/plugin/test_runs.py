@@ -433,3 +433,72 @@ def test_unwritable_report_is_a_clear_error(suite):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stdout.fnmatch_lines(["wfasync: could not write the report to *blocker*report.json: *"])
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+def test_engine_steps_are_named(suite):
+    flow = """
+        import time
+        import pytest
+        from runtime import StartEvent, StopEvent, Workflow, step
+
+        class Fetcher(Workflow):
+            @step
+            async def fetch(self, ev: StartEvent) -> StopEvent:
+                try:
+                    time.sleep(0.2)
+                except Exception:
+                    pass
+                return StopEvent(result="done")
+
+        class Offloaded(Workflow):
+            @step
+            def fetch(self, ev: StartEvent) -> StopEvent:
+                time.sleep(0.2)  # a plain def step runs in a thread
+                return StopEvent(result="done")
+
+        @pytest.mark.asyncio
+        async def test_blocking_step():
+            assert await Fetcher().run() == "done"
+
+        @pytest.mark.asyncio
+        async def test_sync_step_in_a_thread():
+            assert await Offloaded().run() == "done"
+        """
+    suite.file("test_engine_flow", flow)
+    result = suite.run("--wfasync-threshold=0.05", "--wfasync-mode=error", "-rA")
+    assert outcomes(result) == {"test_blocking_step": "FAILED", "test_sync_step_in_a_thread": "PASSED"}
+    line = line_of(flow, "time.sleep(0.2)")
+    result.stdout.fnmatch_lines(
+        [
+            (
+                f"WFA103 step 'fetch' of Fetcher blocked the event loop for 0.2* s at *test_engine_flow.py:{line}: "
+                "time.sleep(0.2) -> *asyncio.sleep*"
+            ),
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [f"test_engine_flow.py:{line} WFA103 in step 'fetch' of Fetcher: time.sleep(0.2)"]
+    )
+
+
+def test_strict_mode_catches_calls_shorter_than_the_threshold(suite):
+    short = """
+        import asyncio, time
+        import pytest
+
+        @pytest.mark.asyncio
+        async def test_short_sleep():
+            time.sleep(0.001)
+
+        @pytest.mark.asyncio
+        async def test_short_sleep_in_a_thread():
+            await asyncio.to_thread(time.sleep, 0.001)
+        """
+    suite.file("test_short", short)
+    relaxed = suite.run("--wfasync-mode=error", "-rA")
+    assert outcomes(relaxed) == {"test_short_sleep": "PASSED", "test_short_sleep_in_a_thread": "PASSED"}
+    strict = suite.run("--wfasync-mode=error", "--wfasync-strict=on", "-rA")
+    assert outcomes(strict) == {"test_short_sleep": "FAILED", "test_short_sleep_in_a_thread": "PASSED"}
+    strict.stdout.fnmatch_lines(
+        [f"WFA103 * called a blocking function for * at *test_short.py:{line_of(short, 'time.sleep')}: *"]
+    )
