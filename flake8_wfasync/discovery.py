@@ -107,10 +107,12 @@ def compile_pattern(line: str, base: str = "") -> Pattern | None:
     if line.startswith("./"):
         line = line[2:]
     body = _glob_to_regex(line)
-    # A pattern without a slash matches a name at any depth; with one, from the base.
-    # Either way it also excludes everything under a matched folder.
+    # A pattern without a slash matches a name at any depth; with one, from the base. What
+    # lies under a matched folder is excluded by the folder (walks prune it, explicit paths
+    # check their ancestors), not by the pattern: so a folder named on the command line is
+    # still walked even when an ignore file excludes it.
     prefix = "" if anchored else "(?:.*/)?"
-    regex = re.compile(f"^{prefix}{body}(?:/.*)?$", re.DOTALL)
+    regex = re.compile(f"^{prefix}{body}$", re.DOTALL)
     return Pattern(base=base, regex=regex, negated=negated, dir_only=dir_only)
 
 

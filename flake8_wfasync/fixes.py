@@ -329,16 +329,21 @@ def _plan(module: cst.Module, findings: Sequence[Finding], facts: _ModuleFacts) 
                 plan.refusals.append((f, reason))
             else:
                 plan.defs[f.node] = f
-    for f in findings:
-        if f.code == "WFA401" or f.node is None or id(f.node) in seen:
-            if f.node is None and f.code != "WFA401":
-                plan.refusals.append((f, "the analyzer gave no location to rewrite"))
+    # Unwrapping ``to_thread(f(x))`` fixes the inner call too: plan those before the rest.
+    ordered = sorted((f for f in findings if f.code != "WFA401"), key=lambda f: f.code != "WFA301")
+    for f in ordered:
+        if f.node is None:
+            plan.refusals.append((f, "the analyzer gave no location to rewrite"))
+            continue
+        if id(f.node) in seen:
             continue
         seen.add(id(f.node))
         if any(_inside(f.node, d, facts) for d in plan.defs):
             continue
         if f.code == "WFA301":
             reason = _plan_unwrap(f, facts, plan)
+            if reason is None:
+                seen.update(id(n) for n in _unwrapped_inner(f.node, facts))
         elif f.code in OFFLOADABLE:
             reason = _plan_offload(f, facts, plan)
         else:
@@ -346,6 +351,21 @@ def _plan(module: cst.Module, findings: Sequence[Finding], facts: _ModuleFacts) 
         if reason:
             plan.refusals.append((f, reason))
     return plan
+
+
+def _unwrapped_inner(node: cst.CSTNode, facts: "_ModuleFacts") -> list[cst.CSTNode]:
+    """The node and the inner call of a planned unwrap (both are settled by it)."""
+    out = [node]
+    if isinstance(node, cst.Call):
+        kind = _offloader(node)
+        if kind is not None and len(node.args) > kind[1]:
+            out.append(node.args[kind[1]].value)
+        else:
+            arg = facts.parent.get(node)
+            outer = facts.parent.get(arg) if isinstance(arg, cst.Arg) else None
+            if outer is not None:
+                out.append(outer)
+    return out
 
 
 def _inside(node: cst.CSTNode, ancestor: cst.CSTNode, facts: _ModuleFacts) -> bool:
@@ -550,9 +570,14 @@ class _Rewriter(cst.CSTTransformer):
 
     def _to_thread(self, call: cst.Call) -> cst.Call:
         func = call.func.with_changes(lpar=[], rpar=[]) if not _needs_own_parens(call.func) else call.func
+        # A call laid out one argument per line keeps that layout with the callable first.
+        spacing = call.whitespace_before_args
+        after: cst.BaseParenthesizableWhitespace = (
+            spacing if isinstance(spacing, cst.ParenthesizedWhitespace) else cst.SimpleWhitespace(" ")
+        )
         first = cst.Arg(
             value=func,
-            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")) if call.args else cst.MaybeSentinel.DEFAULT,
+            comma=cst.Comma(whitespace_after=after) if call.args else cst.MaybeSentinel.DEFAULT,
         )
         return cst.Call(
             func=cst.Attribute(cst.Name(self.asyncio), cst.Name("to_thread")),
@@ -735,7 +760,7 @@ def fix_file(path: Path, config: Config, *, write: bool, index: Any = None) -> F
         old_text, new_text = module.code, fixed.code
         result.diff = "".join(
             difflib.unified_diff(old_text.splitlines(keepends=True), new_text.splitlines(keepends=True),
-                                 fromfile=f"a/{shown}", tofile=f"b/{shown}")
+                                 fromfile=f"a/{shown.lstrip('/')}", tofile=f"b/{shown.lstrip('/')}")
         )
         if result.diff and not result.diff.endswith("\n"):
             result.diff += "\n"

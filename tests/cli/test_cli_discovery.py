@@ -25,8 +25,8 @@ def _rel(files: list[Path], root: Path) -> list[str]:
         ("docs/", "docs", False, False),
         ("a/**/z.py", "a/z.py", False, True),
         ("a/**/z.py", "a/b/c/z.py", False, True),
-        ("**/gen", "x/y/gen/m.py", False, True),
-        ("gen", "x/gen/m.py", False, True),
+        ("**/gen", "x/y/gen", True, True),
+        ("gen", "x/gen", True, True),
         ("f?o.py", "foo.py", False, True),
         ("f[0-9].py", "f7.py", False, True),
         ("f[!0-9].py", "f7.py", False, False),
@@ -63,6 +63,18 @@ def test_explicit_files_are_checked_unless_force_exclude(tmp_path: Path) -> None
     other = write(tmp_path, "ok.py", "")
     assert _rel(discover([target], tmp_path), tmp_path) == ["generated/out.py"]
     assert _rel(discover([target, other], tmp_path, force_exclude=True), tmp_path) == ["ok.py"]
+
+
+def test_an_ignored_folder_named_on_the_command_line_is_walked(tmp_path: Path) -> None:
+    write(tmp_path, ".gitignore", "vendor/\n")
+    write(tmp_path, "vendor/lib/x.py", "")
+    write(tmp_path, "vendor/lib/y_pb2.py", "")
+    files = discover([tmp_path / "vendor"], tmp_path, exclude=["*_pb2.py"])
+    assert _rel(files, tmp_path) == ["vendor/lib/x.py"]
+    assert discover([tmp_path], tmp_path) == []
+    assert discover([tmp_path / "vendor"], tmp_path, force_exclude=True) == []
+    # A file under an ignored folder, named explicitly with force_exclude, is excluded too.
+    assert discover([tmp_path / "vendor" / "lib" / "x.py"], tmp_path, force_exclude=True) == []
 
 
 def test_duplicates_collapse_and_order_is_stable(tmp_path: Path) -> None:

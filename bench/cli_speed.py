@@ -1,0 +1,152 @@
+"""`wfasync check` cold and warm beside `ruff check --select ASYNC --no-cache`, on real code.
+
+Usage:  python bench/cli_speed.py [--repeat N] [--corpus DIR ...] [--libcst]
+
+The corpus is real installed code: the packages that bench/lint_speed.py uses when it exposes
+them (``CORPUS_PACKAGES``), else a fixed set of asyncio-heavy packages from this environment
+plus the standard library's asyncio. Files are copied to a scratch folder outside any project,
+so neither tool picks up a configuration or an ignore file.
+
+Rows (each the median of N runs, wall clock, both cores available to both tools):
+    ruff       ruff check --select ASYNC --no-cache
+    cold       wfasync check with an empty cache (every file read, pre-checked, analysed)
+    warm       wfasync check again on the unchanged tree (answers from the cache)
+    libcst     (with --libcst) bare libcst.parse_module of every file, one process: the floor
+Goals: warm within 2x ruff, cold within 30x ruff.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_PACKAGES = ("workflows", "llama_agents", "pytest_asyncio", "_pytest", "pre_commit", "anyio",
+                    "httpx", "httpcore", "aiohttp", "starlette", "pydantic", "libcst", "flake8_async",
+                    "hypothesis", "blockbuster", "aiocop", "pyleak")
+
+
+def _corpus_packages() -> tuple[str, ...]:
+    spec = importlib.util.spec_from_file_location("lint_speed", HERE / "lint_speed.py")
+    if spec is None or spec.loader is None or not (HERE / "lint_speed.py").exists():
+        return DEFAULT_PACKAGES
+    try:
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    except Exception:
+        return DEFAULT_PACKAGES
+    packages = getattr(module, "CORPUS_PACKAGES", None)
+    return tuple(packages) if packages else DEFAULT_PACKAGES
+
+
+def _package_dirs(names: tuple[str, ...]) -> list[Path]:
+    dirs = []
+    for name in names:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        dirs.append(Path(list(spec.submodule_search_locations)[0]))
+    import asyncio
+
+    dirs.append(Path(asyncio.__file__).parent)
+    return dirs
+
+
+def build_corpus(sources: list[Path], dest: Path) -> int:
+    count = 0
+    for src in sources:
+        target = dest / src.name
+        shutil.copytree(src, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.so", "*.pyd"),
+                        dirs_exist_ok=True)
+        count += sum(1 for _ in target.rglob("*.py"))
+    return count
+
+
+def _time(cmd: list[str], cwd: Path, before=None) -> float:
+    if before is not None:
+        before()
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
+    return elapsed
+
+
+def _libcst_floor(root: Path) -> float:
+    code = (
+        "import sys, pathlib, time, libcst\n"
+        "files = sorted(pathlib.Path(sys.argv[1]).rglob('*.py'))\n"
+        "t = time.perf_counter()\n"
+        "for f in files:\n"
+        "    try: libcst.parse_module(f.read_bytes())\n"
+        "    except Exception: pass\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--corpus", nargs="*", type=Path, help="folders to use instead of installed packages")
+    parser.add_argument("--libcst", action="store_true", help="also time the bare libcst parse (slow)")
+    args = parser.parse_args()
+
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    wfasync = [sys.executable, "-m", "flake8_wfasync.cli"]
+    sources = args.corpus or _package_dirs(_corpus_packages())
+    with tempfile.TemporaryDirectory(prefix="wfasync-bench-") as tmp:
+        root = Path(tmp) / "corpus"
+        root.mkdir()
+        n_files = build_corpus(sources, root)
+        cache_dir = Path(tmp) / "cache"
+        n_async = sum(1 for f in root.rglob("*.py") if b"async " in f.read_bytes())
+        print(f"corpus: {n_files} files ({n_async} mention async) from {len(sources)} packages; "
+              f"{os.cpu_count()} cores; {args.repeat} runs each, median wall time")
+
+        def clear() -> None:
+            shutil.rmtree(cache_dir, ignore_errors=True)
+
+        check = [*wfasync, "check", ".", "--isolated", "--format", "json", "--cache-dir", str(cache_dir)]
+        ruff_cmd = [ruff, "check", "--select", "ASYNC", "--no-cache", "--isolated", "--exit-zero", "-q", "."]
+        # One untimed run of each, so the file system cache is warm for everyone.
+        _time(ruff_cmd, root)
+        _time(check, root, clear)
+        rows: dict[str, list[float]] = {"ruff": [], "cold": [], "warm": []}
+        for _ in range(args.repeat):
+            rows["ruff"].append(_time(ruff_cmd, root))
+            rows["cold"].append(_time(check, root, clear))
+            rows["warm"].append(_time(check, root))
+        rows["cold seq"] = [_time([*check, "--jobs", "1"], root, clear) for _ in range(max(1, args.repeat // 2))]
+        medians = {k: statistics.median(v) for k, v in rows.items()}
+        if args.libcst:
+            medians["libcst parse"] = _libcst_floor(root)
+        base = medians["ruff"]
+        print(f"{'run':<14}{'seconds':>10}{'x ruff':>10}  goal")
+        goals = {"warm": "<= 2x", "cold": "<= 30x"}
+        for name, value in medians.items():
+            goal = goals.get(name, "")
+            if goal:
+                limit = 2 if name == "warm" else 30
+                goal += "  " + ("met" if value <= limit * base else "MISSED")
+            print(f"{name:<14}{value:>10.3f}{value / base:>10.2f}  {goal}")
+        # Start-up of the interpreter and imports, for reading the warm figure.
+        startup = statistics.median(
+            _time([sys.executable, "-c", "import flake8_wfasync.cli"], root) for _ in range(args.repeat)
+        )
+        print(f"{'(py startup)':<14}{startup:>10.3f}{startup / base:>10.2f}  python + import of the cli")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
