@@ -1,0 +1,84 @@
+"""The engine's side of the blocking detector: acquire/release per run, the env switch,
+step names for code objects."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import types
+
+import pytest
+
+from runtime import StartEvent, StopEvent, Workflow, step
+from runtime.workflow import step_for_code
+
+
+class Flow(Workflow):
+    @step
+    async def only(self, ev: StartEvent) -> StopEvent:
+        return StopEvent(result="done")
+
+
+class Failing(Workflow):
+    @step
+    async def only(self, ev: StartEvent) -> StopEvent:
+        raise RuntimeError("x")
+
+
+@pytest.fixture
+def fake_detector(monkeypatch):
+    calls: list[tuple[str, object]] = []
+    module = types.ModuleType("runtime.detector")
+    module.acquire = lambda loop: calls.append(("acquire", loop))  # type: ignore[attr-defined]
+    module.release = lambda loop: calls.append(("release", loop))  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "runtime.detector", module)
+    return calls
+
+
+def run_flow(wf: Workflow) -> object:
+    async def main():
+        loop = asyncio.get_running_loop()
+        try:
+            return await wf.run(), loop
+        except RuntimeError as exc:
+            return exc, loop
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize("flow", [Flow, Failing])
+def test_a_run_acquires_and_releases_the_detector_on_its_loop(fake_detector, flow):
+    _, loop = run_flow(flow(detect_blocking=True))
+    assert fake_detector == [("acquire", loop), ("release", loop)]
+
+
+def test_the_environment_variable_turns_detection_on(fake_detector, monkeypatch):
+    monkeypatch.setenv("WFASYNC_DETECT_BLOCKING", "true")
+    run_flow(Flow())
+    monkeypatch.setenv("WFASYNC_DETECT_BLOCKING", "0")
+    run_flow(Flow())
+    assert [name for name, _ in fake_detector] == ["acquire", "release"]
+
+
+def test_detection_is_off_by_default(fake_detector, monkeypatch):
+    monkeypatch.delenv("WFASYNC_DETECT_BLOCKING", raising=False)
+    run_flow(Flow())
+    run_flow(Flow(detect_blocking=False))
+    assert fake_detector == []
+
+
+def test_a_missing_detector_warns_and_the_run_still_completes(monkeypatch):
+    monkeypatch.setitem(sys.modules, "runtime.detector", None)  # makes the import fail
+    with pytest.warns(RuntimeWarning, match="blocking detector is unavailable"):
+        result, _ = run_flow(Flow(detect_blocking=True))
+    assert result == "done"
+
+
+def test_step_for_code_names_inherited_steps_after_validation():
+    class Child(Flow):
+        pass
+
+    run_flow(Child())
+    assert step_for_code(Flow.only.__code__) == ("Child", "only")
+    run_flow(Flow())
+    assert step_for_code(Flow.only.__code__) == ("Flow", "only")

@@ -1,0 +1,80 @@
+"""Events: declared fields, extra fields, defaults, Start/Stop events."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+from pydantic import Field
+
+from runtime import Event, StartEvent, StopEvent
+
+
+class Query(Event):
+    text: str
+    top_k: int = 3
+    tags: list = []
+    seen: list = Field(default_factory=list)
+    source: str = Field(default="web")
+
+
+def test_declared_fields_defaults_and_extras():
+    ev = Query(text="q", lang="en")
+    assert (ev.text, ev.top_k, ev.source, ev.seen, ev.tags) == ("q", 3, "web", [], [])
+    assert ev.lang == "en"
+    assert ev.get("lang") == "en"
+    assert ev["lang"] == "en"
+    assert ev.get("text") == "q"
+    assert ev.get("missing", 7) == 7
+    assert "lang" in ev and "text" not in ev  # membership looks at the extra fields
+    assert dict(ev.items()) == {"lang": "en"}
+
+
+def test_mutable_defaults_are_not_shared():
+    a, b = Query(text="a"), Query(text="b")
+    a.tags.append(1)
+    a.seen.append(2)
+    assert b.tags == [] and b.seen == []
+
+
+def test_missing_required_field_is_a_clear_error():
+    with pytest.raises(TypeError, match="Query\\(\\) missing required field 'text'"):
+        Query()
+
+
+def test_unknown_attribute_raises_attribute_error():
+    ev = Query(text="q")
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        ev.nope
+
+
+def test_setting_an_unknown_attribute_stores_an_extra_field():
+    ev = Query(text="q")
+    ev.score = 0.5
+    ev.top_k = 9
+    assert ev.get("score") == 0.5 and ev.top_k == 9 and "top_k" not in ev
+
+
+def test_equality_repr_and_pickle():
+    ev = Query(text="q", lang="en")
+    assert ev == Query(text="q", lang="en")
+    assert ev != Query(text="q", lang="fr")
+    assert repr(ev) == "Query(text='q', top_k=3, tags=[], seen=[], source='web', lang='en')"
+    assert pickle.loads(pickle.dumps(ev)) == ev
+
+
+def test_start_event_takes_any_keywords():
+    ev = StartEvent(topic="pirates", n=2)
+    assert ev.topic == "pirates" and ev.get("n") == 2
+
+
+def test_stop_event_result_and_subclass_fields():
+    class Done(StopEvent):
+        answer: str
+
+    assert StopEvent(result={"a": 1}).result == {"a": 1}
+    assert str(StopEvent(result=42)) == "42"
+    done = Done(answer="yes")
+    assert done.answer == "yes" and done.result is None
+    assert StopEvent(result=1) == StopEvent(result=1) and StopEvent(result=1) != StopEvent(result=2)
+    assert pickle.loads(pickle.dumps(StopEvent(result=[1]))).result == [1]

@@ -1,0 +1,204 @@
+"""Plain def steps run off the loop: threads (default pool or their own), processes, contextvars,
+and events sent from a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import os
+import threading
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+import pytest
+
+from runtime import Context, Event, StartEvent, StopEvent, Workflow, WorkflowRuntimeError, step
+
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="unset")
+
+
+class Chunk(Event):
+    i: int
+
+
+class ChunkDone(Event):
+    i: int
+    thread: str
+
+
+class Note(Event):
+    text: str
+
+
+def run(coro):  # a fresh loop per test, as a user's asyncio.run(main()) would have
+    return asyncio.run(coro)
+
+
+def run_flow(wf: Workflow, **kwargs):
+    async def main():
+        return await wf.run(**kwargs)
+
+    return run(main())
+
+
+class SeesContext(Workflow):
+    @step
+    def read(self, ev: StartEvent) -> StopEvent:
+        return StopEvent(result=(request_id.get(), threading.get_ident()))
+
+
+def test_a_sync_step_runs_in_a_thread_and_sees_the_callers_contextvars():
+    async def main():
+        request_id.set("req-42")
+        value, thread = await SeesContext().run()
+        return value, thread, threading.get_ident()
+
+    value, step_thread, loop_thread = run(main())
+    assert value == "req-42"
+    assert step_thread != loop_thread
+
+
+class SyncFanOut(Workflow):
+    @step
+    def spread(self, ctx: Context, ev: StartEvent) -> Chunk | None:
+        ctx.store.set_sync("n", ev.n)
+        for i in range(ev.n):
+            ctx.send_event(Chunk(i=i))
+            ctx.write_event_to_stream(Note(text=f"sent {i}"))
+        return None
+
+    @step(num_workers=4)
+    def work(self, ev: Chunk) -> ChunkDone:
+        time.sleep(0.001)
+        return ChunkDone(i=ev.i, thread=threading.current_thread().name)
+
+    @step(num_workers=4)
+    def gather(self, ctx: Context, ev: ChunkDone) -> StopEvent | None:
+        done = ctx.collect_events(ev, [ChunkDone] * ctx.store.get_sync("n"))
+        if done is None:
+            return None
+        return StopEvent(result=sorted(e.i for e in done))
+
+
+def test_sync_steps_send_events_stream_and_collect_from_threads():
+    async def main():
+        handler = SyncFanOut().run(n=60)
+        notes = [ev.text async for ev in handler.stream_events() if isinstance(ev, Note)]
+        return notes, await handler
+
+    notes, result = run(main())
+    assert result == list(range(60))
+    assert notes == [f"sent {i}" for i in range(60)]
+
+
+class KeepsLoopFree(Workflow):
+    @step
+    def block(self, ctx: Context, ev: StartEvent) -> StopEvent:
+        time.sleep(0.3)
+        return StopEvent(result="slept")
+
+
+def test_a_blocking_sync_step_leaves_the_loop_free():
+    async def main():
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        task = asyncio.create_task(ticker())
+        result = await KeepsLoopFree().run()
+        task.cancel()
+        return result, ticks
+
+    result, ticks = run(main())
+    assert result == "slept"
+    assert ticks >= 15  # ~30 expected; the loop kept running while the step slept
+
+
+pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="crunch")
+
+
+class OwnPool(Workflow):
+    @step(executor=pool)
+    def crunch(self, ev: StartEvent) -> StopEvent:
+        return StopEvent(result=(threading.current_thread().name, request_id.get()))
+
+
+def test_a_sync_step_on_its_own_thread_pool():
+    async def main():
+        request_id.set("pooled")
+        return await OwnPool().run()
+
+    name, value = run(main())
+    assert name.startswith("crunch") and value == "pooled"
+
+
+class RaisesInThread(Workflow):
+    @step
+    def fail_here(self, ev: StartEvent) -> StopEvent:
+        raise LookupError("from the thread")
+
+
+def test_a_sync_step_exception_keeps_its_traceback():
+    with pytest.raises(LookupError, match="from the thread") as info:
+        run_flow(RaisesInThread())
+    assert "fail_here" in [f.name for f in traceback.extract_tb(info.value.__traceback__)]
+
+
+processes = ProcessPoolExecutor(max_workers=1)
+
+
+def square(x: int) -> int:
+    return x * x
+
+
+class Squared(Event):
+    value: int
+    pid: int
+
+
+class InProcess(Workflow):
+    factor = 3
+
+    @step(executor=processes)
+    def crunch(self, ev: StartEvent) -> Squared:
+        return Squared(value=square(ev.x) * self.factor, pid=os.getpid())
+
+    @step
+    async def report(self, ev: Squared) -> StopEvent:
+        return StopEvent(result=(ev.value, ev.pid))
+
+
+def test_a_sync_step_on_a_process_pool():
+    value, pid = run_flow(InProcess(), x=4)
+    assert value == 48
+    assert pid != os.getpid()
+
+
+class Unpicklable(StartEvent):
+    pass
+
+
+class ProcessGetsALock(Workflow):
+    @step(executor=processes)
+    def crunch(self, ev: Unpicklable) -> StopEvent:
+        return StopEvent()
+
+
+def test_a_process_step_whose_input_cannot_be_pickled():
+    with pytest.raises(WorkflowRuntimeError, match=r"step 'crunch' of ProcessGetsALock runs on a ProcessPoolExecutor, but the event Unpicklable .*could not be pickled"):
+        run_flow(ProcessGetsALock(), start_event=Unpicklable(lock=threading.Lock()))
+
+
+def test_run_without_a_loop_explains_what_to_do():
+    with pytest.raises(WorkflowRuntimeError, match="needs a running event loop"):
+        SeesContext().run()
+
+
+def teardown_module():
+    pool.shutdown()
+    processes.shutdown()

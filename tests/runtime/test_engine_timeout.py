@@ -1,0 +1,95 @@
+"""Timeouts: a run past its deadline fails naming the steps still running, also when a step
+blocked the event loop across the deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from runtime import Event, StartEvent, StopEvent, Workflow, WorkflowTimeoutError, step
+
+pytestmark = pytest.mark.asyncio
+
+
+class Waits(Workflow):
+    @step
+    async def wait(self, ev: StartEvent) -> StopEvent:
+        await asyncio.sleep(10)
+        return StopEvent()
+
+
+async def test_a_run_past_its_timeout_names_the_running_step():
+    began = time.perf_counter()
+    with pytest.raises(WorkflowTimeoutError, match=r"Waits timed out after 0.2 s; steps still running: 'wait'$") as info:
+        await Waits(timeout=0.2).run()
+    assert 0.18 < time.perf_counter() - began < 1.0
+    assert info.value.steps == ("wait",) and info.value.timeout == 0.2
+
+
+class BlocksThenReturns(Workflow):
+    @step
+    async def block(self, ev: StartEvent) -> StopEvent:
+        time.sleep(0.4)  # holds the loop past the deadline on purpose
+        return StopEvent(result="late")
+
+
+@pytest.mark.wfasync_allow_blocking
+async def test_a_step_that_blocked_the_loop_past_the_deadline_fails_when_the_loop_is_free():
+    began = time.perf_counter()
+    with pytest.raises(WorkflowTimeoutError) as info:
+        await BlocksThenReturns(timeout=0.1).run()
+    elapsed = time.perf_counter() - began
+    assert 0.38 < elapsed < 0.8  # at once when the step let go, not at some later check
+    message = str(info.value)
+    assert "BlocksThenReturns timed out after 0.1 s; steps still running: 'block'" in message
+    assert "The event loop was blocked 0.3" in message and "by step 'block'" in message
+    assert info.value.steps == ("block",)
+
+
+class Next(Event):
+    pass
+
+
+class BlocksThenAwaits(Workflow):
+    @step
+    async def block(self, ev: StartEvent) -> Next:
+        time.sleep(0.3)  # blocks past the deadline, then suspends
+        await asyncio.sleep(5)
+        return Next()
+
+    @step
+    async def after(self, ev: Next) -> StopEvent:
+        return StopEvent()
+
+
+@pytest.mark.wfasync_allow_blocking
+async def test_a_late_deadline_timer_says_the_loop_was_blocked():
+    with pytest.raises(WorkflowTimeoutError, match=r"steps still running: 'block'\. The event loop was blocked 0\.2\d s past the deadline"):
+        await BlocksThenAwaits(timeout=0.05).run()
+
+
+class SlowThread(Workflow):
+    @step
+    def crunch(self, ev: StartEvent) -> StopEvent:
+        time.sleep(0.5)
+        return StopEvent()
+
+
+async def test_a_sync_step_past_the_deadline_times_out_on_time():
+    began = time.perf_counter()
+    with pytest.raises(WorkflowTimeoutError, match=r"steps still running: 'crunch'$"):
+        await SlowThread(timeout=0.1).run()
+    assert time.perf_counter() - began < 0.4  # the loop was free: the timer fired on time
+
+
+class Quick(Workflow):
+    @step
+    async def s(self, ev: StartEvent) -> StopEvent:
+        await asyncio.sleep(0.05)
+        return StopEvent(result="no limit")
+
+
+async def test_no_timeout():
+    assert await Quick(timeout=None).run() == "no limit"
