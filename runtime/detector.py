@@ -1,0 +1,715 @@
+"""Notice when a loop callback blocks the event loop, and say where, what and who.
+
+How it works, and why it is cheap:
+
+- A *heartbeat* on the loop: a ``call_later`` tick every few milliseconds (threshold / 20)
+  stamps the time. That is the only work added to the loop, a few hundred tiny callbacks a
+  second, whatever the workload; nothing wraps each callback, so it costs the same on asyncio
+  and on uvloop, on the main thread or any other.
+- A *watchdog* thread (one for all loops) sleeps until a loop's next stamp is overdue by half
+  the threshold. Then a callback is holding the loop: it samples the loop thread's stack with
+  ``sys._current_frames()`` every few milliseconds while the block lasts.
+- The block ends when the loop runs the next tick, which records how long the gap was (and
+  the loop thread's CPU time across it). Its start is known within one heartbeat interval,
+  so durations are accurate to a few milliseconds.
+- The samples are classified with the static catalog and attributed to a workflow step or a
+  task (:mod:`runtime.sampler`), and the report is delivered to callbacks, as a
+  :class:`~runtime.report.BlockingCallWarning` and to the ``runtime`` logger, all from the
+  watchdog thread: nothing is ever raised into the loop.
+
+Strict mode (:mod:`runtime.strict`) adds wrappers around the catalog's module-level blocking
+callables to catch calls shorter than the threshold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import sys
+import threading
+import time
+import warnings
+from collections import deque
+from collections.abc import Callable
+from types import CodeType, FrameType, TracebackType
+from typing import Any
+
+from runtime import sampler, strict
+from runtime.report import UNKNOWN_ADVICE, BlockingCallWarning, BlockingReport
+
+__all__ = ["BlockingDetector", "acquire", "release", "DEFAULT_THRESHOLD", "THRESHOLD_ENV"]
+
+logger = logging.getLogger("runtime")
+
+DEFAULT_THRESHOLD = 0.1
+# Threshold (seconds) for the detector the engine attaches with Workflow(detect_blocking=True).
+THRESHOLD_ENV = "WFASYNC_BLOCKING_THRESHOLD"
+
+_perf = time.perf_counter
+_thread_time = time.thread_time
+_get_ident = threading.get_ident
+
+# Every asyncio callback runs inside Handle._run: frames inside it belong to the callback.
+_HANDLE_RUN: CodeType | None = getattr(getattr(asyncio.events.Handle, "_run", None), "__code__", None)
+
+# How long flush() waits for the watchdog (classifying a first block imports libcst).
+FLUSH_TIMEOUT = 5.0
+
+
+def heartbeat_interval(threshold: float) -> float:
+    """Seconds between ticks: the block's start is known within this."""
+    return min(0.05, max(0.001, threshold / 20))
+
+
+def sample_interval(threshold: float) -> float:
+    """Seconds between stack samples while a block lasts."""
+    return min(0.01, max(0.001, threshold / 20))
+
+
+def _check_threshold(value: Any, source: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{source} must be a number of seconds greater than 0, got {value!r}") from None
+    if not number > 0 or math.isinf(number):
+        raise ValueError(f"{source} must be a number of seconds greater than 0, got {value!r}")
+    return number
+
+
+class BlockingDetector:
+    """Report loop callbacks that run longer than ``threshold`` seconds.
+
+    ``install(loop)`` watches a loop (``None``: the running loop) on any thread, asyncio or
+    uvloop, before or while it runs; ``uninstall()`` delivers what is still pending and puts
+    everything back. As a context manager it watches the running loop::
+
+        with BlockingDetector(threshold=0.05) as detector:
+            await handler
+        for report in detector.reports:
+            print(report.format())
+
+    Each report goes to ``reports``, to ``on_report`` (a callback that raises is logged and
+    ignored), as a :class:`BlockingCallWarning` located at the blocking line (``warn``) and to
+    the ``runtime`` logger (``log``). ``strict=True`` also reports known blocking calls
+    (the catalog's module-level callables) made inside a task on the loop's thread, however
+    short.
+    """
+
+    def __init__(
+        self,
+        threshold: float = DEFAULT_THRESHOLD,
+        *,
+        strict: bool = False,
+        on_report: Callable[[BlockingReport], None] | None = None,
+        warn: bool = True,
+        log: bool = True,
+    ) -> None:
+        self.threshold = _check_threshold(threshold, "threshold")
+        if on_report is not None and not callable(on_report):
+            raise TypeError(f"on_report must be callable, got {type(on_report).__name__}")
+        self.strict = bool(strict)
+        self.on_report = on_report
+        self.warn = bool(warn)
+        self.log = bool(log)
+        self.reports: list[BlockingReport] = []
+        self._monitor: _Monitor | None = None
+        self._lock = threading.Lock()
+
+    # -- public ---------------------------------------------------------------------------
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The loop being watched, or None when not installed."""
+        monitor = self._monitor
+        return monitor.loop if monitor is not None else None
+
+    @property
+    def installed(self) -> bool:
+        return self._monitor is not None
+
+    def install(self, loop: asyncio.AbstractEventLoop | None = None) -> BlockingDetector:
+        if self._monitor is not None:
+            raise RuntimeError("this BlockingDetector is already installed; uninstall() it first")
+        if loop is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                raise RuntimeError(
+                    "BlockingDetector.install() without a loop needs a running event loop; "
+                    "pass the loop to watch: install(loop)"
+                ) from None
+        if not isinstance(loop, asyncio.AbstractEventLoop):
+            raise TypeError(f"install() expects an event loop, got {type(loop).__name__}")
+        if loop.is_closed():
+            raise RuntimeError("cannot watch a closed event loop")
+        _attach(loop, self)
+        return self
+
+    def uninstall(self) -> None:
+        """Deliver the reports of blocks that already happened, then stop watching."""
+        monitor = self._monitor
+        if monitor is None:
+            return
+        try:
+            monitor.flush(FLUSH_TIMEOUT)
+        finally:
+            _detach(self)
+
+    def flush(self, timeout: float = FLUSH_TIMEOUT) -> None:
+        """Wait until every block that has ended so far is reported (a block still going on is
+        reported as lasting until now)."""
+        monitor = self._monitor
+        if monitor is not None:
+            monitor.flush(timeout)
+
+    def __enter__(self) -> BlockingDetector:
+        return self.install()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.uninstall()
+
+    def __repr__(self) -> str:
+        state = "installed" if self._monitor is not None else "not installed"
+        return f"<BlockingDetector threshold={self.threshold}s strict={self.strict} {state}, {len(self.reports)} reports>"
+
+    # -- delivery -------------------------------------------------------------------------
+
+    def _deliver(self, report: BlockingReport) -> None:
+        with self._lock:
+            self.reports.append(report)
+        if self.on_report is not None:
+            try:
+                self.on_report(report)
+            except Exception:  # noqa: BLE001 - a broken callback must not stop the others
+                logger.exception("on_report callback %r raised while handling: %s", self.on_report, report.format())
+        if self.warn:
+            try:
+                warnings.warn_explicit(
+                    BlockingCallWarning(report.format()),
+                    BlockingCallWarning,
+                    report.filename or "<unknown>",
+                    report.lineno or 0,
+                    module=report.module,
+                )
+            except Exception:  # noqa: BLE001 - e.g. an "error" filter: never raise into the loop
+                logger.error("BlockingCallWarning raised by a warnings filter: %s", report.format())
+        if self.log:
+            logger.warning("%s", report.format_stack())
+
+    def _strict_sink(
+        self, loop: asyncio.AbstractEventLoop, entry: Any, name: str, caller: FrameType, duration: float
+    ) -> None:
+        """A short known blocking call in a task on the loop thread (runs on that thread)."""
+        monitor = self._monitor
+        root = monitor.root if monitor is not None else _HANDLE_RUN
+        infos: list[sampler.FrameInfo] = []
+        frame: FrameType | None = caller
+        while frame is not None and len(infos) < sampler.MAX_DEPTH:
+            infos.append((frame.f_code, frame.f_lineno, frame.f_globals.get("__name__")))
+            frame = frame.f_back
+        frames = sampler.cut_at_root(tuple(infos), root) or tuple(infos)
+        verdict = sampler.CLASSIFIER.entry_verdict(entry, name)
+        step = sampler.find_step(frames)
+        try:
+            task = asyncio.current_task(loop)
+        except RuntimeError:
+            task = None
+        site = frames[0]
+        self._deliver(
+            BlockingReport(
+                duration=duration,
+                filename=site[0].co_filename,
+                lineno=site[1],
+                source_line=sampler.source_line(site),
+                module=site[2],
+                code=verdict.code,
+                advice=verdict.advice or UNKNOWN_ADVICE,
+                call=name,
+                rule_title=verdict.title,
+                step=step[1] if step else _step_from_task_name(task)[1],
+                workflow=step[0] if step else _step_from_task_name(task)[0],
+                task=task.get_name() if task is not None else None,
+                coroutine=sampler.outermost_coroutine(frames),
+                stack=sampler.summaries(frames),
+                thread_name=threading.current_thread().name,
+                thread_id=_get_ident(),
+                strict=True,
+                samples=0,
+                started=_perf() - duration,
+            )
+        )
+
+
+def _step_from_task_name(task: Any) -> tuple[str | None, str | None]:
+    """The engine names its worker tasks ``wfasync:<Workflow>.<step>``."""
+    name = task.get_name() if task is not None else None
+    if name and name.startswith("wfasync:") and "." in name:
+        workflow, _, step = name[len("wfasync:"):].rpartition(".")
+        return workflow, step
+    return None, None
+
+
+class _Block:
+    """A stretch of time during which one loop has not run its heartbeat."""
+
+    __slots__ = ("seq", "stamp", "start", "thread_id", "samples", "task", "last_seen", "lag")
+
+    def __init__(self, seq: int, stamp: float, start: float, thread_id: int | None) -> None:
+        self.seq = seq
+        self.stamp = stamp
+        self.start = start
+        self.thread_id = thread_id
+        self.samples: list[sampler.Sample] = []
+        self.task: Any = None
+        self.last_seen = start
+        self.lag = 0.0
+
+
+class _Monitor:
+    """The heartbeat on one loop and the watchdog's view of it; shared by its detectors."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.detectors: list[BlockingDetector] = []
+        # The code of the frame that dispatches callbacks (asyncio's is known; uvloop's is the
+        # Python frame that entered the loop, learnt by the first tick).
+        self.root: CodeType | None = _HANDLE_RUN if isinstance(loop, asyncio.BaseEventLoop) else None
+        self._learn_root = self.root is None
+        # (tick count, perf_counter, thread id, thread CPU time) of the last tick.
+        self.beat: tuple[int, float, int | None, float] = (0, 0.0, None, 0.0)
+        # Gaps between ticks longer than late_gap: (previous stamp, stamp, cpu then, cpu now).
+        self.late: deque[tuple[float, float, float, float]] = deque()
+        self.active = False
+        self.handle: Any = None
+        self.threshold = DEFAULT_THRESHOLD
+        self.interval = heartbeat_interval(self.threshold)
+        self.sample_every = sample_interval(self.threshold)
+        self.late_gap = self.threshold / 2
+        # Watchdog-side state.
+        self.block: _Block | None = None
+        self.floor = 0.0  # last time the loop was seen not running: no block started before
+        self.flush_waiters: list[threading.Event] = []
+        self.flushing = 0
+        self.closed = False
+
+    def configure(self) -> None:
+        if self.detectors:
+            self.threshold = min(d.threshold for d in self.detectors)
+        self.interval = heartbeat_interval(self.threshold)
+        self.sample_every = sample_interval(self.threshold)
+        self.late_gap = self.threshold / 2
+
+    # -- loop side ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        loop = self.loop
+        self.active = True
+        on_loop_thread = asyncio._get_running_loop() is loop
+        if on_loop_thread or not loop.is_running():
+            # Installed from the loop's thread, or before the loop runs (usually on the thread
+            # that will run it): the heartbeat counts from now, so a block in the very first
+            # callback is caught too.
+            self.beat = (1, _perf(), _get_ident(), _thread_time())
+        if on_loop_thread:
+            self.handle = loop.call_later(self.interval, self._tick)
+        else:
+            loop.call_soon_threadsafe(self._tick)
+
+    def stop(self) -> None:
+        self.active = False
+        handle, self.handle = self.handle, None
+        if handle is None:
+            return
+        loop = self.loop
+        try:
+            if asyncio._get_running_loop() is loop or not loop.is_running():
+                handle.cancel()
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(handle.cancel)
+        except RuntimeError:  # closed meanwhile: nothing left to cancel
+            pass
+
+    def _tick(self) -> None:
+        now = _perf()
+        cpu = _thread_time()
+        seq, stamp, _, cpu_then = self.beat
+        if seq and now - stamp > self.late_gap:
+            self.late.append((stamp, now, cpu_then, cpu))
+        if self._learn_root:
+            try:
+                self.root = sys._getframe(1).f_code
+            except ValueError:
+                pass
+        self.beat = (seq + 1, now, _get_ident(), cpu)
+        if self.active:
+            try:
+                self.handle = self.loop.call_later(self.interval, self._tick)
+            except RuntimeError:  # the loop is closing
+                self.handle = None
+
+    def _mark(self, *, record: bool) -> None:
+        """A tick made by the loop's own thread outside the heartbeat (uninstall, flush)."""
+        now = _perf()
+        cpu = _thread_time()
+        seq, stamp, _, cpu_then = self.beat
+        if record and seq and now - stamp > self.late_gap:
+            self.late.append((stamp, now, cpu_then, cpu))
+        self.beat = (seq + 1, now, _get_ident(), cpu)
+
+    def flush(self, timeout: float) -> None:
+        if _WATCHDOG.is_current():
+            return  # called from a report callback: what is pending is being delivered now
+        on_loop_thread = asyncio._get_running_loop() is self.loop
+        if on_loop_thread:
+            self._mark(record=True)  # we are running, so any block on this thread ended now
+        done = threading.Event()
+        self.flushing += 1
+        try:
+            self.flush_waiters.append(done)
+            _WATCHDOG.wake()
+            if not done.wait(timeout):
+                logger.debug("blocking watchdog did not finish within %.1f s", timeout)
+        finally:
+            if on_loop_thread:
+                self._mark(record=False)  # the wait itself is not a block
+            self.flushing -= 1
+
+    # -- watchdog side --------------------------------------------------------------------
+
+    def _thread_id(self) -> int | None:
+        tid = getattr(self.loop, "_thread_id", None)  # asyncio knows it exactly while running
+        return tid if isinstance(tid, int) else self.beat[2]
+
+    def check(self, now: float, lag: float) -> float:
+        """Look at the loop once; return when to look again."""
+        waiters: list[threading.Event] = []
+        if self.flush_waiters:
+            waiters, self.flush_waiters = self.flush_waiters, []
+        try:
+            return self._check(now, lag, bool(waiters))
+        finally:
+            for event in waiters:
+                event.set()
+
+    def _check(self, now: float, lag: float, flush: bool) -> float:
+        loop = self.loop
+        try:
+            closed = loop.is_closed()
+            running = not closed and loop.is_running()
+        except Exception:  # noqa: BLE001 - a broken loop is treated as gone
+            closed, running = True, False
+        block = self.block
+        if block is not None:
+            block.lag = max(block.lag, lag)
+            ended = self._take_late(block.stamp)
+            if ended is not None:
+                self._finish(ended[1], ended[3] - ended[2])
+            elif closed or not running:
+                self._finish((block.last_seen + now) / 2, None)
+            elif self.beat[0] != block.seq:
+                self._finish(self.beat[1], None)
+            elif flush:
+                self._finish(now, None)
+            else:
+                self._sample(block, now)
+                return now + self.sample_every
+        while self.late:
+            self._unsampled(self.late.popleft())
+        if closed:
+            self.closed = True
+            return math.inf
+        if not running:
+            self.floor = now
+            return now + self.sample_every
+        seq, stamp, _, _ = self.beat
+        if not seq or self.flushing:
+            return now + self.sample_every
+        due = max(stamp + self.interval, self.floor)
+        if now - due > self.late_gap:
+            self.block = _Block(seq, stamp, max(stamp + self.interval / 2, self.floor), self._thread_id())
+            self._sample(self.block, now)
+            return now + self.sample_every
+        return due + self.late_gap + 0.0005
+
+    def _take_late(self, stamp: float) -> tuple[float, float, float, float] | None:
+        while self.late:
+            record = self.late.popleft()
+            if record[0] == stamp:
+                return record
+            self._unsampled(record)
+        return None
+
+    def _sample(self, block: _Block, now: float) -> None:
+        tid = block.thread_id
+        if tid is None:
+            return
+        sample, live = sampler.capture(tid)
+        block.last_seen = now
+        first = not block.samples
+        block.samples.append(sample)
+        if first:
+            try:
+                task = asyncio.current_task(self.loop)
+            except Exception:  # noqa: BLE001
+                task = None
+            if task is not None and sampler.task_owning(live, task):
+                block.task = task
+            del live
+            # Classify now, while the loop is stuck anyway: imports and parsing done here are
+            # cached by the time the block ends.
+            try:
+                sampler.analyze([sample], self.root)
+            except Exception:  # noqa: BLE001
+                logger.debug("early classification failed", exc_info=True)
+
+    def _finish(self, end: float, cpu: float | None) -> None:
+        block, self.block = self.block, None
+        if block is None:
+            return
+        duration = end - block.start
+        if duration < self.threshold:
+            return
+        analysis = sampler.analyze(block.samples, self.root)
+        if analysis is None:
+            logger.debug("loop %r was late by %.3f s outside any callback", self.loop, duration)
+            return
+        verdict = analysis.verdict
+        if verdict is None and cpu is not None and cpu < 0.3 * duration and block.lag > 0.5 * duration:
+            # The whole process stood still (the watchdog was late too, and the loop thread
+            # used no CPU): the machine was busy elsewhere, the code did not block.
+            logger.debug("ignoring a %.3f s stall of the whole process", duration)
+            return
+        task = block.task
+        step = analysis.step or _step_from_task_name(task)
+        site = analysis.site
+        tid = block.thread_id
+        report = BlockingReport(
+            duration=duration,
+            filename=site[0].co_filename if site else None,
+            lineno=site[1] if site else None,
+            source_line=sampler.source_line(site),
+            module=site[2] if site else None,
+            code=verdict.code if verdict else None,
+            advice=(verdict.advice or UNKNOWN_ADVICE) if verdict else UNKNOWN_ADVICE,
+            call=verdict.call if verdict else None,
+            rule_title=verdict.title if verdict else None,
+            step=step[1],
+            workflow=step[0],
+            task=task.get_name() if task is not None else None,
+            coroutine=_coroutine_name(task) or analysis.coroutine,
+            stack=sampler.summaries(analysis.frames),
+            thread_name=_thread_name(tid),
+            thread_id=tid,
+            cpu_time=cpu,
+            samples=analysis.samples,
+            started=block.start,
+        )
+        self._deliver(report)
+
+    def _unsampled(self, record: tuple[float, float, float, float]) -> None:
+        """A gap the watchdog could not sample (the loop thread held the GIL all along)."""
+        before, after, cpu_then, cpu_now = record
+        if before <= self.floor <= after:
+            return  # the loop was seen stopped in between: not a block
+        duration = after - before - self.interval / 2
+        cpu = cpu_now - cpu_then
+        if duration < self.threshold or cpu < 0.5 * duration:
+            return  # too short, or the thread was not even running: a stall, not our code
+        tid = self.beat[2]
+        self._deliver(
+            BlockingReport(
+                duration=duration,
+                advice=UNKNOWN_ADVICE,
+                coroutine=None,
+                thread_name=_thread_name(tid),
+                thread_id=tid,
+                cpu_time=cpu,
+                samples=0,
+                started=before + self.interval / 2,
+            )
+        )
+
+    def _deliver(self, report: BlockingReport) -> None:
+        for detector in list(self.detectors):
+            if report.duration >= detector.threshold:
+                detector._deliver(report)
+
+
+def _coroutine_name(task: Any) -> str | None:
+    coro = task.get_coro() if task is not None else None
+    return getattr(coro, "__qualname__", None)
+
+
+def _thread_name(tid: int | None) -> str | None:
+    if tid is None:
+        return None
+    thread = threading._active.get(tid)  # type: ignore[attr-defined]
+    if thread is None:
+        for candidate in threading.enumerate():
+            if candidate.ident == tid:
+                thread = candidate
+                break
+    return thread.name if thread is not None else None
+
+
+class _Watchdog:
+    """One daemon thread looking after every watched loop; it exits when none is left."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._monitors: list[_Monitor] = []
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, monitor: _Monitor) -> None:
+        with self._lock:
+            self._monitors.append(monitor)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="wfasync-blocking-watchdog", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def remove(self, monitor: _Monitor) -> None:
+        with self._lock:
+            if monitor in self._monitors:
+                self._monitors.remove(monitor)
+        self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def is_current(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    def _run(self) -> None:
+        planned = _perf()
+        while True:
+            with self._lock:
+                monitors = list(self._monitors)
+                if not monitors:
+                    self._thread = None
+                    return
+            now = _perf()
+            lag = max(0.0, now - planned)
+            wake_at = now + 0.5
+            for monitor in monitors:
+                try:
+                    wake_at = min(wake_at, monitor.check(now, lag))
+                except Exception:  # noqa: BLE001 - the watchdog must keep watching
+                    logger.exception("blocking watchdog failed on %r", monitor.loop)
+                    monitor.block = None
+                if monitor.closed:
+                    _forget_closed(monitor)
+            planned = wake_at
+            delay = wake_at - _perf()
+            if delay > 0:
+                self._wake.wait(delay)
+            self._wake.clear()
+
+
+_WATCHDOG = _Watchdog()
+
+# -- registry: one monitor per loop, shared detectors for the engine -------------------------
+
+_registry_lock = threading.RLock()
+_monitors: dict[int, _Monitor] = {}
+# id(loop) -> [detector, references, created by acquire()]
+_shared: dict[int, list[Any]] = {}
+
+
+def _attach(loop: asyncio.AbstractEventLoop, detector: BlockingDetector) -> None:
+    with _registry_lock:
+        monitor = _monitors.get(id(loop))
+        fresh = monitor is None
+        if monitor is None:
+            monitor = _Monitor(loop)
+        monitor.detectors.append(detector)
+        monitor.configure()
+        detector._monitor = monitor
+        if fresh:
+            try:
+                monitor.start()
+            except Exception:
+                monitor.detectors.remove(detector)
+                detector._monitor = None
+                raise
+            _monitors[id(loop)] = monitor
+            _WATCHDOG.add(monitor)
+        if detector.strict:
+            strict.enable(loop, detector.threshold, detector._strict_sink)
+
+
+def _detach(detector: BlockingDetector) -> None:
+    with _registry_lock:
+        monitor = detector._monitor
+        if monitor is None:
+            return
+        detector._monitor = None
+        if detector.strict:
+            strict.disable(monitor.loop, detector._strict_sink)
+        if detector in monitor.detectors:
+            monitor.detectors.remove(detector)
+        if monitor.detectors:
+            monitor.configure()
+            return
+        monitor.stop()
+        _WATCHDOG.remove(monitor)
+        if _monitors.get(id(monitor.loop)) is monitor:
+            del _monitors[id(monitor.loop)]
+
+
+def _forget_closed(monitor: _Monitor) -> None:
+    """The loop was closed without uninstalling: detach its detectors (strict wrappers too)."""
+    for detector in list(monitor.detectors):
+        _detach(detector)
+    with _registry_lock:
+        _shared.pop(id(monitor.loop), None)
+
+
+def acquire(loop: asyncio.AbstractEventLoop | None = None) -> BlockingDetector:
+    """The detector watching ``loop`` (created on first use), counted per user.
+
+    A detector already installed on the loop (a test plugin's, the application's own) is
+    shared rather than doubled, so one block gives one report. The threshold of a detector
+    created here comes from the ``WFASYNC_BLOCKING_THRESHOLD`` environment variable (seconds,
+    default 0.1). Pair each call with :func:`release`.
+    """
+    if loop is None:
+        loop = asyncio.get_running_loop()
+    with _registry_lock:
+        entry = _shared.get(id(loop))
+        if entry is not None and entry[0]._monitor is not None and entry[0].loop is loop:
+            entry[1] += 1
+            return entry[0]
+        monitor = _monitors.get(id(loop))
+        if monitor is not None and monitor.detectors:
+            detector = monitor.detectors[0]
+            _shared[id(loop)] = [detector, 1, False]
+            return detector
+        raw = os.environ.get(THRESHOLD_ENV, "").strip()
+        threshold = _check_threshold(raw, THRESHOLD_ENV) if raw else DEFAULT_THRESHOLD
+        detector = BlockingDetector(threshold).install(loop)
+        _shared[id(loop)] = [detector, 1, True]
+        return detector
+
+
+def release(loop: asyncio.AbstractEventLoop) -> None:
+    """Give back one :func:`acquire`; the last one uninstalls a detector acquire() created."""
+    with _registry_lock:
+        entry = _shared.get(id(loop))
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] > 0:
+            return
+        del _shared[id(loop)]
+        detector, owned = entry[0], entry[2]
+    if owned:
+        detector.uninstall()

@@ -1,0 +1,382 @@
+"""Stack samples of a blocked loop thread, and what they say: where, what, and who.
+
+The watchdog thread reads the loop thread's frames with ``sys._current_frames()`` while a
+callback overruns. This module turns those samples into the parts of a report:
+
+- *where*: the blocking line (the caller of the outermost catalog match, else the hottest
+  sampled line);
+- *what*: the rule code and advice, from the catalog's runtime names for Python frames
+  (``requests.api.get``) or, for a C call that leaves no frame (``time.sleep``, ``open``),
+  from the static matcher run on the caller's source line;
+- *who*: the workflow step (this engine's, or llama-index-workflows') found on the stack.
+
+Everything here runs on the watchdog thread (or, in strict mode, right after the call), never
+as part of the loop's own work.
+"""
+
+from __future__ import annotations
+
+import inspect
+import linecache
+import logging
+import os
+import sys
+import sysconfig
+import threading
+import traceback
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from types import CodeType, FrameType
+from typing import Any
+
+logger = logging.getLogger("runtime")
+
+# One frame of a sample: the code, the line it was on, and its module's __name__.
+FrameInfo = tuple[CodeType, int, "str | None"]
+Sample = tuple[FrameInfo, ...]  # innermost frame first
+
+MAX_DEPTH = 256
+_CORO_FLAGS = inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE
+
+
+def capture(thread_id: int, limit: int = MAX_DEPTH) -> tuple[Sample, list[FrameType]]:
+    """The thread's stack right now, innermost first, with the live frames (for identity checks).
+
+    Reading another thread's frames is safe under the GIL: the frames cannot change while
+    this thread holds it.
+    """
+    frame = sys._current_frames().get(thread_id)
+    infos: list[FrameInfo] = []
+    live: list[FrameType] = []
+    while frame is not None and len(infos) < limit:
+        infos.append((frame.f_code, frame.f_lineno, frame.f_globals.get("__name__")))
+        live.append(frame)
+        frame = frame.f_back
+    return tuple(infos), live
+
+
+def cut_at_root(sample: Sample, root: CodeType | None) -> Sample:
+    """The frames of the running callback: those inside the loop's dispatch frame.
+
+    ``root`` is the code of the frame that calls loop callbacks (asyncio's ``Handle._run``, or
+    for uvloop the Python frame that entered the loop). A sample without it was taken while
+    the loop thread was in the loop's own machinery (waiting in select): no callback ran.
+    When the root is not known yet, the frames up to the outermost coroutine are kept.
+    """
+    if root is not None:
+        for index, (code, _, _) in enumerate(sample):
+            if code is root:
+                return sample[:index]
+        return ()
+    outermost = -1
+    for index, (code, _, _) in enumerate(sample):
+        if code.co_flags & _CORO_FLAGS:
+            outermost = index
+    return sample[: outermost + 1]
+
+
+# -- where the standard library and installed packages live ---------------------------------
+
+def _library_prefixes() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    prefixes = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
+    return tuple(os.path.normcase(os.path.abspath(p)) + os.sep for p in prefixes)
+
+
+_LIBRARY_PREFIXES = _library_prefixes()
+_OWN_DIR = os.path.normcase(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def is_user_file(filename: str) -> bool:
+    """True for the application's own files: not the standard library, an installed package,
+    a frozen module, or this runtime package itself."""
+    if not filename or filename.startswith("<"):
+        return False
+    path = os.path.normcase(os.path.abspath(filename))
+    return not path.startswith(_LIBRARY_PREFIXES) and not path.startswith(_OWN_DIR)
+
+
+# -- classification ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Verdict:
+    code: str | None
+    advice: str | None
+    call: str | None
+    title: str | None
+
+
+class Classifier:
+    """Catalog lookups with caches; thread-safe enough for one watchdog plus strict callers."""
+
+    def __init__(self) -> None:
+        self._frames: dict[tuple[str | None, str], Any] = {}
+        self._lines: dict[tuple[str, int], tuple[float | None, Verdict | None]] = {}
+        self._lock = threading.Lock()
+        self._catalog: Any = None
+        self._analyzer: Any = None
+        self._rules: Any = None
+        self._import_failed: set[str] = set()
+
+    def _module(self, name: str) -> Any:
+        attr = {"catalog": "_catalog", "analyzer": "_analyzer", "rules": "_rules"}[name]
+        mod = getattr(self, attr)
+        if mod is None and name not in self._import_failed:
+            try:
+                mod = __import__(f"flake8_wfasync.{name}", fromlist=["_"])
+            except Exception as exc:  # noqa: BLE001 - classification is best effort
+                self._import_failed.add(name)
+                logger.debug("flake8_wfasync.%s unavailable: %s", name, exc)
+                return None
+            setattr(self, attr, mod)
+        return mod
+
+    def warm_up(self) -> None:
+        """Import the static side now (the first block pays for it while the loop is stuck
+        anyway, rather than after it recovers)."""
+        for name in ("catalog", "rules", "analyzer"):
+            self._module(name)
+
+    def title(self, code: str | None) -> str | None:
+        rules = self._module("rules")
+        if code is None or rules is None:
+            return None
+        rule = getattr(rules, "RULES", {}).get(code)
+        return getattr(rule, "title", None) if rule is not None else None
+
+    def frame_entry(self, module: str | None, qualname: str) -> Any:
+        """The catalog entry for a Python frame (``requests.api``, ``get``), or None."""
+        key = (module, qualname)
+        try:
+            return self._frames[key]
+        except KeyError:
+            pass
+        catalog = self._module("catalog")
+        entry = None
+        if catalog is not None and module:
+            try:
+                entry = catalog.match_runtime_frame(module, qualname)
+            except Exception:  # noqa: BLE001
+                logger.debug("catalog.match_runtime_frame(%r, %r) failed", module, qualname, exc_info=True)
+        self._frames[key] = entry
+        return entry
+
+    def entry_verdict(self, entry: Any, call: str | None) -> Verdict:
+        code = getattr(entry, "code", None)
+        return Verdict(code, getattr(entry, "advice", None), call, self.title(code))
+
+    def line_verdict(self, filename: str, lineno: int) -> Verdict | None:
+        """Classify a source line with the static matcher (for C calls with no frame)."""
+        if not filename or filename.startswith("<"):
+            return None
+        try:
+            mtime: float | None = os.stat(filename).st_mtime
+        except OSError:
+            mtime = None
+        key = (filename, lineno)
+        cached = self._lines.get(key)
+        if cached is not None and cached[0] == mtime:
+            return cached[1]
+        verdict = self._classify_line(filename, lineno)
+        self._lines[key] = (mtime, verdict)
+        return verdict
+
+    def _classify_line(self, filename: str, lineno: int) -> Verdict | None:
+        analyzer = self._module("analyzer")
+        if analyzer is None:
+            return None
+        lines = linecache.getlines(filename)
+        if not lines:
+            return None
+        try:
+            findings = analyzer.blocking_calls_on_line("".join(lines), lineno, filename)
+        except Exception:  # noqa: BLE001 - a file the analyzer cannot read is simply unknown
+            logger.debug("classifying %s:%s failed", filename, lineno, exc_info=True)
+            return None
+        for finding in findings or ():
+            code = getattr(finding, "code", None)
+            if code:
+                return Verdict(code, getattr(finding, "advice", None), getattr(finding, "qualname", None), self.title(code))
+        return None
+
+
+CLASSIFIER = Classifier()
+
+
+# -- who was running ------------------------------------------------------------------------
+
+class StepFinder:
+    """Maps code objects to (workflow class name, step name) for both engines."""
+
+    def __init__(self) -> None:
+        self._llama: dict[CodeType, tuple[str, str]] = {}
+        self._llama_key: tuple[int, int] | None = None
+
+    def step_of(self, code: CodeType) -> tuple[str, str] | None:
+        for name in ("runtime.steps", "runtime.workflow"):
+            finder = getattr(sys.modules.get(name), "step_for_code", None)
+            if finder is None:
+                continue
+            try:
+                found = finder(code)
+            except Exception:  # noqa: BLE001
+                found = None
+            if found:
+                return (str(found[0]), str(found[1]))
+            break
+        return self._llama_steps().get(code)
+
+    def _llama_steps(self) -> dict[CodeType, tuple[str, str]]:
+        module = sys.modules.get("workflows.workflow") or sys.modules.get("workflows")
+        base = getattr(module, "Workflow", None)
+        if base is None:
+            return {}
+        classes = _all_subclasses(base)
+        versions = sum(getattr(c, "__dict__", {}).get("_step_functions_version", 0) or 0 for c in classes)
+        key = (len(classes), versions)
+        if key != self._llama_key:
+            self._llama = _llama_step_codes(classes)
+            self._llama_key = key
+        return self._llama
+
+
+def _all_subclasses(base: type) -> list[type]:
+    seen: list[type] = []
+    stack = list(base.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        if cls in seen:
+            continue
+        seen.append(cls)
+        stack.extend(cls.__subclasses__())
+    return seen
+
+
+def _llama_step_codes(classes: Iterable[type]) -> dict[CodeType, tuple[str, str]]:
+    """llama-index-workflows marks a step function with ``_step_config`` (methods and free
+    functions added with ``add_step`` alike)."""
+    found: dict[CodeType, tuple[str, str]] = {}
+    for cls in classes:
+        members = dict(vars(cls))
+        extra = vars(cls).get("_step_functions")
+        if isinstance(extra, dict):
+            members.update(extra)
+        for name, value in members.items():
+            func = getattr(value, "__func__", value)
+            if getattr(func, "_step_config", None) is None:
+                continue
+            try:
+                code = inspect.unwrap(func).__code__
+            except (AttributeError, ValueError):
+                continue
+            found.setdefault(code, (cls.__name__, getattr(func, "__name__", name)))
+    return found
+
+
+STEPS = StepFinder()
+
+
+# -- putting a block together ---------------------------------------------------------------
+
+@dataclass
+class Analysis:
+    frames: Sample  # the representative stack, innermost first
+    site: FrameInfo | None
+    verdict: Verdict | None
+    step: tuple[str, str] | None
+    coroutine: str | None
+    samples: int
+
+
+def analyze(samples: Sequence[Sample], root: CodeType | None) -> Analysis | None:
+    """Pick the representative stack of a block and classify it; None when no sample showed a
+    callback running (the loop thread was inside the loop's own machinery)."""
+    cut = [cut_at_root(s, root) for s in samples]
+    busy = [s for s in cut if s]
+    if not busy:
+        return None
+    # The callback that held the loop: the most sampled outermost frame.
+    roots = Counter(s[-1][0] for s in busy)
+    main_root = roots.most_common(1)[0][0]
+    mine = [s for s in busy if s[-1][0] is main_root]
+    hottest = Counter((s[0][0], s[0][1]) for s in mine).most_common(1)[0][0]
+    at_hottest = [s for s in mine if (s[0][0], s[0][1]) == hottest]
+    frames = Counter(at_hottest).most_common(1)[0][0]
+    site, verdict = classify(frames)
+    return Analysis(
+        frames=frames,
+        site=site,
+        verdict=verdict,
+        step=find_step(frames),
+        coroutine=outermost_coroutine(frames),
+        samples=len(busy),
+    )
+
+
+def classify(frames: Sample) -> tuple[FrameInfo | None, Verdict | None]:
+    """The blocking line and its verdict for one stack (innermost first)."""
+    if not frames:
+        return None, None
+    # The outermost catalog match is what the application called; the line is its caller's.
+    for index in range(len(frames) - 1, -1, -1):
+        code, _, module = frames[index]
+        entry = CLASSIFIER.frame_entry(module, code.co_qualname)
+        if entry is not None:
+            site = frames[index + 1] if index + 1 < len(frames) else frames[index]
+            return site, CLASSIFIER.entry_verdict(entry, f"{module}.{code.co_qualname}")
+    # No Python frame for the blocking call: ask the static matcher about the line itself.
+    innermost = frames[0]
+    verdict = CLASSIFIER.line_verdict(innermost[0].co_filename, innermost[1])
+    if verdict is not None:
+        return innermost, verdict
+    user = first_user_frame(frames)
+    if user is not None and user is not innermost:
+        verdict = CLASSIFIER.line_verdict(user[0].co_filename, user[1])
+        if verdict is not None:
+            return user, verdict
+    return (user or innermost), None
+
+
+def first_user_frame(frames: Sample) -> FrameInfo | None:
+    for info in frames:
+        if is_user_file(info[0].co_filename):
+            return info
+    return None
+
+
+def find_step(frames: Sample) -> tuple[str, str] | None:
+    for code, _, _ in frames:
+        found = STEPS.step_of(code)
+        if found:
+            return found
+    return None
+
+
+def outermost_coroutine(frames: Sample) -> str | None:
+    for code, _, _ in reversed(frames):
+        if code.co_flags & _CORO_FLAGS:
+            return code.co_qualname
+    return None
+
+
+def summaries(frames: Sample) -> list[traceback.FrameSummary]:
+    """Frames as ``traceback.FrameSummary``, outermost first like a traceback."""
+    out = []
+    for code, lineno, _ in reversed(frames):
+        line = linecache.getline(code.co_filename, lineno).strip()
+        out.append(traceback.FrameSummary(code.co_filename, lineno, code.co_name, lookup_line=False, line=line))
+    return out
+
+
+def source_line(info: FrameInfo | None) -> str | None:
+    if info is None:
+        return None
+    return linecache.getline(info[0].co_filename, info[1]).strip() or None
+
+
+def task_owning(frames: list[FrameType], task: Any) -> bool:
+    """True when ``task``'s coroutine is one of ``frames`` (so the task really is running)."""
+    coro = getattr(task, "get_coro", lambda: None)()
+    frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+    return frame is not None and any(f is frame for f in frames)
