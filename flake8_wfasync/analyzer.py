@@ -1,0 +1,828 @@
+"""Find blocking calls inside coroutine functions and workflow steps.
+
+One libcst parse, one pass of a small hand-written walker with our own scope tracking
+(:mod:`flake8_wfasync.resolve`). Positions come from the ``ast`` tree of the same source,
+which flake8 hands us for free and which is cheap to build otherwise: libcst's
+PositionProvider would cost more than the parse itself.
+
+Most files never reach libcst: :func:`might_block_tree` looks at the ``ast`` tree and lets
+through only files with a coroutine holding a call worth a closer look.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import functools
+import io
+import re
+import tokenize
+from dataclasses import dataclass, field
+from typing import Iterable, Union
+
+import libcst as cst
+
+from . import catalog
+from .config import DEFAULT_CONFIG, Config
+from .findings import Finding
+from .resolve import (
+    INSTANCE,
+    ClassInfo,
+    LocalDef,
+    Scope,
+    bind_params,
+    call_qualname,
+    class_info,
+    collect_bindings,
+    dotted,
+    is_step,
+    iter_statements,
+    resolve_expr,
+    split_instance,
+)
+from .rules import RULES
+
+__all__ = [
+    "SourceParseError",
+    "analyze_source",
+    "analyze_module",
+    "might_block",
+    "might_block_tree",
+    "blocking_calls_on_line",
+]
+
+
+class SourceParseError(Exception):
+    """The file is not valid Python (for the parser in use)."""
+
+    def __init__(self, path: str, line: int, col: int, msg: str) -> None:
+        super().__init__(path, line, col, msg)
+        self.path = path
+        self.line = line
+        self.col = col
+        self.msg = msg
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: cannot parse: {self.msg}"
+
+
+# Offloading callables -> index of the positional argument that must be a callable.
+OFFLOADS: dict[str, int] = {
+    "asyncio.to_thread": 0,
+    "anyio.to_thread.run_sync": 0,
+    "trio.to_thread.run_sync": 0,
+    "functools.partial": 0,
+}
+NESTED_LOOP_RUNNERS = frozenset({"asyncio.run", "anyio.run", "trio.run"})
+PROCESS_POOL = "concurrent.futures.ProcessPoolExecutor" + INSTANCE
+# Codes that say "this call blocks" (the ones that make a never-awaiting step a WFA401).
+_BLOCKING_CODES = frozenset(
+    {"WFA101", "WFA102", "WFA103", "WFA104", "WFA105", "WFA106", "WFA107", "WFA108", "WFA109",
+     "WFA110", "WFA199", "WFA201"}
+)
+
+
+# --- reading source ----------------------------------------------------------------------------
+
+def decode_source(source: str | bytes) -> str:
+    """Text of a source file, honouring a BOM and a coding cookie (PEP 263)."""
+    if isinstance(source, str):
+        return source[1:] if source.startswith("\ufeff") else source
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+        return source.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+        raise SourceParseError("<string>", 1, 0, f"cannot decode source: {exc}") from None
+
+
+def _ast_parse(text: str, path: str) -> ast.Module:
+    try:
+        return ast.parse(text, filename=path)
+    except SyntaxError as exc:
+        raise SourceParseError(path, exc.lineno or 1, max((exc.offset or 1) - 1, 0),
+                               exc.msg or "invalid syntax") from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise SourceParseError(path, 1, 0, str(exc) or type(exc).__name__) from None
+
+
+def _cst_parse(text: str, path: str) -> cst.Module:
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        msg = " ".join(exc.message.split()) or "invalid syntax"
+        raise SourceParseError(path, exc.raw_line, exc.raw_column, msg) from None
+    except (RecursionError, MemoryError, ValueError, TypeError) as exc:
+        raise SourceParseError(path, 1, 0, f"{type(exc).__name__}: {exc}") from None
+
+
+# --- public API -----------------------------------------------------------------------------------
+
+def analyze_source(
+    source: str | bytes, path: str = "<string>", config: Config = DEFAULT_CONFIG
+) -> list[Finding]:
+    """Findings for one file's source, sorted by position."""
+    try:
+        text = decode_source(source)
+    except SourceParseError as exc:
+        raise SourceParseError(path, exc.line, exc.col, exc.msg) from None
+    tree = _ast_parse(text, path)
+    return analyze_text(text, tree, path, config)
+
+
+def analyze_text(
+    text: str, tree: ast.Module, path: str = "<string>", config: Config = DEFAULT_CONFIG
+) -> list[Finding]:
+    """Like :func:`analyze_source` for a decoded text and its ``ast`` tree (the flake8 path)."""
+    if not might_block_tree(tree, text, config):
+        return []
+    module = _cst_parse(text, path)
+    return _Analyzer(module, tree, path, config).run()
+
+
+def analyze_module(
+    module: cst.Module, path: str = "<string>", config: Config = DEFAULT_CONFIG
+) -> list[Finding]:
+    """Findings for a parsed module; ``Finding.node`` is a node of this very module object."""
+    tree = _ast_parse(module.code, path)
+    return _Analyzer(module, tree, path, config).run()
+
+
+def blocking_calls_on_line(source: str, lineno: int, path: str = "<string>") -> list[Finding]:
+    """Blocking calls (WFA1xx) on one line, wherever it is: coroutine, plain function,
+    class body or module level. The runtime detector classifies a sampled line with it."""
+    return [f for f in _all_blocking_calls(source, path)
+            if f.line <= lineno <= (f.end_line or f.line)]
+
+
+@functools.lru_cache(maxsize=64)
+def _all_blocking_calls(source: str, path: str) -> tuple[Finding, ...]:
+    try:
+        text = decode_source(source)
+        tree = _ast_parse(text, path)
+        module = _cst_parse(text, path)
+    except SourceParseError:
+        return ()
+    return tuple(_Analyzer(module, tree, path, DEFAULT_CONFIG, line_mode=True).run())
+
+
+# --- the cheap pre-pass over the ast tree -----------------------------------------------------
+
+_ALWAYS_ATTRS = frozenset({"run_until_complete", "get_event_loop", "run_in_executor"})
+_OFFLOAD_ATTRS = frozenset({"to_thread", "run_sync", "partial", "submit", "map"})
+_SPECIAL = frozenset(OFFLOADS) | NESTED_LOOP_RUNNERS | {"asyncio.get_event_loop"}
+_BUILTIN_CANDIDATES = frozenset(
+    q.partition(".")[2] for e in catalog.ENTRIES for q in e.qualnames if q.startswith("builtins.")
+)
+
+
+def might_block(source: str | bytes) -> bool:
+    """Cheap test: False when no coroutine of the file holds a call worth a closer look."""
+    if isinstance(source, bytes):
+        if b"async" not in source:
+            return False
+        try:
+            source = decode_source(source)
+        except SourceParseError:
+            return True
+    if "async" not in source:
+        return False
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return True  # let the analysis report the error
+    return might_block_tree(tree, source)
+
+
+def _ast_coroutines(body: list[ast.stmt], out: list[ast.AsyncFunctionDef]) -> None:
+    for stmt in body:
+        if isinstance(stmt, ast.AsyncFunctionDef):
+            out.append(stmt)
+        for name in ("body", "orelse", "finalbody"):
+            sub = getattr(stmt, name, None)
+            if sub and isinstance(sub, list):
+                _ast_coroutines(sub, out)
+        if isinstance(stmt, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+            for h in stmt.handlers:
+                _ast_coroutines(h.body, out)
+        elif isinstance(stmt, ast.Match):
+            for case in stmt.cases:
+                _ast_coroutines(case.body, out)
+
+
+def _ast_imports(body: list[ast.stmt], names: dict[str, str]) -> None:
+    for stmt in body:
+        if isinstance(stmt, ast.Import):
+            for a in stmt.names:
+                if a.asname:
+                    names[a.asname] = a.name
+                else:
+                    root = a.name.partition(".")[0]
+                    names[root] = root
+        elif isinstance(stmt, ast.ImportFrom):
+            if stmt.level or not stmt.module:
+                continue
+            for a in stmt.names:
+                names[a.asname or a.name] = f"{stmt.module}.{a.name}"
+        elif isinstance(stmt, (ast.If, ast.Try, ast.With)) or type(stmt).__name__ == "TryStar":
+            _ast_imports(stmt.body, names)
+            _ast_imports(getattr(stmt, "orelse", []), names)
+            for h in getattr(stmt, "handlers", []):
+                _ast_imports(h.body, names)
+            _ast_imports(getattr(stmt, "finalbody", []), names)
+
+
+def might_block_tree(tree: ast.AST, source: str | None = None,
+                     config: Config = DEFAULT_CONFIG) -> bool:
+    """The pre-pass on an ``ast`` tree. Conservative: True whenever a coroutine calls a name
+    that may resolve to a catalog entry, a configured name, an offload or a loop runner."""
+    if source is not None and "async" not in source:
+        return False
+    if not isinstance(tree, ast.Module):
+        return True
+    coros: list[ast.AsyncFunctionDef] = []
+    _ast_coroutines(tree.body, coros)
+    if not coros:
+        return False
+    imports: dict[str, str] = {}
+    _ast_imports(tree.body, imports)
+    extra = config.extra_blocking
+    roots = catalog.ROOT_MODULES | {k.partition(".")[0] for k in extra}
+    method_names = catalog.CALL_NAMES | {k.rpartition(".")[2] for k in extra}
+    # Instances of catalog types only exist in a module that imports a catalog module (or
+    # opens a file): only then can a method call on a local name be one.
+    typed = any(v.partition(".")[0] in roots for v in imports.values()) or (
+        source is None or "open(" in source)
+    calls: list[ast.Call] = []
+    for coro in coros:
+        for node in ast.walk(coro):
+            if isinstance(node, ast.Call):
+                calls.append(node)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                _ast_imports([node], imports)
+                typed = typed or any(v.partition(".")[0] in roots for v in imports.values())
+    for call in calls:
+        func = call.func
+        parts: list[str] = []
+        while isinstance(func, ast.Attribute):
+            parts.append(func.attr)
+            func = func.value
+        last = parts[0] if parts else (func.id if isinstance(func, ast.Name) else "")
+        if last in _ALWAYS_ATTRS:
+            return True
+        if last in _OFFLOAD_ATTRS and any(isinstance(a, (ast.Call, ast.Lambda)) for a in call.args):
+            return True
+        if isinstance(func, ast.Name):
+            base = imports.get(func.id)
+            if base is None:
+                if not parts:
+                    if func.id in _BUILTIN_CANDIDATES or func.id in extra:
+                        return True
+                    continue
+                if typed and last in method_names:
+                    return True
+                continue
+            q = ".".join([base, *reversed(parts)])
+            if (q in _SPECIAL or q in extra or catalog.match_qualname(q) is not None
+                    or catalog.constructed_type(q) is not None):
+                return True
+            if typed and parts and last in method_names:
+                return True
+            if q.partition(".")[0] in roots and q.rpartition(".")[2][:1].isupper():
+                return True  # an instance of a catalog type may be built here
+        elif parts and typed and last in method_names:
+            return True  # method on the result of a call: open(p).read(), Session().get()
+    return False
+
+
+# --- the analysis -------------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class _Ctx:
+    """One coroutine (or, in line mode, any function) being analysed."""
+
+    fn: cst.FunctionDef | None
+    name: str
+    cls: ClassInfo | None
+    step: bool
+    has_await: bool = False
+    awaited: set[int] = field(default_factory=set)
+    suppressed: set[int] = field(default_factory=set)
+    inlined: set[int] = field(default_factory=set)
+    local_calls: list[LocalDef] = field(default_factory=list)
+    raws: list["_Raw"] = field(default_factory=list)
+
+    @property
+    def where(self) -> str:
+        if self.step:
+            wf = f" of {self.cls.name}" if self.cls is not None else ""
+            return f"step '{self.name}'{wf}"
+        if self.fn is None:
+            return "module code"
+        kind = "coroutine" if self.fn.asynchronous is not None else "function"
+        owner = f"{self.cls.name}." if self.cls is not None else ""
+        return f"{kind} '{owner}{self.name}'"
+
+
+@dataclass(eq=False)
+class _Raw:
+    code: str
+    node: cst.CSTNode
+    # Node whose position is reported (the inner call for WFA301), and its enclosing def.
+    pos_node: cst.CSTNode
+    owner: cst.FunctionDef | None
+    message: str
+    qualname: str | None
+    advice: str
+    twin: str | None
+    ctx: _Ctx
+
+
+# A short second way out, by category, for coroutines that are not steps.
+_ALTERNATIVES = {
+    "http": "an async client (httpx.AsyncClient, aiohttp)",
+    "process": "asyncio.create_subprocess_exec",
+    "database": "the async driver",
+    "sdk": "the async client",
+    "socket": "asyncio streams",
+    "thread-wait": "an asyncio primitive",
+}
+
+_CST = cst.CSTNode
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_SKIP_FIELDS = frozenset({
+    "lpar", "rpar", "comma", "header", "footer", "leading_lines", "lines_after_decorators",
+    "newline", "semicolon", "trailing_whitespace", "dot", "colon", "equal", "star", "operator",
+    "asynchronous", "indent", "lbrace", "rbrace", "lbracket", "rbracket", "default_indent",
+    "default_newline", "has_trailing_newline", "encoding", "first_colon", "second_colon",
+    "conversion", "attr", "name", "relative", "asname", "keyword",
+})
+
+
+def _fields(cls: type) -> tuple[str, ...]:
+    f = _FIELDS.get(cls)
+    if f is None:
+        f = tuple(
+            x.name for x in dataclasses.fields(cls)
+            if x.name not in _SKIP_FIELDS and not x.name.startswith("whitespace")
+        )
+        _FIELDS[cls] = f
+    return f
+
+
+def _short(text: str, limit: int = 72) -> str:
+    text = re.sub(r"\s*\n\s*", " ", text).strip()
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class _Analyzer:
+    def __init__(self, module: cst.Module, tree: ast.Module, path: str, config: Config,
+                 line_mode: bool = False) -> None:
+        self.module = module
+        self.tree = tree
+        self.path = path
+        self.config = config
+        self.line_mode = line_mode
+        self.ctxs: list[_Ctx] = []
+
+    # -- structure -----------------------------------------------------------------------------
+
+    def run(self) -> list[Finding]:
+        mscope = Scope("module")
+        collect_bindings(self.module.body, mscope)
+        if self.line_mode:
+            self._walk_toplevel(self.module.body, mscope, None)
+        self._block(self.module.body, mscope, None)
+        raws = [r for c in self._in_scope() for r in c.raws]
+        if not raws:
+            return []
+        return self._finish(raws)
+
+    def _block(self, stmts, scope: Scope, cls: ClassInfo | None) -> None:
+        for stmt in iter_statements(stmts):
+            if isinstance(stmt, cst.FunctionDef):
+                self._function(stmt, scope, cls)
+            elif isinstance(stmt, cst.ClassDef):
+                info = class_info(stmt, scope)
+                scope.names[stmt.name.value] = info
+                cscope = Scope("class", scope, scope.owner)
+                collect_bindings(stmt.body.body, cscope)
+                if self.line_mode:
+                    self._walk_toplevel(stmt.body.body, cscope, info)
+                self._block(stmt.body.body, cscope, info)
+
+    def _walk_toplevel(self, stmts, scope: Scope, cls: ClassInfo | None) -> None:
+        ctx = _Ctx(None, "<module>", cls, False)
+        self.ctxs.append(ctx)
+        for stmt in stmts:
+            if not isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+                self._walk(stmt, scope, ctx, None)
+
+    def _function(self, fn: cst.FunctionDef, outer: Scope, cls: ClassInfo | None) -> None:
+        fscope = Scope("function", outer, fn)
+        bind_params(fn, fscope, outer, cls)
+        body = fn.body.body
+        collect_bindings(body, fscope)
+        if fn.asynchronous is not None or self.line_mode:
+            step = fn.asynchronous is not None and is_step(fn, outer, cls)
+            ctx = _Ctx(fn, fn.name.value, cls, step)
+            self.ctxs.append(ctx)
+            for stmt in body:
+                self._walk(stmt, fscope, ctx, fn)
+            if step and not ctx.has_await:
+                self._never_awaits(ctx)
+        self._block(body, fscope, None)
+
+    def _in_scope(self) -> list[_Ctx]:
+        if self.line_mode or self.config.scope != "steps":
+            return self.ctxs
+        by_fn = {id(c.fn): c for c in self.ctxs if c.fn is not None}
+        todo = [c for c in self.ctxs if c.step]
+        seen = {id(c) for c in todo}
+        while todo:
+            c = todo.pop()
+            for d in c.local_calls:
+                nxt = by_fn.get(id(d.node))
+                if nxt is not None and id(nxt) not in seen:
+                    seen.add(id(nxt))
+                    todo.append(nxt)
+        return [c for c in self.ctxs if id(c) in seen]
+
+    # -- the walk ------------------------------------------------------------------------------
+
+    def _walk(self, root: cst.CSTNode, scope: Scope, ctx: _Ctx, owner) -> None:
+        stack = [root]
+        pop = stack.pop
+        push = stack.append
+        while stack:
+            node = pop()
+            t = type(node)
+            if t is cst.Call:
+                self._call(node, scope, ctx, owner)
+            elif t is cst.Await:
+                ctx.has_await = True
+                if type(node.expression) is cst.Call:
+                    ctx.awaited.add(id(node.expression))
+            elif t is cst.FunctionDef or t is cst.ClassDef or t is cst.Lambda:
+                continue
+            elif t is cst.For or t is cst.With or t is cst.CompFor:
+                if node.asynchronous is not None:
+                    ctx.has_await = True
+            for name in _fields(t):
+                v = getattr(node, name)
+                if isinstance(v, _CST):
+                    push(v)
+                elif type(v) is tuple or type(v) is list:
+                    for x in v:
+                        if isinstance(x, _CST):
+                            push(x)
+
+    def _call(self, call: cst.Call, scope: Scope, ctx: _Ctx, owner) -> None:
+        func = call.func
+        attr = func.attr.value if type(func) is cst.Attribute else None
+        target = resolve_expr(func, scope)
+        line_mode = self.line_mode
+        if not line_mode:
+            idx = OFFLOADS.get(target) if isinstance(target, str) else None
+            if attr == "run_in_executor":
+                idx = 1
+            if idx is not None:
+                self._offload(call, idx, scope, ctx, owner)
+            elif attr in ("submit", "map") and call.args:
+                recv = resolve_expr(func.value, scope)
+                if recv == PROCESS_POOL:
+                    self._process_pool(call, call.args[0].value, scope, ctx, owner)
+            if attr == "run_until_complete" or (
+                    isinstance(target, str) and target in NESTED_LOOP_RUNNERS):
+                self._nested_loop(call, ctx, owner)
+            elif target == "asyncio.get_event_loop":
+                self._add(ctx, "WFA304", call, owner, RULES["WFA304"].message.format(
+                    call=self._text(call), where=ctx.where,
+                    fix="use asyncio.get_running_loop()"),
+                    "asyncio.get_event_loop", "use asyncio.get_running_loop()",
+                    "asyncio.get_running_loop")
+        if id(call) in ctx.awaited or id(call) in ctx.suppressed:
+            return
+        if isinstance(target, LocalDef):
+            ctx.local_calls.append(target)
+            if target.nested and not target.is_async and id(target.node) not in ctx.inlined:
+                self._inline(target, scope, ctx)
+            return
+        if isinstance(target, str):
+            q = call_qualname(target)
+            if q is not None:
+                self._blocking(call, q, scope, ctx, owner)
+
+    def _inline(self, d: LocalDef, scope: Scope, ctx: _Ctx) -> None:
+        """A nested def or lambda the coroutine calls runs on the loop too."""
+        ctx.inlined.add(id(d.node))
+        inner = Scope("function", scope, d.node if isinstance(d.node, cst.FunctionDef) else scope.owner)
+        bind_params(d.node, inner, scope)
+        if isinstance(d.node, cst.FunctionDef):
+            collect_bindings(d.node.body.body, inner)
+            for stmt in d.node.body.body:
+                self._walk(stmt, inner, ctx, d.node)
+        else:
+            self._walk(d.node.body, inner, ctx, d.owner)
+
+    # -- findings ------------------------------------------------------------------------------
+
+    def _match(self, q: str) -> tuple[str, str, catalog.Entry | None] | None:
+        """(code, generic advice, entry) for a called qualified name, honouring config."""
+        config = self.config
+        display = q[9:] if q.startswith("builtins.") else q
+        if config.allow and (config.is_allowed(q) or config.is_allowed(display)):
+            return None
+        extra = config.extra_blocking
+        if extra:
+            adv = extra.get(q)
+            if adv is None:
+                adv = extra.get(display)
+            if adv is not None:
+                return "WFA199", adv, None
+        entry = catalog.match_qualname(q)
+        if entry is None:
+            return None
+        return entry.code, entry.advice, entry
+
+    def _blocking(self, call: cst.Call, q: str, scope: Scope, ctx: _Ctx, owner) -> None:
+        m = self._match(q)
+        if m is None:
+            return
+        code, generic, entry = m
+        func = call.func
+        if type(func) is cst.Attribute and type(func.value) is cst.Call:
+            # open(p).read(): the inner call is reported; one finding is enough.
+            inner = resolve_expr(func.value.func, scope)
+            if isinstance(inner, str):
+                iq = call_qualname(inner)
+                if iq is not None and self._match(iq) is not None:
+                    return
+        display = q[9:] if q.startswith("builtins.") else q
+        fix, twin = self._fix_for(call, display, code, entry, ctx)
+        if code == "WFA199":
+            fix = f"{generic} (configured as blocking)" if generic else fix
+        msg = RULES[code].message.format(call=self._text(call), where=ctx.where, fix=fix)
+        self._add(ctx, code, call, owner, msg, display, fix, twin)
+
+    def _fix_for(self, call: cst.Call, display: str, code: str, entry: catalog.Entry | None,
+                 ctx: _Ctx) -> tuple[str, str | None]:
+        func_text = _short(self._code(call.func), 40)
+        args = self._args_text(call)
+        twin = entry.twin if entry is not None else None
+        if twin is not None and "." in twin:
+            return f"use await {twin}({args})", twin
+        if twin is not None and type(call.func) is cst.Attribute:
+            recv = _short(self._code(call.func.value), 40)
+            return f"use await {recv}.{twin}({args})", twin
+        if display.endswith("Future.result") and type(call.func) is cst.Attribute:
+            recv = _short(self._code(call.func.value), 40)
+            return f"use await asyncio.wrap_future({recv})", None
+        offload = f"{func_text}, {args}" if args else func_text
+        if code == "WFA109":
+            fix = (f"use await asyncio.get_running_loop().run_in_executor(cpu_pool, {offload}) "
+                   "with a small dedicated pool")
+        else:
+            fix = f"use await asyncio.to_thread({offload})"
+        if ctx.step:
+            fix += ", or make the step a plain def"
+        elif entry is not None and entry.category in _ALTERNATIVES:
+            fix += f", or {_ALTERNATIVES[entry.category]}"
+        return fix, None
+
+    def _offload(self, call: cst.Call, idx: int, scope: Scope, ctx: _Ctx, owner) -> None:
+        pos = [a for a in call.args if a.keyword is None and not a.star]
+        if len(pos) <= idx:
+            return
+        fn = pos[idx].value
+        offload_text = _short(self._code(call.func), 40)
+        if type(fn) is cst.Call:
+            t = resolve_expr(fn.func, scope)
+            q = call_qualname(t) if isinstance(t, str) else None
+            if q is not None and self._match(q) is not None:
+                ctx.suppressed.add(id(fn))
+                inner_func = _short(self._code(fn.func), 40)
+                inner_args = self._args_text(fn)
+                before = ", ".join(self._args_text_list(pos[:idx]) + [inner_func])
+                fixed = f"{offload_text}({before}{', ' + inner_args if inner_args else ''})"
+                fix = f"pass the callable and its arguments: {fixed}"
+                display = q[9:] if q.startswith("builtins.") else q
+                msg = RULES["WFA301"].message.format(
+                    call=self._text(fn), offload=offload_text, where=ctx.where, fix=fix)
+                self._add(ctx, "WFA301", call, owner, msg, display, fix, None, pos_node=fn)
+        if idx == 1:
+            recv = resolve_expr(pos[0].value, scope)
+            if recv == PROCESS_POOL:
+                self._process_pool(call, fn, scope, ctx, owner)
+
+    def _process_pool(self, call: cst.Call, fn: cst.BaseExpression, scope: Scope, ctx: _Ctx,
+                      owner) -> None:
+        what = self._unpicklable(fn, scope)
+        if what is None:
+            return
+        fix = "pass a function defined at module level"
+        msg = RULES["WFA302"].message.format(call=self._text(call), callable=what,
+                                             where=ctx.where, fix=fix)
+        self._add(ctx, "WFA302", call, owner, msg, None, fix, None)
+
+    def _unpicklable(self, fn: cst.BaseExpression, scope: Scope) -> str | None:
+        if type(fn) is cst.Lambda:
+            return "a lambda"
+        if type(fn) is cst.Name:
+            d = scope.lookup(fn.value)
+            if isinstance(d, LocalDef) and d.nested:
+                return "a lambda" if d.name == "<lambda>" else f"nested function '{d.name}'"
+        if type(fn) is cst.Call and fn.args:
+            t = resolve_expr(fn.func, scope)
+            if t == "functools.partial":
+                return self._unpicklable(fn.args[0].value, scope)
+        return None
+
+    def _nested_loop(self, call: cst.Call, ctx: _Ctx, owner) -> None:
+        arg = call.args[0].value if call.args else None
+        if arg is not None and type(arg) is cst.Call:
+            fix = f"await {_short(self._code(arg), 50)} instead"
+        else:
+            fix = "await the coroutine instead"
+        msg = RULES["WFA303"].message.format(call=self._text(call), where=ctx.where, fix=fix)
+        self._add(ctx, "WFA303", call, owner, msg, dotted(call.func), fix, None)
+
+    def _never_awaits(self, ctx: _Ctx) -> None:
+        blocking = [r for r in ctx.raws if r.code in _BLOCKING_CODES]
+        if not blocking:
+            return
+        names: list[str] = []
+        for r in blocking:
+            n = r.qualname or r.code
+            if n not in names:
+                names.append(n)
+        calls = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        fix = "make it a plain def: the runtime runs it in a thread"
+        msg = RULES["WFA401"].message.format(step=ctx.name, calls=calls, fix=fix)
+        assert ctx.fn is not None
+        self._add(ctx, "WFA401", ctx.fn, ctx.fn, msg, None, fix, None)
+
+    def _add(self, ctx: _Ctx, code: str, node: cst.CSTNode, owner, message: str,
+             qualname: str | None, advice: str, twin: str | None,
+             pos_node: cst.CSTNode | None = None) -> None:
+        if self.line_mode and code not in _BLOCKING_CODES:
+            return
+        ctx.raws.append(_Raw(code, node, pos_node or node, owner, message, qualname, advice,
+                             twin, ctx))
+
+    # -- text ----------------------------------------------------------------------------------
+
+    def _code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    def _text(self, call: cst.Call) -> str:
+        func = _short(self._code(call.func), 50)
+        return f"{func}({_short(self._args_text(call), 40)})"
+
+    def _args_text_list(self, args: Iterable[cst.Arg]) -> list[str]:
+        out = []
+        for a in args:
+            kw = f"{a.keyword.value}=" if a.keyword is not None else ""
+            out.append(f"{a.star}{kw}{_short(self._code(a.value), 60)}")
+        return out
+
+    def _args_text(self, call: cst.Call) -> str:
+        return ", ".join(self._args_text_list(call.args))
+
+    # -- positions -----------------------------------------------------------------------------
+
+    def _finish(self, raws: list[_Raw]) -> list[Finding]:
+        pos = _Positions(self.module, self.tree)
+        config = self.config
+        out: list[Finding] = []
+        for r in raws:
+            if (config.select or config.ignore) and not config.code_enabled(r.code):
+                continue
+            line, col, end_line, end_col = pos.of(r.pos_node, r.owner)
+            ctx = r.ctx
+            out.append(Finding(
+                code=r.code, line=line, col=col, message=r.message, path=self.path,
+                qualname=r.qualname, function=ctx.name if ctx.fn is not None else None,
+                step=ctx.name if ctx.step else None,
+                workflow=ctx.cls.name if ctx.cls is not None and ctx.cls.is_workflow else None,
+                advice=r.advice, twin=r.twin, end_line=end_line, end_col=end_col, node=r.node,
+            ))
+        out.sort(key=lambda f: (f.line, f.col, f.code))
+        return out
+
+
+Span = tuple[int, int, int, int]
+
+
+class _Positions:
+    """Line/column of libcst nodes, read off the ``ast`` tree of the same source.
+
+    Function definitions are matched by their order in a statement walk (the same in both
+    trees); calls inside one definition by their order in a pre-order, source-order walk.
+    Only definitions that hold findings are walked. If the two trees ever disagree, libcst's
+    PositionProvider (exact but slow) takes over for the module.
+    """
+
+    def __init__(self, module: cst.Module, tree: ast.Module) -> None:
+        self.module = module
+        self.tree = tree
+        self._cst_defs: dict[int, int] | None = None
+        self._ast_defs: list[ast.AST] | None = None
+        self._calls: dict[int, tuple[dict[int, int], list[ast.Call]] | None] = {}
+        self._exact: dict | None = None
+
+    def of(self, node: cst.CSTNode, owner: cst.FunctionDef | None) -> Span:
+        try:
+            if type(node) is cst.FunctionDef:
+                d = self._ast_def(node)
+                if d is not None:
+                    n = len("async def " if node.asynchronous is not None else "def ")
+                    return d.lineno, d.col_offset, d.lineno, d.col_offset + n + len(node.name.value)
+            else:
+                got = self._calls_in(owner)
+                if got is not None:
+                    index, calls = got
+                    i = index.get(id(node))
+                    if i is not None:
+                        c = calls[i]
+                        return c.lineno, c.col_offset, c.end_lineno or c.lineno, c.end_col_offset or 0
+        except (IndexError, KeyError):
+            pass
+        return self._exact_span(node)
+
+    def _defs(self) -> None:
+        cst_defs: dict[int, int] = {}
+        ast_defs: list[ast.AST] = []
+
+        def walk_cst(stmts) -> None:
+            for stmt in iter_statements(stmts):
+                if isinstance(stmt, cst.FunctionDef):
+                    cst_defs[id(stmt)] = len(cst_defs)
+                    walk_cst(stmt.body.body)
+                elif isinstance(stmt, cst.ClassDef):
+                    walk_cst(stmt.body.body)
+
+        def walk_ast(stmts) -> None:
+            for stmt in stmts:
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    ast_defs.append(stmt)
+                    walk_ast(stmt.body)
+                    continue
+                if isinstance(stmt, ast.ClassDef):
+                    walk_ast(stmt.body)
+                    continue
+                walk_ast(getattr(stmt, "body", ()) if isinstance(getattr(stmt, "body", None), list) else ())
+                for h in getattr(stmt, "handlers", ()):
+                    walk_ast(h.body)
+                for case in getattr(stmt, "cases", ()):
+                    walk_ast(case.body)
+                walk_ast(getattr(stmt, "orelse", ()) or ())
+                walk_ast(getattr(stmt, "finalbody", ()) or ())
+
+        walk_cst(self.module.body)
+        walk_ast(self.tree.body)
+        self._cst_defs, self._ast_defs = cst_defs, ast_defs
+
+    def _ast_def(self, node: cst.FunctionDef) -> ast.AST | None:
+        if self._cst_defs is None:
+            self._defs()
+        assert self._cst_defs is not None and self._ast_defs is not None
+        if len(self._cst_defs) != len(self._ast_defs):
+            return None
+        i = self._cst_defs.get(id(node))
+        return None if i is None else self._ast_defs[i]
+
+    def _calls_in(self, owner: cst.FunctionDef | None):
+        key = id(owner)
+        if key in self._calls:
+            return self._calls[key]
+        result = None
+        if owner is None:
+            cst_root, ast_root = self.module, self.tree
+        else:
+            cst_root, ast_root = owner, self._ast_def(owner)
+        if ast_root is not None:
+            cst_calls: dict[int, int] = {}
+            stack: list[cst.CSTNode] = [cst_root]
+            while stack:
+                n = stack.pop()
+                if type(n) is cst.Call:
+                    cst_calls[id(n)] = len(cst_calls)
+                stack.extend(reversed(n.children))
+            ast_calls = [n for n in ast.walk(ast_root) if isinstance(n, ast.Call)]
+            ast_calls.sort(key=lambda c: (c.lineno, c.col_offset, -(c.end_lineno or 0),
+                                          -(c.end_col_offset or 0)))
+            if len(ast_calls) == len(cst_calls):
+                result = (cst_calls, ast_calls)
+        self._calls[key] = result
+        return result
+
+    def _exact_span(self, node: cst.CSTNode) -> Span:
+        if self._exact is None:
+            from libcst.metadata import MetadataWrapper, PositionProvider
+
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            self._exact = dict(wrapper.resolve(PositionProvider))
+        rng = self._exact.get(node)
+        if rng is None:
+            return 1, 0, 1, 0
+        return rng.start.line, rng.start.column, rng.end.line, rng.end.column

@@ -1,0 +1,458 @@
+"""The catalog of blocking callables, shared by the static analyzer and the runtime detector.
+
+Data and matching only: this module imports nothing else of the project.
+
+Static names are the qualified names a call resolves to after following imports:
+``requests.get`` is the function, ``requests.Session.get`` the method ``get`` called on a
+``requests.Session`` instance. A trailing ``.*`` on a type means "any method of it".
+Builtins are written ``builtins.open``; :func:`match_qualname` also accepts ``open``.
+
+Runtime names are ``f_globals["__name__"] + "." + co_qualname`` of a Python frame, as a
+sampled stack shows them (``requests.sessions.Session.request``). A trailing ``.*`` matches
+any function under that prefix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+
+@dataclass(frozen=True)
+class Entry:
+    code: str
+    category: str
+    # Static qualified names (functions and methods on a type).
+    qualnames: tuple[str, ...]
+    # Names as they show up in a Python stack: module + "." + co_qualname.
+    runtime_names: tuple[str, ...]
+    # Generic advice for every call of this entry.
+    advice: str
+    # Async replacement: a callable ("asyncio.sleep") or a method name ("acomplete").
+    twin: str | None = None
+    # The subset of ``qualnames`` that are plain module-level callables (module, attribute).
+    module_funcs: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def title(self) -> str:
+        return CATEGORY_TITLES.get(self.category, self.category)
+
+
+CATEGORY_TITLES: dict[str, str] = {
+    "http": "synchronous HTTP request",
+    "file": "file-system I/O",
+    "sleep": "time.sleep",
+    "process": "subprocess call",
+    "socket": "socket or DNS call",
+    "database": "synchronous database driver call",
+    "thread-wait": "wait on a thread primitive",
+    "console": "console input",
+    "cpu": "CPU-heavy call",
+    "sdk": "synchronous SDK / LLM client call",
+}
+
+# Categories whose calls can always be offloaded with ``asyncio.to_thread``.
+_TO_THREAD = "await asyncio.to_thread(fn, *args)"
+
+_ENTRIES: list[Entry] = []
+# Types whose instances are produced by a constructor or factory: callable -> type.
+# The analyzer uses this for simple local types (``s = requests.Session()``).
+CONSTRUCTORS: dict[str, str] = {}
+
+
+def _add(
+    code: str,
+    category: str,
+    advice: str,
+    funcs: Iterable[str] = (),
+    methods: Iterable[str] = (),
+    runtime: Iterable[str] = (),
+    twin: str | None = None,
+) -> None:
+    funcs = tuple(funcs)
+    mods = []
+    for f in funcs:
+        module, _, attr = f.rpartition(".")
+        # Classes (smtplib.SMTP) are matched statically but never patched at runtime.
+        if module and module != "builtins" and attr[:1].islower():
+            mods.append((module, attr))
+    _ENTRIES.append(
+        Entry(code, category, funcs + tuple(methods), tuple(runtime), advice, twin, tuple(mods))
+    )
+
+
+def _methods(typ: str, names: str) -> list[str]:
+    return [f"{typ}.{n}" for n in names.split()]
+
+
+def _ctor(typ: str, *factories: str) -> None:
+    for f in factories or (typ,):
+        CONSTRUCTORS[f] = typ
+
+
+# --- WFA101: synchronous HTTP ---------------------------------------------------------------
+_HTTP_VERBS = "get post put patch delete head options request"
+_add(
+    "WFA101", "http",
+    "use an async HTTP client (httpx.AsyncClient, aiohttp) or await asyncio.to_thread(...)",
+    funcs=[f"requests.{v}" for v in _HTTP_VERBS.split()]
+    + [f"httpx.{v}" for v in (_HTTP_VERBS + " stream").split()]
+    + ["urllib.request.urlopen", "urllib.request.urlretrieve", "urllib3.request"],
+    methods=_methods("requests.Session", _HTTP_VERBS + " send")
+    + _methods("httpx.Client", _HTTP_VERBS + " send stream")
+    + _methods("urllib3.PoolManager", "request urlopen request_encode_url request_encode_body")
+    + _methods("urllib3.HTTPConnectionPool", "request urlopen")
+    + _methods("urllib.request.OpenerDirector", "open")
+    + _methods("http.client.HTTPConnection", "request getresponse connect send endheaders")
+    + _methods("http.client.HTTPSConnection", "request getresponse connect send endheaders")
+    + _methods("http.client.HTTPResponse", "read readline readlines"),
+    runtime=[
+        "requests.api.*", "requests.sessions.Session.request", "requests.sessions.Session.send",
+        "requests.adapters.HTTPAdapter.send",
+        "httpx._api.*", "httpx._client.Client.*",
+        "urllib.request.urlopen", "urllib.request.urlretrieve", "urllib.request.OpenerDirector.open",
+        "urllib3.connectionpool.HTTPConnectionPool.urlopen", "urllib3.poolmanager.PoolManager.urlopen",
+        "urllib3._request_methods.RequestMethods.request",
+        "http.client.HTTPConnection.getresponse", "http.client.HTTPConnection.request",
+        "http.client.HTTPConnection.connect", "http.client.HTTPConnection.endheaders",
+        "http.client.HTTPResponse.read", "http.client.HTTPResponse.begin",
+    ],
+)
+_ctor("requests.Session", "requests.Session", "requests.session", "requests.sessions.Session")
+_ctor("httpx.Client", "httpx.Client")
+_ctor("urllib3.PoolManager", "urllib3.PoolManager")
+_ctor("urllib3.HTTPConnectionPool", "urllib3.HTTPConnectionPool", "urllib3.HTTPSConnectionPool",
+      "urllib3.connection_from_url")
+_ctor("urllib.request.OpenerDirector", "urllib.request.build_opener")
+_ctor("http.client.HTTPConnection", "http.client.HTTPConnection")
+_ctor("http.client.HTTPSConnection", "http.client.HTTPSConnection")
+_ctor("http.client.HTTPResponse", "http.client.HTTPConnection.getresponse",
+      "http.client.HTTPSConnection.getresponse", "urllib.request.urlopen")
+
+# --- WFA102: file-system I/O ----------------------------------------------------------------
+FILE_TYPE = "io.IOBase"
+_PATH_IO = (
+    "open read_text write_text read_bytes write_bytes exists is_file is_dir is_symlink mkdir "
+    "rmdir unlink touch iterdir glob rglob stat lstat chmod rename replace resolve samefile "
+    "owner group readlink symlink_to hardlink_to expanduser absolute walk"
+)
+_add(
+    "WFA102", "file",
+    "await asyncio.to_thread(...) for the I/O (or aiofiles / anyio.Path); make the step a plain "
+    "def if it is all I/O",
+    funcs=["builtins.open", "io.open", "os.open", "os.read", "os.write", "os.stat", "os.lstat",
+           "os.listdir", "os.scandir", "os.walk", "os.remove", "os.unlink", "os.rename",
+           "os.replace", "os.mkdir", "os.makedirs", "os.rmdir", "os.removedirs", "os.chmod",
+           "os.chown", "os.fsync", "os.truncate", "os.utime", "os.link", "os.symlink",
+           "os.readlink", "os.access", "os.path.exists", "os.path.isfile", "os.path.isdir",
+           "os.path.islink", "os.path.getsize", "os.path.getmtime", "os.path.getatime",
+           "os.path.getctime", "os.path.realpath", "os.path.samefile", "os.path.lexists",
+           "shutil.copy", "shutil.copy2", "shutil.copyfile", "shutil.copyfileobj",
+           "shutil.copytree", "shutil.rmtree", "shutil.move", "shutil.make_archive",
+           "shutil.unpack_archive", "shutil.disk_usage", "glob.glob", "glob.iglob",
+           "tempfile.mkstemp", "tempfile.mkdtemp", "json.load", "json.dump", "pickle.load",
+           "pickle.dump"],
+    methods=_methods("pathlib.Path", _PATH_IO)
+    + _methods(FILE_TYPE, "read readline readlines write writelines flush truncate readinto"),
+    runtime=["shutil.*", "os.walk", "os._walk", "glob.glob", "glob._iglob", "pathlib.Path.read_text",
+             "pathlib.Path.write_text", "pathlib.Path.read_bytes", "pathlib.Path.write_bytes",
+             "pathlib._local.Path.*", "pathlib._abc.PathBase.read_text",
+             "pathlib._abc.PathBase.write_text", "pathlib._abc.PathBase.read_bytes",
+             "pathlib._abc.PathBase.write_bytes", "tempfile.mkstemp", "tempfile.mkdtemp"],
+)
+_ctor("pathlib.Path", "pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath")
+_ctor(FILE_TYPE, "builtins.open", "io.open", "pathlib.Path.open", "tempfile.TemporaryFile",
+      "tempfile.NamedTemporaryFile", "gzip.open", "bz2.open", "lzma.open")
+
+# --- WFA103: time.sleep ---------------------------------------------------------------------
+_add(
+    "WFA103", "sleep", "await asyncio.sleep(...)",
+    funcs=["time.sleep"], runtime=["time.sleep"], twin="asyncio.sleep",
+)
+
+# --- WFA104: processes ----------------------------------------------------------------------
+_add(
+    "WFA104", "process",
+    "await asyncio.create_subprocess_exec(...) or await asyncio.to_thread(...)",
+    funcs=["subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output",
+           "subprocess.getoutput", "subprocess.getstatusoutput", "os.system", "os.popen",
+           "os.spawnl", "os.spawnle", "os.spawnlp", "os.spawnlpe", "os.spawnv", "os.spawnve",
+           "os.spawnvp", "os.spawnvpe", "os.wait", "os.waitpid", "os.wait3", "os.wait4",
+           "os.waitid", "os.posix_spawn", "os.posix_spawnp"],
+    methods=_methods("subprocess.Popen", "wait communicate"),
+    runtime=["subprocess.run", "subprocess.call", "subprocess.check_call",
+             "subprocess.check_output", "subprocess.getoutput", "subprocess.getstatusoutput",
+             "subprocess.Popen.wait", "subprocess.Popen.communicate", "subprocess.Popen._wait",
+             "os.popen", "os._spawnvef"],
+)
+_ctor("subprocess.Popen", "subprocess.Popen")
+
+# --- WFA105: sockets and DNS ----------------------------------------------------------------
+_SOCK = "connect connect_ex recv recv_into recvfrom recvmsg send sendall sendto sendmsg accept sendfile"
+_add(
+    "WFA105", "socket",
+    "use asyncio streams (asyncio.open_connection) or loop.sock_* methods, or await "
+    "asyncio.to_thread(...)",
+    funcs=["socket.create_connection", "socket.getaddrinfo", "socket.gethostbyname",
+           "socket.gethostbyname_ex", "socket.gethostbyaddr", "socket.getfqdn",
+           "socket.getnameinfo", "socket.create_server", "ssl.get_server_certificate",
+           "smtplib.SMTP", "smtplib.SMTP_SSL", "ftplib.FTP", "ftplib.FTP_TLS",
+           "telnetlib.Telnet", "poplib.POP3", "imaplib.IMAP4", "imaplib.IMAP4_SSL"],
+    methods=_methods("socket.socket", _SOCK)
+    + _methods("ssl.SSLSocket", _SOCK + " do_handshake read write")
+    + ["smtplib.SMTP.*", "ftplib.FTP.*", "imaplib.IMAP4.*", "poplib.POP3.*"],
+    runtime=["socket.create_connection", "socket.getaddrinfo", "socket.getfqdn",
+             "socket.create_server", "socket.socket.accept", "socket.socket.sendfile",
+             "ssl.SSLSocket.*", "ssl.get_server_certificate", "smtplib.SMTP.*", "ftplib.FTP.*",
+             "imaplib.IMAP4.*", "poplib.POP3.*"],
+)
+_ctor("socket.socket", "socket.socket", "socket.create_connection", "socket.socket.accept")
+_ctor("ssl.SSLSocket", "ssl.wrap_socket", "ssl.SSLContext.wrap_socket")
+_ctor("smtplib.SMTP", "smtplib.SMTP", "smtplib.SMTP_SSL")
+_ctor("ftplib.FTP", "ftplib.FTP", "ftplib.FTP_TLS")
+_ctor("imaplib.IMAP4", "imaplib.IMAP4", "imaplib.IMAP4_SSL")
+_ctor("poplib.POP3", "poplib.POP3", "poplib.POP3_SSL")
+
+# --- WFA106: synchronous database drivers ---------------------------------------------------
+_add(
+    "WFA106", "database",
+    "use the async driver (aiosqlite, asyncpg, psycopg AsyncConnection, aiomysql, redis.asyncio, "
+    "motor, SQLAlchemy AsyncEngine) or await asyncio.to_thread(...)",
+    funcs=["sqlite3.connect", "psycopg2.connect", "psycopg.connect", "pymysql.connect",
+           "mysql.connector.connect", "MySQLdb.connect"],
+    methods=_methods("sqlite3.Connection", "execute executemany executescript commit rollback "
+                                           "backup close")
+    + _methods("sqlite3.Cursor", "execute executemany executescript fetchone fetchmany fetchall")
+    + ["psycopg2.connection.*", "psycopg.Connection.*", "pymysql.Connection.*",
+       "mysql.connector.MySQLConnection.*", "dbapi.Cursor.*",
+       "redis.Redis.*", "pymongo.MongoClient.*",
+       "sqlalchemy.Engine.*", "sqlalchemy.Connection.*", "sqlalchemy.orm.Session.*"],
+    runtime=["pymysql.connections.Connection.*", "pymysql.cursors.Cursor.*",
+             "mysql.connector.*", "redis.client.Redis.execute_command",
+             "redis.connection.Connection.read_response", "pymongo.*",
+             "sqlalchemy.engine.base.Connection.execute", "sqlalchemy.engine.base.Engine.connect",
+             "sqlalchemy.orm.session.Session.execute", "sqlalchemy.orm.session.Session.commit",
+             "sqlalchemy.orm.query.Query.all", "sqlalchemy.orm.query.Query.first",
+             "psycopg.connection.Connection.*", "psycopg.cursor.Cursor.*"],
+)
+_ctor("sqlite3.Connection", "sqlite3.connect")
+_ctor("sqlite3.Cursor", "sqlite3.Connection.cursor", "sqlite3.Connection.execute")
+_ctor("psycopg2.connection", "psycopg2.connect")
+_ctor("psycopg.Connection", "psycopg.connect", "psycopg.Connection.connect")
+_ctor("pymysql.Connection", "pymysql.connect")
+_ctor("mysql.connector.MySQLConnection", "mysql.connector.connect")
+_ctor("dbapi.Cursor", "psycopg2.connection.cursor", "psycopg.Connection.cursor",
+      "pymysql.Connection.cursor", "mysql.connector.MySQLConnection.cursor")
+_ctor("redis.Redis", "redis.Redis", "redis.StrictRedis", "redis.Redis.from_url", "redis.from_url")
+_ctor("pymongo.MongoClient", "pymongo.MongoClient")
+_ctor("sqlalchemy.Engine", "sqlalchemy.create_engine")
+_ctor("sqlalchemy.Connection", "sqlalchemy.Engine.connect", "sqlalchemy.Engine.begin")
+_ctor("sqlalchemy.orm.Session", "sqlalchemy.orm.Session")
+
+# --- WFA107: waits on thread primitives -----------------------------------------------------
+_add(
+    "WFA107", "thread-wait",
+    "use asyncio primitives (asyncio.Lock/Event/Queue), await asyncio.wrap_future(fut), or "
+    "await asyncio.to_thread(...)",
+    funcs=["concurrent.futures.wait", "concurrent.futures.as_completed"],
+    methods=_methods("threading.Lock", "acquire")
+    + _methods("threading.Event", "wait")
+    + _methods("threading.Semaphore", "acquire")
+    + _methods("threading.Condition", "wait wait_for acquire")
+    + _methods("threading.Barrier", "wait")
+    + _methods("threading.Thread", "join")
+    + _methods("queue.Queue", "get put join")
+    + _methods("concurrent.futures.Future", "result exception")
+    + _methods("concurrent.futures.Executor", "shutdown")
+    + _methods("concurrent.futures.ProcessPoolExecutor", "shutdown")
+    + _methods("multiprocessing.Process", "join")
+    + _methods("multiprocessing.Pool", "join map starmap apply imap")
+    + _methods("multiprocessing.Queue", "get put join"),
+    runtime=["threading.Event.wait", "threading.Condition.wait", "threading.Condition.wait_for",
+             "threading.Semaphore.acquire", "threading.Barrier.wait", "threading.Thread.join",
+             "threading.Thread._wait_for_tstate_lock", "queue.Queue.get", "queue.Queue.put",
+             "queue.Queue.join", "concurrent.futures._base.Future.result",
+             "concurrent.futures._base.Future.exception", "concurrent.futures._base.wait",
+             "concurrent.futures._base.as_completed",
+             "concurrent.futures.thread.ThreadPoolExecutor.shutdown",
+             "concurrent.futures.process.ProcessPoolExecutor.shutdown",
+             "multiprocessing.process.BaseProcess.join", "multiprocessing.pool.Pool.join",
+             "multiprocessing.pool.Pool.map", "multiprocessing.pool.ApplyResult.get",
+             "multiprocessing.queues.Queue.get"],
+)
+_ctor("threading.Lock", "threading.Lock", "threading.RLock")
+_ctor("threading.Event", "threading.Event")
+_ctor("threading.Semaphore", "threading.Semaphore", "threading.BoundedSemaphore")
+_ctor("threading.Condition", "threading.Condition")
+_ctor("threading.Barrier", "threading.Barrier")
+_ctor("threading.Thread", "threading.Thread", "threading.Timer")
+_ctor("queue.Queue", "queue.Queue", "queue.LifoQueue", "queue.PriorityQueue", "queue.SimpleQueue")
+_ctor("concurrent.futures.Future", "concurrent.futures.Future",
+      "concurrent.futures.Executor.submit", "concurrent.futures.ProcessPoolExecutor.submit")
+_ctor("concurrent.futures.Executor", "concurrent.futures.ThreadPoolExecutor")
+_ctor(PROCESS_POOL := "concurrent.futures.ProcessPoolExecutor",
+      "concurrent.futures.ProcessPoolExecutor")
+_ctor("multiprocessing.Process", "multiprocessing.Process")
+_ctor("multiprocessing.Pool", "multiprocessing.Pool", "multiprocessing.pool.Pool")
+_ctor("multiprocessing.Queue", "multiprocessing.Queue", "multiprocessing.JoinableQueue")
+
+# --- WFA108: console input ------------------------------------------------------------------
+_add(
+    "WFA108", "console",
+    "await asyncio.to_thread(input, ...), or ask through a human-in-the-loop event "
+    "(InputRequiredEvent / HumanResponseEvent)",
+    funcs=["builtins.input", "getpass.getpass"],
+    runtime=["getpass.unix_getpass", "getpass.win_getpass", "getpass.fallback_getpass"],
+)
+
+# --- WFA109: CPU-heavy calls ----------------------------------------------------------------
+_add(
+    "WFA109", "cpu",
+    "run it in a small dedicated executor: await loop.run_in_executor(cpu_pool, fn, *args)",
+    funcs=["hashlib.pbkdf2_hmac", "hashlib.scrypt", "bcrypt.hashpw", "bcrypt.checkpw",
+           "bcrypt.kdf", "zlib.compress", "zlib.decompress", "gzip.compress", "gzip.decompress",
+           "bz2.compress", "bz2.decompress", "lzma.compress", "lzma.decompress"],
+    runtime=["gzip.compress", "gzip.decompress", "bz2.compress", "bz2.decompress",
+             "lzma.compress", "lzma.decompress"],
+)
+
+# --- WFA110: sync calls on SDK / LLM clients -------------------------------------------------
+# LlamaIndex LLMs, embeddings, indexes, query/chat engines and retrievers: sync method -> twin.
+LLAMA_TWINS: dict[str, str] = {
+    "complete": "acomplete", "chat": "achat", "stream_complete": "astream_complete",
+    "stream_chat": "astream_chat", "predict": "apredict", "structured_predict":
+    "astructured_predict", "query": "aquery", "retrieve": "aretrieve",
+    "get_text_embedding": "aget_text_embedding", "get_query_embedding": "aget_query_embedding",
+    "get_text_embedding_batch": "aget_text_embedding_batch",
+    "get_agg_embedding_from_queries": "aget_agg_embedding_from_queries",
+}
+LLAMA_TYPES: tuple[str, ...] = (
+    "llama_index.llms", "llama_index.embeddings", "llama_index.core.llms",
+    "llama_index.core.indices", "llama_index.core.query_engine", "llama_index.core.retrievers",
+    "llama_index.core.chat_engine", "llama_index.core.base",
+)
+for _sync, _async in LLAMA_TWINS.items():
+    _add(
+        "WFA110", "sdk",
+        f"await the async twin .{_async}(...) instead of .{_sync}(...)",
+        methods=[f"{p}.*.{_sync}" for p in LLAMA_TYPES] + [f"llama_index.core.Settings.llm.{_sync}",
+                                                             f"llama_index.core.Settings.embed_model.{_sync}"],
+        runtime=[f"llama_index.core.llms.llm.LLM.{_sync}",
+                 f"llama_index.core.base.base_query_engine.BaseQueryEngine.{_sync}",
+                 f"llama_index.core.base.base_retriever.BaseRetriever.{_sync}",
+                 f"llama_index.core.base.embeddings.base.BaseEmbedding.{_sync}"],
+        twin=_async,
+    )
+_add(
+    "WFA110", "sdk",
+    "use the async client (openai.AsyncOpenAI, anthropic.AsyncAnthropic) and await the call",
+    methods=["openai.OpenAI.*", "openai.AzureOpenAI.*", "anthropic.Anthropic.*"],
+    runtime=["openai._base_client.SyncAPIClient.request", "anthropic._base_client.SyncAPIClient.request"],
+)
+_ctor("openai.OpenAI", "openai.OpenAI", "openai.Client")
+_ctor("openai.AzureOpenAI", "openai.AzureOpenAI")
+_ctor("anthropic.Anthropic", "anthropic.Anthropic", "anthropic.Client")
+_add(
+    "WFA110", "sdk",
+    "use an async SDK (aioboto3, aiobotocore, aiodocker) or await asyncio.to_thread(...)",
+    methods=["boto3.client.*", "boto3.resource.*", "docker.DockerClient.*"],
+    runtime=["botocore.client.BaseClient._make_api_call", "docker.api.client.APIClient._result"],
+)
+_ctor("boto3.client", "boto3.client", "boto3.Session.client", "boto3.session.Session.client")
+_ctor("boto3.resource", "boto3.resource", "boto3.Session.resource")
+_ctor("docker.DockerClient", "docker.from_env", "docker.DockerClient")
+
+ENTRIES: tuple[Entry, ...] = tuple(_ENTRIES)
+
+# --- Matching ---------------------------------------------------------------------------------
+_EXACT: dict[str, Entry] = {}
+_ANY_METHOD: dict[str, Entry] = {}  # "redis.Redis" -> entry for "redis.Redis.*"
+_PATTERNS: list[tuple[str, str, Entry]] = []  # ("llama_index.llms.", ".complete", entry)
+_RUNTIME_EXACT: dict[str, Entry] = {}
+_RUNTIME_PREFIX: list[tuple[str, Entry]] = []
+
+for _e in ENTRIES:
+    for _q in _e.qualnames:
+        if _q.endswith(".*"):
+            _ANY_METHOD.setdefault(_q[:-2], _e)
+        elif ".*." in _q:
+            _pre, _, _post = _q.partition(".*.")
+            _PATTERNS.append((_pre + ".", "." + _post, _e))
+        else:
+            _EXACT.setdefault(_q, _e)
+    for _r in _e.runtime_names:
+        if _r.endswith(".*"):
+            _RUNTIME_PREFIX.append((_r[:-1], _e))
+        else:
+            _RUNTIME_EXACT.setdefault(_r, _e)
+# Longest prefixes first so the most specific runtime entry wins.
+_RUNTIME_PREFIX.sort(key=lambda p: -len(p[0]))
+
+# The last component of every static name: a cheap filter for the analyzer's pre-pass.
+CALL_NAMES: frozenset[str] = frozenset(
+    q.rpartition(".")[2] for e in ENTRIES for q in e.qualnames if not q.endswith(".*")
+)
+# Top-level modules the catalog knows about (a file importing none of them needs a closer
+# look only for builtins such as open/input).
+ROOT_MODULES: frozenset[str] = frozenset(
+    q.split(".", 1)[0] for e in ENTRIES for q in e.qualnames if not q.startswith("builtins.")
+) | frozenset(c.split(".", 1)[0] for c in CONSTRUCTORS)
+
+
+def match_qualname(qualname: str) -> Entry | None:
+    """The entry a statically resolved qualified name belongs to, or None."""
+    e = _EXACT.get(qualname)
+    if e is not None:
+        return e
+    if "." not in qualname:
+        return _EXACT.get("builtins." + qualname)
+    owner, _, _method = qualname.rpartition(".")
+    e = _ANY_METHOD.get(owner)
+    if e is not None:
+        return e
+    for pre, post, entry in _PATTERNS:
+        if qualname.startswith(pre) and qualname.endswith(post):
+            return entry
+    return None
+
+
+def match_runtime_frame(module: str, qualname: str) -> Entry | None:
+    """The entry for a Python frame (``f_globals['__name__']``, ``f_code.co_qualname``)."""
+    full = f"{module}.{qualname}"
+    e = _RUNTIME_EXACT.get(full)
+    if e is not None:
+        return e
+    for prefix, entry in _RUNTIME_PREFIX:
+        if full.startswith(prefix):
+            return entry
+    return None
+
+
+def module_level_callables() -> list[tuple[str, str, Entry]]:
+    """(module, attribute, entry) of plain module-level blocking callables.
+
+    Builtins (``open``, ``input``) are left out: patching them would catch every library's
+    own use; the runtime classifies them from the caller's source line instead.
+    """
+    out: list[tuple[str, str, Entry]] = []
+    seen: set[tuple[str, str]] = set()
+    for e in ENTRIES:
+        for module, attr in e.module_funcs:
+            if (module, attr) not in seen:
+                seen.add((module, attr))
+                out.append((module, attr, e))
+    return out
+
+
+def is_any_method_type(typ: str) -> bool:
+    """True for types where every method call blocks (``redis.Redis``, ``openai.OpenAI``)."""
+    return typ in _ANY_METHOD
+
+
+def constructed_type(qualname: str) -> str | None:
+    """The type of the value a call to ``qualname`` returns, when the catalog knows it."""
+    return CONSTRUCTORS.get(qualname)
+
+
+def entries_for_code(code: str) -> list[Entry]:
+    return [e for e in ENTRIES if e.code == code]

@@ -1,0 +1,468 @@
+"""Names to qualified names: a module's imports, aliases, shadowing and simple local types.
+
+A light, flow-insensitive scope model over libcst nodes (no metadata providers, which cost
+several times the parse). A name resolves to a *path*, a dotted string:
+
+- ``"requests.get"``: a module-level callable or attribute reached through imports;
+- ``"requests.Session()"``: an instance of ``requests.Session`` (built by a known constructor,
+  a class imported from a module, a ``with ... as`` target, or an annotated parameter);
+- ``"requests.Session().get"``: an attribute of such an instance.
+
+A name bound to anything we cannot follow (a parameter, a loop variable, an assignment from
+an unknown value) resolves to ``None``: a local called ``open`` or ``requests`` is not the
+blocking callable.
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass, field
+from typing import Iterator, Union
+
+import libcst as cst
+
+from . import catalog
+
+BUILTIN_NAMES = frozenset(dir(builtins))
+INSTANCE = "()"
+
+
+@dataclass(eq=False)
+class LocalDef:
+    """A function or lambda defined in the module (or nested in a function)."""
+
+    node: Union[cst.FunctionDef, cst.Lambda]
+    name: str
+    is_async: bool
+    cls: "ClassInfo | None" = None
+    nested: bool = False
+    # The function whose body defines it (None at module level), for positions.
+    owner: "cst.FunctionDef | None" = None
+
+
+@dataclass(eq=False)
+class ClassInfo:
+    node: cst.ClassDef
+    name: str
+    bases: list[str | None] = field(default_factory=list)
+    base_names: list[str] = field(default_factory=list)
+    methods: dict[str, cst.FunctionDef] = field(default_factory=dict)
+    # self.<attr> -> path, from assignments in its methods (None when unknown or conflicting).
+    attrs: dict[str, str | None] = field(default_factory=dict)
+    is_workflow: bool = False
+
+
+@dataclass(eq=False)
+class SelfRef:
+    cls: ClassInfo
+
+
+Binding = Union[str, None, LocalDef, ClassInfo, SelfRef]
+_UNSET = object()
+_GLOBAL = object()
+
+
+class Scope:
+    __slots__ = ("kind", "names", "parent", "globals_", "owner")
+
+    def __init__(self, kind: str, parent: "Scope | None" = None,
+                 owner: "cst.FunctionDef | None" = None) -> None:
+        self.kind = kind  # "module" | "class" | "function"
+        self.owner = owner
+        self.names: dict[str, object] = {}
+        self.parent = parent
+        self.globals_: set[str] = set()
+
+    def bind(self, name: str, value: Binding) -> None:
+        """Flow-insensitive: two different bindings of one name make it unknown."""
+        if name in self.globals_:
+            return
+        old = self.names.get(name, _UNSET)
+        if old is _UNSET:
+            self.names[name] = value
+        elif old is not value and old != value:
+            self.names[name] = None
+
+    def lookup(self, name: str) -> Binding:
+        scope: Scope | None = self
+        first = True
+        while scope is not None:
+            # Class bodies are not visible from the functions nested in them.
+            if first or scope.kind != "class":
+                if name not in scope.globals_:
+                    v = scope.names.get(name, _UNSET)
+                    if v is not _UNSET:
+                        return v  # type: ignore[return-value]
+            first = False
+            scope = scope.parent
+        if name in BUILTIN_NAMES:
+            return "builtins." + name
+        return None
+
+
+def dotted(node: cst.BaseExpression) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, else None."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def resolve_expr(node: cst.BaseExpression, scope: Scope) -> Binding:
+    """The path (or local definition) an expression refers to, or None."""
+    if isinstance(node, cst.Name):
+        return scope.lookup(node.value)
+    if isinstance(node, cst.Attribute):
+        base = resolve_expr(node.value, scope)
+        attr = node.attr.value
+        if isinstance(base, str):
+            return base + "." + attr
+        if isinstance(base, SelfRef):
+            cls = base.cls
+            if attr in cls.attrs:
+                return cls.attrs[attr]
+            m = cls.methods.get(attr)
+            if m is not None:
+                return LocalDef(m, attr, m.asynchronous is not None, cls)
+            return None
+        if isinstance(base, ClassInfo):
+            m = base.methods.get(attr)
+            if m is not None:
+                return LocalDef(m, attr, m.asynchronous is not None, base)
+        return None
+    if isinstance(node, cst.Call):
+        return call_result(node, scope)
+    return None
+
+
+def split_instance(path: str) -> tuple[str, str] | None:
+    """``"T().a.b"`` -> ``("T", "a.b")``; None when the path is no instance attribute."""
+    i = path.rfind(INSTANCE)
+    if i < 0:
+        return None
+    return path[:i], path[i + 3:]
+
+
+def is_sticky(typ: str) -> bool:
+    """Types where any call on any attribute chain blocks (SDK clients)."""
+    return catalog.is_any_method_type(typ)
+
+
+def call_qualname(path: str) -> str | None:
+    """The catalog name of a called path: ``"requests.Session().get"`` -> ``"requests.Session.get"``."""
+    parts = split_instance(path)
+    if parts is None:
+        return path
+    typ, rest = parts
+    if not rest:
+        return None  # calling an instance
+    if "." not in rest:
+        return f"{typ}.{rest}"
+    if is_sticky(typ):
+        return f"{typ}.{rest.rpartition('.')[2]}"
+    return None
+
+
+def call_result(node: cst.Call, scope: Scope) -> str | None:
+    """The path of the value a call returns, when it is a known instance type."""
+    target = resolve_expr(node.func, scope)
+    if not isinstance(target, str):
+        return None
+    return result_of(target)
+
+
+def result_of(target: str) -> str | None:
+    parts = split_instance(target)
+    if parts is None:
+        typ = catalog.constructed_type(target)
+        if typ is not None:
+            return typ + INSTANCE
+        last = target.rpartition(".")[2]
+        if "." in target and last[:1].isupper() and not target.startswith("builtins."):
+            return target + INSTANCE  # a class imported from a module
+        return None
+    typ, rest = parts
+    if not rest:
+        return None
+    q = call_qualname(target)
+    if q is not None:
+        made = catalog.constructed_type(q)
+        if made is not None:
+            return made + INSTANCE
+    if is_sticky(typ):
+        return typ + INSTANCE
+    return None
+
+
+def annotation_type(ann: cst.Annotation | None, scope: Scope) -> str | None:
+    if ann is None:
+        return None
+    target = resolve_expr(ann.annotation, scope)
+    if isinstance(target, str) and INSTANCE not in target and not target.startswith("builtins."):
+        if target.rpartition(".")[2][:1].isupper():
+            return catalog.constructed_type(target) or target
+    return None
+
+
+# --- binding collection ----------------------------------------------------------------------
+
+def module_name(node: cst.BaseExpression | None) -> str:
+    return dotted(node) or "" if node is not None else ""
+
+
+def bind_import(stmt: Union[cst.Import, cst.ImportFrom], scope: Scope) -> None:
+    if isinstance(stmt, cst.Import):
+        for alias in stmt.names:
+            full = dotted(alias.name) or ""
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                scope.bind(alias.asname.name.value, full)
+            else:
+                root = full.split(".", 1)[0]
+                scope.bind(root, root)
+        return
+    if isinstance(stmt.names, cst.ImportStar):
+        return
+    mod = module_name(stmt.module)
+    relative = len(stmt.relative) > 0
+    for alias in stmt.names:
+        name = dotted(alias.name) or ""
+        local = name
+        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            local = alias.asname.name.value
+        # Relative imports are the project's own code: never a catalog name.
+        scope.bind(local, None if relative or not mod else f"{mod}.{name}")
+
+
+def bind_target(target: cst.BaseExpression, scope: Scope, value: Binding) -> None:
+    if isinstance(target, cst.Name):
+        scope.bind(target.value, value)
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for el in target.elements:
+            bind_target(el.value, scope, None)
+    elif isinstance(target, cst.StarredElement):
+        bind_target(target.value, scope, None)
+
+
+def _block_statements(body: cst.BaseSuite) -> Iterator[cst.CSTNode]:
+    if isinstance(body, cst.IndentedBlock):
+        yield from body.body
+    else:
+        yield from body.body  # SimpleStatementSuite
+
+
+def iter_statements(stmts) -> Iterator[cst.CSTNode]:
+    """Every statement of a block, descending into compound statements but not into
+    function or class bodies (those are their own scopes)."""
+    for stmt in stmts:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            yield from stmt.body
+            continue
+        yield stmt
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        yield from iter_statements(sub_blocks(stmt))
+
+
+def sub_blocks(stmt: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Statements directly held by a compound statement, in source order."""
+    body = getattr(stmt, "body", None)
+    if isinstance(body, cst.BaseSuite):
+        yield from _block_statements(body)
+    if isinstance(stmt, cst.Try) or isinstance(stmt, cst.TryStar):
+        for h in stmt.handlers:
+            yield from _block_statements(h.body)
+    if isinstance(stmt, cst.Match):
+        for case in stmt.cases:
+            yield from _block_statements(case.body)
+    orelse = getattr(stmt, "orelse", None)
+    while orelse is not None:
+        if isinstance(orelse, cst.If):
+            yield orelse
+            break
+        yield from _block_statements(orelse.body)
+        break
+    final = getattr(stmt, "finalbody", None)
+    if final is not None:
+        yield from _block_statements(final.body)
+
+
+def collect_bindings(stmts, scope: Scope, cls_of_self: ClassInfo | None = None) -> None:
+    """Bind every name a block assigns (flow-insensitive, in source order)."""
+    for stmt in iter_statements(stmts):
+        if isinstance(stmt, (cst.Import, cst.ImportFrom)):
+            bind_import(stmt, scope)
+        elif isinstance(stmt, cst.Assign):
+            value = value_path(stmt.value, scope)
+            for t in stmt.targets:
+                bind_target(t.target, scope, value if len(stmt.targets) == 1 else None)
+        elif isinstance(stmt, cst.AnnAssign):
+            value = value_path(stmt.value, scope) if stmt.value is not None else None
+            if value is None:
+                value = annotation_type(stmt.annotation, scope)
+                value = value + INSTANCE if value else None
+            bind_target(stmt.target, scope, value)
+        elif isinstance(stmt, cst.AugAssign):
+            bind_target(stmt.target, scope, None)
+        elif isinstance(stmt, cst.FunctionDef):
+            scope.bind(stmt.name.value, LocalDef(stmt, stmt.name.value, stmt.asynchronous is not None,
+                                                 nested=scope.kind == "function", owner=scope.owner))
+        elif isinstance(stmt, cst.ClassDef):
+            scope.bind(stmt.name.value, None)
+        elif isinstance(stmt, (cst.For,)):
+            bind_target(stmt.target, scope, None)
+        elif isinstance(stmt, cst.With):
+            for item in stmt.items:
+                if item.asname is not None:
+                    bind_target(item.asname.name, scope, with_value(item.item, scope))
+        elif isinstance(stmt, (cst.Try, cst.TryStar)):
+            for h in stmt.handlers:
+                if h.name is not None:
+                    bind_target(h.name.name, scope, None)
+        elif isinstance(stmt, (cst.Global, cst.Nonlocal)):
+            for item in stmt.names:
+                scope.names.pop(item.name.value, None)
+                scope.globals_.add(item.name.value)
+        elif isinstance(stmt, cst.Del):
+            pass
+
+
+def value_path(value: cst.BaseExpression, scope: Scope) -> Binding:
+    """What a name assigned from ``value`` is: an alias, an instance, a lambda, or unknown."""
+    if isinstance(value, cst.Call):
+        return call_result(value, scope)
+    if isinstance(value, (cst.Name, cst.Attribute)):
+        r = resolve_expr(value, scope)
+        return r if isinstance(r, (str, LocalDef)) else None
+    if isinstance(value, cst.Lambda):
+        return LocalDef(value, "<lambda>", False, nested=scope.kind == "function", owner=scope.owner)
+    return None
+
+
+def with_value(item: cst.BaseExpression, scope: Scope) -> str | None:
+    # A context manager is assumed to return itself from __enter__ (files, sessions, pools).
+    if isinstance(item, cst.Call):
+        return call_result(item, scope)
+    return None
+
+
+def bind_params(fn: Union[cst.FunctionDef, cst.Lambda], scope: Scope, outer: Scope,
+                cls: ClassInfo | None = None) -> None:
+    p = fn.params
+    params = [*p.posonly_params, *p.params, *p.kwonly_params]
+    if isinstance(p.star_arg, cst.Param):
+        params.append(p.star_arg)
+    if p.star_kwarg is not None:
+        params.append(p.star_kwarg)
+    first = True
+    for param in params:
+        name = param.name.value
+        if first and cls is not None and isinstance(fn, cst.FunctionDef) and not _is_static(fn):
+            scope.names[name] = SelfRef(cls) if not _is_classmethod(fn) else cls
+        else:
+            typ = annotation_type(param.annotation, outer)
+            scope.names[name] = typ + INSTANCE if typ else None
+        first = False
+
+
+def _decorator_names(fn: cst.FunctionDef) -> Iterator[str]:
+    for d in fn.decorators:
+        expr = d.decorator
+        if isinstance(expr, cst.Call):
+            expr = expr.func
+        name = dotted(expr)
+        if name:
+            yield name
+
+
+def _is_static(fn: cst.FunctionDef) -> bool:
+    return any(n.rpartition(".")[2] == "staticmethod" for n in _decorator_names(fn))
+
+
+def _is_classmethod(fn: cst.FunctionDef) -> bool:
+    return any(n.rpartition(".")[2] == "classmethod" for n in _decorator_names(fn))
+
+
+WORKFLOW_BASES = frozenset({
+    "workflows.Workflow", "workflows.workflow.Workflow", "runtime.Workflow",
+    "runtime.workflow.Workflow", "llama_index.core.workflow.Workflow",
+    "llama_index.core.workflow.workflow.Workflow",
+})
+
+
+def class_info(node: cst.ClassDef, scope: Scope) -> ClassInfo:
+    info = ClassInfo(node, node.name.value)
+    for arg in node.bases:
+        if arg.keyword is not None:
+            continue
+        r = resolve_expr(arg.value, scope)
+        info.bases.append(r if isinstance(r, str) else None)
+        info.base_names.append((dotted(arg.value) or "").rpartition(".")[2])
+        if isinstance(r, ClassInfo) and r.is_workflow:
+            info.is_workflow = True
+    if any(b in WORKFLOW_BASES for b in info.bases if b) or "Workflow" in info.base_names:
+        info.is_workflow = True
+    for stmt in _block_statements(node.body):
+        if isinstance(stmt, cst.FunctionDef):
+            info.methods[stmt.name.value] = stmt
+    # self.x = <value> in any method; resolved in a scope holding the method's parameters.
+    for meth in info.methods.values():
+        if _is_static(meth) or _is_classmethod(meth):
+            continue
+        mscope = Scope("function", scope)
+        bind_params(meth, mscope, scope, info)
+        self_name = _first_param(meth)
+        if self_name is None:
+            continue
+        for stmt in iter_statements(_block_statements(meth.body)):
+            targets: list[cst.BaseExpression] = []
+            value = None
+            if isinstance(stmt, cst.Assign):
+                targets = [t.target for t in stmt.targets]
+                value = stmt.value
+            elif isinstance(stmt, cst.AnnAssign):
+                targets = [stmt.target]
+                value = stmt.value
+            for t in targets:
+                if (isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name)
+                        and t.value.value == self_name):
+                    v = value_path(value, mscope) if value is not None else None
+                    v = v if isinstance(v, str) else None
+                    attr = t.attr.value
+                    if attr in info.attrs and info.attrs[attr] != v:
+                        info.attrs[attr] = None
+                    else:
+                        info.attrs[attr] = v
+    return info
+
+
+def _first_param(fn: cst.FunctionDef) -> str | None:
+    p = fn.params
+    if p.posonly_params:
+        return p.posonly_params[0].name.value
+    if p.params:
+        return p.params[0].name.value
+    return None
+
+
+STEP_DECORATORS = frozenset({
+    "runtime.step", "runtime.workflow.step", "workflows.step", "workflows.decorators.step",
+    "llama_index.core.workflow.step", "llama_index.core.workflow.decorators.step",
+})
+
+
+def is_step(fn: cst.FunctionDef, scope: Scope, cls: ClassInfo | None) -> bool:
+    for d in fn.decorators:
+        expr = d.decorator
+        if isinstance(expr, cst.Call):
+            expr = expr.func
+        r = resolve_expr(expr, scope)
+        if isinstance(r, str) and r in STEP_DECORATORS:
+            return True
+        name = dotted(expr)
+        if name and name.rpartition(".")[2] == "step" and cls is not None and cls.is_workflow:
+            return True
+    return False

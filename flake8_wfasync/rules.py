@@ -1,0 +1,455 @@
+"""One record per rule code: what it finds, why it matters, a bad and a good example.
+
+The examples are real code: the test suite runs every ``bad`` example through the analyzer and
+expects the rule's code, and every ``good`` example and expects nothing at all.
+This module imports nothing else of the project.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    title: str
+    # Message template; the analyzer fills {call}, {where} and {fix}.
+    message: str
+    why: str
+    bad: str
+    good: str
+    fix: str
+
+
+_BLOCKING_MSG = "{call} blocks the event loop in {where}: {fix}"
+
+_STEP_HEADER = """\
+from workflows import Workflow, step
+from workflows.events import StartEvent, StopEvent
+
+"""
+
+
+def _r(code: str, title: str, why: str, bad: str, good: str, fix: str,
+       message: str = _BLOCKING_MSG) -> Rule:
+    return Rule(code, title, message, why, bad, good, fix)
+
+
+_RULES = [
+    _r(
+        "WFA101", "Synchronous HTTP request in a coroutine",
+        "A sync HTTP client (requests, httpx.Client, urllib, urllib3, http.client) waits for the "
+        "network on the event-loop thread: every other step, timer and connection stalls until "
+        "the server answers.",
+        _STEP_HEADER + """\
+import requests
+
+
+class Fetch(Workflow):
+    @step
+    async def fetch(self, ev: StartEvent) -> StopEvent:
+        data = requests.get(ev.url, timeout=10)
+        return StopEvent(result=data.text)
+""",
+        _STEP_HEADER + """\
+import asyncio
+
+import requests
+
+
+class Fetch(Workflow):
+    @step
+    async def fetch(self, ev: StartEvent) -> StopEvent:
+        data = await asyncio.to_thread(requests.get, ev.url, timeout=10)
+        return StopEvent(result=data.text)
+""",
+        "await asyncio.to_thread(requests.get, url) or use httpx.AsyncClient / aiohttp",
+    ),
+    _r(
+        "WFA102", "File-system I/O in a coroutine",
+        "Disk access has no asyncio equivalent: open(), pathlib reads and writes, os and shutil "
+        "calls run on the loop thread and a slow or network disk freezes the whole workflow.",
+        """\
+async def load(path):
+    with open(path) as fh:
+        return fh.read()
+""",
+        """\
+import asyncio
+from pathlib import Path
+
+
+async def load(path):
+    return await asyncio.to_thread(Path(path).read_text)
+""",
+        "await asyncio.to_thread(...) for the I/O, or make the step a plain def",
+    ),
+    _r(
+        "WFA103", "time.sleep in a coroutine",
+        "time.sleep stops the event loop itself; asyncio.sleep suspends only this coroutine.",
+        """\
+import time
+
+
+async def poll():
+    time.sleep(1)
+""",
+        """\
+import asyncio
+
+
+async def poll():
+    await asyncio.sleep(1)
+""",
+        "await asyncio.sleep(...)",
+    ),
+    _r(
+        "WFA104", "Subprocess call in a coroutine",
+        "subprocess.run and friends wait for the child process on the loop thread.",
+        """\
+import subprocess
+
+
+async def build():
+    subprocess.run(["make"], check=True)
+""",
+        """\
+import asyncio
+
+
+async def build():
+    proc = await asyncio.create_subprocess_exec("make")
+    await proc.wait()
+""",
+        "await asyncio.create_subprocess_exec(...) or await asyncio.to_thread(subprocess.run, ...)",
+    ),
+    _r(
+        "WFA105", "Blocking socket or DNS call in a coroutine",
+        "Plain sockets, DNS lookups, ssl, smtplib and ftplib wait on the network on the loop thread.",
+        """\
+import socket
+
+
+async def resolve(host):
+    return socket.getaddrinfo(host, 443)
+""",
+        """\
+import asyncio
+
+
+async def resolve(host):
+    return await asyncio.get_running_loop().getaddrinfo(host, 443)
+""",
+        "use asyncio streams / loop.getaddrinfo, or await asyncio.to_thread(...)",
+    ),
+    _r(
+        "WFA106", "Synchronous database driver in a coroutine",
+        "sqlite3, psycopg2, pymysql, sync redis, pymongo and a sync SQLAlchemy engine wait for "
+        "the database on the loop thread.",
+        """\
+import sqlite3
+
+
+async def count(db):
+    conn = sqlite3.connect(db)
+    return conn.execute("select count(*) from t").fetchone()
+""",
+        """\
+import aiosqlite
+
+
+async def count(db):
+    async with aiosqlite.connect(db) as conn:
+        cur = await conn.execute("select count(*) from t")
+        return await cur.fetchone()
+""",
+        "use the async driver, or await asyncio.to_thread(...)",
+    ),
+    _r(
+        "WFA107", "Wait on a thread primitive in a coroutine",
+        "threading locks and events, queue.Queue, Thread.join and Future.result park the loop "
+        "thread until another thread lets go.",
+        """\
+from concurrent.futures import ThreadPoolExecutor
+
+pool = ThreadPoolExecutor()
+
+
+async def run(job):
+    fut = pool.submit(job)
+    return fut.result()
+""",
+        """\
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+pool = ThreadPoolExecutor()
+
+
+async def run(job):
+    fut = pool.submit(job)
+    return await asyncio.wrap_future(fut)
+""",
+        "use asyncio primitives, or await asyncio.wrap_future(fut)",
+    ),
+    _r(
+        "WFA108", "Console input in a coroutine",
+        "input() waits for a human on the loop thread; in a workflow, ask with an "
+        "InputRequiredEvent and wait for the HumanResponseEvent instead.",
+        """\
+async def ask():
+    return input("name? ")
+""",
+        """\
+import asyncio
+
+
+async def ask():
+    return await asyncio.to_thread(input, "name? ")
+""",
+        "await asyncio.to_thread(input, ...) or a human-in-the-loop event",
+    ),
+    _r(
+        "WFA109", "CPU-heavy call in a coroutine",
+        "Key derivation and large compression hold the loop thread for as long as they compute; "
+        "a dedicated executor keeps the loop responsive.",
+        """\
+import hashlib
+
+
+async def derive(pw, salt):
+    return hashlib.pbkdf2_hmac("sha256", pw, salt, 600_000)
+""",
+        """\
+import asyncio
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+
+cpu_pool = ThreadPoolExecutor(max_workers=2)
+
+
+async def derive(pw, salt):
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(cpu_pool, hashlib.pbkdf2_hmac, "sha256", pw, salt, 600_000)
+""",
+        "await loop.run_in_executor(dedicated_pool, fn, *args)",
+    ),
+    _r(
+        "WFA110", "Synchronous SDK or LLM client call in a coroutine",
+        "LlamaIndex LLMs, embeddings, query engines and retrievers, the sync OpenAI and "
+        "Anthropic clients, boto3 and docker wait on the network on the loop thread; most have "
+        "an async twin.",
+        """\
+from llama_index.llms.openai import OpenAI
+
+
+async def answer(q):
+    llm = OpenAI(model="gpt-4o-mini")
+    return llm.complete(q)
+""",
+        """\
+from llama_index.llms.openai import OpenAI
+
+
+async def answer(q):
+    llm = OpenAI(model="gpt-4o-mini")
+    return await llm.acomplete(q)
+""",
+        "await the async twin (await llm.acomplete(...)) or use the async client",
+    ),
+    _r(
+        "WFA199", "Call configured as blocking",
+        "The project listed this callable as blocking (--wfasync-extra-blocking or "
+        "[tool.wfasync] extra-blocking).",
+        # The test configures "mylib.fetch" as blocking for this example.
+        """\
+import mylib
+
+
+async def go():
+    mylib.fetch()
+""",
+        """\
+import asyncio
+
+import mylib
+
+
+async def go():
+    await asyncio.to_thread(mylib.fetch)
+""",
+        "as configured",
+    ),
+    _r(
+        "WFA201", "Call to a project function that blocks",
+        "A sync helper of the project that blocks (directly or further down) blocks the loop just "
+        "the same when a coroutine calls it.",
+        """\
+import requests
+
+
+def load(url):
+    return requests.get(url).json()
+
+
+async def step_body(url):
+    return load(url)
+""",
+        """\
+import asyncio
+
+import requests
+
+
+def load(url):
+    return requests.get(url).json()
+
+
+async def step_body(url):
+    return await asyncio.to_thread(load, url)
+""",
+        "await asyncio.to_thread(helper, ...) or make the helper async",
+        message="{call} blocks the event loop in {where} through {chain}: {fix}",
+    ),
+    _r(
+        "WFA301", "Blocking call evaluated before it is offloaded",
+        "to_thread(requests.get(url)) calls requests.get on the loop thread and then hands its "
+        "result to the thread: the offload does nothing.",
+        """\
+import asyncio
+
+import requests
+
+
+async def fetch(url):
+    return await asyncio.to_thread(requests.get(url))
+""",
+        """\
+import asyncio
+
+import requests
+
+
+async def fetch(url):
+    return await asyncio.to_thread(requests.get, url)
+""",
+        "pass the callable and its arguments: to_thread(fn, *args)",
+        message="{call} runs on the event loop before {offload} gets it in {where}: {fix}",
+    ),
+    _r(
+        "WFA302", "Unpicklable callable sent to a process pool",
+        "A ProcessPoolExecutor pickles the callable; a lambda or nested function fails at "
+        "runtime.",
+        """\
+import asyncio
+from concurrent.futures import ProcessPoolExecutor
+
+
+async def square(x):
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor() as pool:
+        return await loop.run_in_executor(pool, lambda: x * x)
+""",
+        """\
+import asyncio
+from concurrent.futures import ProcessPoolExecutor
+
+
+def _square(x):
+    return x * x
+
+
+async def square(x):
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor() as pool:
+        return await loop.run_in_executor(pool, _square, x)
+""",
+        "pass a top-level function",
+        message="{call} sends {callable} to a ProcessPoolExecutor in {where}: {fix}",
+    ),
+    _r(
+        "WFA303", "Nested event loop in a coroutine",
+        "asyncio.run or loop.run_until_complete inside a running loop fails, or deadlocks when "
+        "patched to allow it.",
+        """\
+import asyncio
+
+
+async def inner():
+    return 1
+
+
+async def outer():
+    return asyncio.run(inner())
+""",
+        """\
+async def inner():
+    return 1
+
+
+async def outer():
+    return await inner()
+""",
+        "await the coroutine",
+        message="{call} starts a nested event loop in {where}: {fix}",
+    ),
+    _r(
+        "WFA304", "asyncio.get_event_loop() in a coroutine",
+        "Inside a coroutine the running loop is known; get_event_loop() is deprecated there and "
+        "may create or return the wrong loop.",
+        """\
+import asyncio
+
+
+async def later(cb):
+    asyncio.get_event_loop().call_later(1, cb)
+""",
+        """\
+import asyncio
+
+
+async def later(cb):
+    asyncio.get_running_loop().call_later(1, cb)
+""",
+        "asyncio.get_running_loop()",
+        message="{call} in {where}: {fix}",
+    ),
+    _r(
+        "WFA401", "Async step that never awaits and blocks",
+        "An async def step that never awaits runs start to finish on the loop thread; as a plain "
+        "def step the runtime runs it in a worker thread instead.",
+        _STEP_HEADER + """\
+import requests
+
+
+class Fetch(Workflow):
+    @step
+    async def fetch(self, ev: StartEvent) -> StopEvent:
+        return StopEvent(result=requests.get(ev.url).text)
+""",
+        _STEP_HEADER + """\
+import requests
+
+
+class Fetch(Workflow):
+    @step
+    def fetch(self, ev: StartEvent) -> StopEvent:
+        return StopEvent(result=requests.get(ev.url).text)
+""",
+        "make the step a plain def: the runtime runs it in a thread",
+        message="step '{step}' is async but never awaits and blocks ({calls}): {fix}",
+    ),
+]
+
+RULES: dict[str, Rule] = {r.code: r for r in _RULES}
+
+
+def get_rule(code: str) -> Rule:
+    """The rule for ``code`` ("WFA101"); KeyError naming the known codes otherwise."""
+    try:
+        return RULES[code.strip().upper()]
+    except KeyError:
+        raise KeyError(
+            f"unknown rule code {code!r}; known codes: {', '.join(sorted(RULES))}"
+        ) from None
