@@ -101,8 +101,6 @@ class Workflow:
         if plan is None:
             steps = self._steps()
             plan = build_plan(key[0], steps, check_graph=key[1])
-            for spec in steps.values():
-                register_step_code(cls.__name__, spec)
             cls._wfasync_plans[key] = plan
         return plan
 

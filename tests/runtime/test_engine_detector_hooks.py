@@ -74,11 +74,16 @@ def test_a_missing_detector_warns_and_the_run_still_completes(monkeypatch):
     assert result == "done"
 
 
-def test_step_for_code_names_inherited_steps_after_validation():
+def test_an_inherited_step_keeps_its_defining_class_and_the_task_names_the_running_one():
     class Child(Flow):
+        @step
+        async def only(self, ev: StartEvent) -> StopEvent:
+            return StopEvent(result=asyncio.current_task().get_name())  # type: ignore[union-attr]
+
+    class Grandchild(Flow):
         pass
 
-    run_flow(Child())
-    assert step_for_code(Flow.only.__code__) == ("Child", "only")
-    run_flow(Flow())
     assert step_for_code(Flow.only.__code__) == ("Flow", "only")
+    assert step_for_code(Child.only.__code__) == ("Child", "only")
+    assert step_for_code(Grandchild.only.__code__) == ("Flow", "only")
+    assert run_flow(Child())[0] == "wfasync:Child.only"
