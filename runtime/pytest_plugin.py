@@ -192,6 +192,15 @@ class LoopWatch:
         loop_hooks.untrack()
 
     def drain(self) -> list[Any]:
+        """The reports so far; blocks that already ended are delivered first (the detector
+        reports from its watchdog thread, a moment after the block)."""
+        with self._lock:
+            detectors = [detector for _loop, detector in self._detectors.values() if detector is not None]
+        for detector in detectors:
+            try:
+                detector.flush()
+            except Exception as exc:  # noqa: BLE001 - reported in the summary, never fails a test
+                self._note_error(f"could not collect reports: {type(exc).__name__}: {exc}")
         with self._lock:
             reports, self._reports = self._reports, []
         return reports
@@ -277,7 +286,9 @@ class WfasyncSession:
                 item.stash[_settings_key] = self._settings_for(item)
             except SettingError as exc:
                 problems.append(str(exc))
-        if problems:
+                # An xdist worker cannot stop the session cleanly: the test errors instead.
+                item.stash[_marker_error_key] = str(exc)
+        if problems and not hasattr(config, "workerinput"):
             raise pytest.UsageError("wfasync: bad marker\n  " + "\n  ".join(problems))
 
     def _settings_for(self, item: pytest.Item) -> Settings | None:
@@ -301,11 +312,12 @@ class WfasyncSession:
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
         watch = None
-        try:
-            settings = item.stash[_settings_key] if _settings_key in item.stash else self._settings_for(item)
-        except SettingError as exc:
-            settings = None
-            item.stash[_marker_error_key] = str(exc)
+        settings = None
+        if _marker_error_key not in item.stash:
+            try:
+                settings = item.stash[_settings_key] if _settings_key in item.stash else self._settings_for(item)
+            except SettingError as exc:
+                item.stash[_marker_error_key] = str(exc)
         if settings is not None:
             kit = self._detector_kit()
             if kit.detector_cls is not None:

@@ -28,6 +28,8 @@ class Site:
     step: str | None = None
     workflow: str | None = None
     coroutine: str | None = None
+    # The function holding the blocking line (the coroutine may be an outer one that awaits it).
+    function: str | None = None
     call: str | None = None
     tests: set[str] = field(default_factory=set)
     hits: int = 0
@@ -40,6 +42,8 @@ class Site:
     def where(self) -> str:
         if self.step:
             return f"step {self.step!r} of {self.workflow}" if self.workflow else f"step {self.step!r}"
+        if self.function:
+            return f"{self.function}()"
         if self.coroutine:
             return f"coroutine {self.coroutine}"
         return "a loop callback"
@@ -53,7 +57,7 @@ class Site:
         self.tests |= other.tests
         self.hits += other.hits
         self.longest = max(self.longest, other.longest)
-        for name in ("source_line", "advice", "step", "workflow", "coroutine", "call"):
+        for name in ("source_line", "advice", "step", "workflow", "coroutine", "function", "call"):
             if not getattr(self, name) and getattr(other, name):
                 setattr(self, name, getattr(other, name))
 
@@ -66,6 +70,7 @@ class Site:
             "step": self.step,
             "workflow": self.workflow,
             "coroutine": self.coroutine,
+            "function": self.function,
             "call": self.call,
             "advice": self.advice,
             "tests": sorted(self.tests),
@@ -85,6 +90,7 @@ class Site:
             step=data.get("step"),
             workflow=data.get("workflow"),
             coroutine=data.get("coroutine"),
+            function=data.get("function"),
             call=data.get("call"),
             tests=set(data.get("tests") or ()),
             hits=int(data.get("hits") or 0),
@@ -112,6 +118,7 @@ class SiteBook:
             step=getattr(report, "step", None),
             workflow=getattr(report, "workflow", None),
             coroutine=getattr(report, "coroutine", None),
+            function=_function_at_site(report),
             call=getattr(report, "call", None),
             tests={nodeid},
             hits=1,
@@ -154,6 +161,15 @@ class SiteBook:
             return Path(filename).resolve().relative_to(self._root.resolve()).as_posix()
         except (ValueError, OSError):
             return filename
+
+
+def _function_at_site(report: Any) -> str | None:
+    """Name of the innermost sampled frame at the report's blocking line."""
+    filename, lineno = getattr(report, "filename", None), getattr(report, "lineno", None)
+    for frame in reversed(list(getattr(report, "stack", None) or ())):
+        if getattr(frame, "filename", None) == filename and getattr(frame, "lineno", None) == lineno:
+            return getattr(frame, "name", None)
+    return None
 
 
 def summary_lines(book: SiteBook, settings_text: str) -> list[str]:

@@ -131,9 +131,9 @@ def test_warn_mode_warns_with_step_line_code_and_advice(suite):
     result.stdout.fnmatch_lines(
         [
             "*= wfasync: event loop blocked =*",
-            f"test_flow.py:{FETCH_LINE} WFA103 in coroutine fetch: time.sleep(0.2)",
+            f"test_flow.py:{FETCH_LINE} WFA103 in fetch(): time.sleep(0.2)",
             "    2 tests, longest block 0.2* s; *asyncio.sleep*",
-            f"test_flow.py:{SWALLOW_LINE} WFA103 in coroutine swallowing_step: time.sleep(0.2)",
+            f"test_flow.py:{SWALLOW_LINE} WFA103 in swallowing_step(): time.sleep(0.2)",
             "    1 test, longest block 0.2* s; *asyncio.sleep*",
             "2 blocking sites in 3 tests (mode warn, threshold 0.05 s, strict off)",
         ]
