@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import io
 import os
 import stat
 import tempfile
+import tokenize
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -321,9 +323,14 @@ def _usage_refusal(node: cst.Call, facts: _ModuleFacts) -> str | None:
 def _plan(module: cst.Module, findings: Sequence[Finding], facts: _ModuleFacts) -> _Plan:
     plan = _Plan()
     seen: set[int] = set()
-    # A step turned into a def takes every finding inside it along: handle those first.
+    # A step turned into a def takes every finding inside it along: handle those first. When
+    # every blocking call in the step has an async twin, awaiting the twins is the better fix
+    # (the step stays on the loop, without a thread), and then the step awaits.
     for f in findings:
         if f.code == "WFA401":
+            inner = [g for g in findings if g is not f and g.node is not None and _inside(g.node, f.node, facts)]
+            if inner and all(_has_twin(g, facts) for g in inner):
+                continue
             reason = _plan_def(f, facts)
             if reason:
                 plan.refusals.append((f, reason))
@@ -366,6 +373,13 @@ def _unwrapped_inner(node: cst.CSTNode, facts: "_ModuleFacts") -> list[cst.CSTNo
             if outer is not None:
                 out.append(outer)
     return out
+
+
+def _has_twin(f: Finding, facts: "_ModuleFacts") -> bool:
+    if f.code not in OFFLOADABLE or not isinstance(f.node, cst.Call):
+        return False
+    scratch = _Plan()
+    return _plan_offload(f, facts, scratch) is None and scratch.calls[f.node][0].startswith("twin")
 
 
 def _inside(node: cst.CSTNode, ancestor: cst.CSTNode, facts: _ModuleFacts) -> bool:
@@ -520,7 +534,7 @@ def _needs_parens(node: cst.Call, facts: _ModuleFacts) -> bool:
 
 
 def _describe(node: cst.CSTNode, module: cst.Module, limit: int = 60) -> str:
-    text = " ".join(module.code_for_node(node).split())
+    text = " ".join(_without_comments(module.code_for_node(node)).split()).replace("( ", "(").replace(", )", ")")
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -602,37 +616,66 @@ class _Rewriter(cst.CSTTransformer):
         return updated.with_changes(args=[*updated.args[:index], callable_arg, *inner_args])
 
 
+def _without_comments(code: str) -> str:
+    try:
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(code).readline) if t.type != tokenize.COMMENT]
+        return tokenize.untokenize(tokens)
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return code
+
+
 def _needs_own_parens(expr: cst.BaseExpression) -> bool:
     return bool(getattr(expr, "lpar", None)) and not isinstance(expr, (cst.Name, cst.Attribute, cst.Call, cst.Subscript))
 
 
+def _is_docstring(stmt: cst.BaseStatement) -> bool:
+    return (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr)
+            and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))
+
+
+def _import_of(stmt: cst.BaseStatement) -> cst.Import | cst.ImportFrom | None:
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], (cst.Import, cst.ImportFrom)):
+        return stmt.body[0]
+    return None
+
+
+def _is_future(stmt: cst.BaseStatement) -> bool:
+    imp = _import_of(stmt)
+    return isinstance(imp, cst.ImportFrom) and imp.module is not None and _dotted(imp.module) == "__future__"
+
+
 def _add_import_asyncio(module: cst.Module) -> cst.Module:
-    """``import asyncio`` before the first import, else after the docstring and __future__."""
+    """``import asyncio`` among the first imports (in sorted place within their first group),
+    else after the docstring and ``__future__`` imports."""
     body = list(module.body)
     position = 0
-    for i, stmt in enumerate(body):
-        if isinstance(stmt, cst.SimpleStatementLine) and stmt.body:
-            small = stmt.body[0]
-            if i == 0 and isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
-                position = 1
-                continue
-            if isinstance(small, cst.ImportFrom) and small.module is not None and _dotted(small.module) == "__future__":
-                position = i + 1
-                continue
-            if isinstance(small, (cst.Import, cst.ImportFrom)):
-                position = i
-                break
-        break
+    if body and _is_docstring(body[0]):
+        position = 1
+    while position < len(body) and _is_future(body[position]):
+        position += 1
     new_stmt = cst.SimpleStatementLine(body=[cst.Import(names=[cst.ImportAlias(name=cst.Name("asyncio"))])])
-    if position < len(body):
-        # Keep comments that sat above the statement we insert before, above the new import.
-        following = body[position]
-        new_stmt = new_stmt.with_changes(leading_lines=following.leading_lines)
-        body[position] = following.with_changes(leading_lines=[])
-        if position > 0 and not new_stmt.leading_lines and not isinstance(following, cst.SimpleStatementLine):
-            new_stmt = new_stmt.with_changes(leading_lines=[cst.EmptyLine()])
-    elif not body:
-        return module.with_changes(body=[new_stmt])
+    if position < len(body) and _import_of(body[position]) is not None:
+        # Skip plain imports of the same group (no blank line between) that sort before asyncio.
+        first = position
+        while position < len(body):
+            imp = _import_of(body[position])
+            if not isinstance(imp, cst.Import) or (position > first and body[position].leading_lines):
+                break
+            if (_dotted(imp.names[0].name) or "") >= "asyncio":
+                break
+            position += 1
+        following = body[position] if position < len(body) else None
+        if following is not None and _import_of(following) is not None and position == first:
+            # Comments above the first import stay above the block, now headed by asyncio.
+            new_stmt = new_stmt.with_changes(leading_lines=following.leading_lines)
+            body[position] = following.with_changes(leading_lines=[])
+    elif position > 0:
+        new_stmt = new_stmt.with_changes(leading_lines=[cst.EmptyLine()])
+        if position < len(body) and not body[position].leading_lines:
+            body[position] = body[position].with_changes(leading_lines=[cst.EmptyLine()])
+    elif body:
+        if not body[0].leading_lines:
+            body[0] = body[0].with_changes(leading_lines=[cst.EmptyLine()])
     body.insert(position, new_stmt)
     return module.with_changes(body=body)
 
