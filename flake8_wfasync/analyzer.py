@@ -500,12 +500,13 @@ class _Analyzer:
                     fix="use asyncio.get_running_loop()"),
                     "asyncio.get_event_loop", "use asyncio.get_running_loop()",
                     "asyncio.get_running_loop")
-        if id(call) in ctx.awaited or id(call) in ctx.suppressed:
-            return
         if isinstance(target, LocalDef):
             ctx.local_calls.append(target)
-            if target.nested and not target.is_async and id(target.node) not in ctx.inlined:
+            if (target.nested and not target.is_async and id(target.node) not in ctx.inlined
+                    and id(call) not in ctx.awaited):
                 self._inline(target, scope, ctx)
+            return
+        if id(call) in ctx.awaited or id(call) in ctx.suppressed:
             return
         if isinstance(target, str):
             q = call_qualname(target)
@@ -648,7 +649,9 @@ class _Analyzer:
 
     def _never_awaits(self, ctx: _Ctx) -> None:
         blocking = [r for r in ctx.raws if r.code in _BLOCKING_CODES]
-        if not blocking:
+        # When every blocking call has an async twin, awaiting the twins is the better fix
+        # (and the step then awaits): no WFA401.
+        if not blocking or all(r.twin is not None for r in blocking):
             return
         names: list[str] = []
         for r in blocking:

@@ -1,17 +1,136 @@
-"""flake8 adapter over the analyzer."""
+"""flake8 adapter over the analyzer: options in, findings out as flake8 tuples.
+
+Options (command line, or ``[flake8]`` in setup.cfg / tox.ini / .flake8)::
+
+    --wfasync-scope=steps              async (every coroutine, default) or steps
+    --wfasync-extra-blocking=mylib.fetch=use mylib.afetch, other.call
+    --wfasync-allow=mylib.cached_get,vendored.
+
+``--wfasync-extra-blocking`` lists qualified names reported as WFA199. Entries are separated
+by commas or newlines; ``name=advice`` attaches advice, which runs to the end of its line (so
+it may contain commas) and must therefore come last on that line.
+"""
 
 from __future__ import annotations
 
 import ast
-from typing import Any, Iterator
+import re
+import sys
+from typing import Any, ClassVar, Iterator
+
+from . import __version__
+from .analyzer import SourceParseError, analyze_text
+from .config import DEFAULT_CONFIG, SCOPES, Config, ConfigError
+
+_QUALNAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\.?$")
+
+
+def parse_extra_blocking(text: str) -> dict[str, str]:
+    """``"a.b, c.d=advice, with comma\\ne.f"`` -> ``{"a.b": "", "c.d": "advice, with comma", "e.f": ""}``."""
+    out: dict[str, str] = {}
+    for raw in text.replace("\r", "\n").split("\n"):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        names_part, eq, advice = line.partition("=")
+        names = [n.strip() for n in names_part.split(",")]
+        if names and not names[-1] and not eq:
+            names.pop()  # a trailing comma
+        for i, name in enumerate(names):
+            if not name or not _QUALNAME.match(name) or name.endswith("."):
+                raise ConfigError(
+                    f"--wfasync-extra-blocking: {name!r} is not a qualified name like "
+                    f"'package.module.function' (entries: name or name=advice, separated by "
+                    f"commas or newlines)"
+                )
+            out[name] = advice.strip() if eq and i == len(names) - 1 else ""
+    return out
+
+
+def parse_allow(text: str) -> frozenset[str]:
+    out = set()
+    for item in re.split(r"[,\s]+", text):
+        if not item:
+            continue
+        if not _QUALNAME.match(item):
+            raise ConfigError(
+                f"--wfasync-allow: {item!r} is not a qualified name like 'package.module.function' "
+                f"(or a prefix ending in '.')"
+            )
+        out.add(item)
+    return frozenset(out)
+
+
+def config_from_options(scope: Any, extra: Any, allow: Any) -> Config:
+    scope = (scope or "async").strip() if isinstance(scope, str) else scope
+    if scope not in SCOPES:
+        raise ConfigError(
+            f"--wfasync-scope: must be one of {', '.join(SCOPES)}, got {scope!r}"
+        )
+    return Config(
+        scope=scope,
+        extra_blocking=parse_extra_blocking(_as_text(extra)),
+        allow=parse_allow(_as_text(allow)),
+    )
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return "\n".join(str(v) for v in value)
+    return str(value)
 
 
 class WfasyncChecker:
     name = "flake8-wfasync"
-    version = "0.1.0"
+    version = __version__
+    config: ClassVar[Config] = DEFAULT_CONFIG
 
     def __init__(self, tree: ast.AST, lines: list[str], filename: str = "<stdin>") -> None:
         self.tree = tree
+        self.lines = lines
+        self.filename = filename
+
+    @classmethod
+    def add_options(cls, manager: Any) -> None:
+        manager.add_option(
+            "--wfasync-scope", default="async", parse_from_config=True,
+            help="What flake8-wfasync checks: 'async' (every coroutine function, default) or "
+                 "'steps' (workflow steps and the coroutines they call).",
+        )
+        manager.add_option(
+            "--wfasync-extra-blocking", default="", parse_from_config=True,
+            help="Qualified names to report as blocking (WFA199), separated by commas or "
+                 "newlines; 'name=advice' attaches advice (to the end of the line).",
+        )
+        manager.add_option(
+            "--wfasync-allow", default="", parse_from_config=True,
+            help="Qualified names never reported (comma separated; 'pkg.' allows a package).",
+        )
+
+    @classmethod
+    def parse_options(cls, options: Any) -> None:
+        try:
+            cls.config = config_from_options(
+                getattr(options, "wfasync_scope", "async"),
+                getattr(options, "wfasync_extra_blocking", ""),
+                getattr(options, "wfasync_allow", ""),
+            )
+        except ConfigError as exc:
+            # One clear line and exit status 1, instead of a traceback from inside flake8.
+            raise SystemExit(f"flake8-wfasync: {exc}") from None
 
     def run(self) -> Iterator[tuple[int, int, str, type[Any]]]:
-        return iter(())
+        source = "".join(self.lines)
+        if "async" not in source:
+            return
+        try:
+            findings = analyze_text(source, self.tree, self.filename, self.config)  # type: ignore[arg-type]
+        except SourceParseError as exc:
+            # flake8 reports Python syntax errors itself (E999); this is the rare file that
+            # the ast module accepts and libcst does not.
+            print(f"flake8-wfasync: skipped {exc}", file=sys.stderr)
+            return
+        for f in findings:
+            yield f.line, f.col, f"{f.code} {f.message}", type(self)
