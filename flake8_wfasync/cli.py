@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="processes to use (default: one per core; 1 = no pool)")
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     check.add_argument("--no-source", action="store_true", help="text format: do not show source lines")
+    check.add_argument("-v", "--verbose", action="store_true",
+                       help="say on stderr how many files came from the cache, were analysed or skipped")
 
     fix = sub.add_parser("fix", help="rewrite blocking calls that can be rewritten safely",
                          description="Rewrite blocking calls that can be rewritten safely; report the rest.")
@@ -157,6 +159,10 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     result = check_paths(files, config, cache=cache, jobs=args.jobs, index=index)
     if cache is not None:
         cache.save()
+    if args.verbose:
+        print(f"wfasync: {result.files_checked} files: {result.cache_hits} from the cache, "
+              f"{result.files_analysed} analysed, {result.skipped_by_precheck} skipped by the pre-check "
+              f"(no coroutine that might block); index: {'yes' if index is not None else 'none'}", file=sys.stderr)
 
     stream = out
     handle = None

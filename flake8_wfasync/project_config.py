@@ -135,8 +135,8 @@ def _extra_blocking(value: Any, where: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, advice in value.items():
         _qualname(name, where)
-        if not isinstance(advice, str) or not advice.strip():
-            raise ConfigError(f"{where}: advice for {name!r} must be a non-empty string")
+        if not isinstance(advice, str):
+            raise ConfigError(f"{where}: advice for {name!r} must be a string (\"\" for the default advice)")
         out[name] = advice.strip()
     return out
 

@@ -53,6 +53,7 @@ class CheckResult:
     files_checked: int = 0
     files_analysed: int = 0
     cache_hits: int = 0
+    skipped_by_precheck: int = 0
 
 
 def analysis_config(config: Config) -> Config:
@@ -214,6 +215,7 @@ def check_paths(
                 result.cache_hits += 1
                 continue
         if not _might_block(might_block, source):
+            result.skipped_by_precheck += 1
             outcome = {"findings": [], "lines": {}, "error": None}
             raw[shown] = outcome
             if cache is not None:

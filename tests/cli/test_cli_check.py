@@ -1,0 +1,232 @@
+"""`wfasync check` through the real command: exit codes, formats, errors, cache, both cores."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import jsonschema
+
+from cli_helpers import REPO, run_wfasync, write
+
+BAD = """\
+import time
+
+import requests
+
+
+async def poll(url):
+    time.sleep(1)
+    return requests.get(url, timeout=5)
+"""
+CLEAN = """\
+import asyncio
+
+
+async def poll():
+    await asyncio.sleep(1)
+"""
+_EXPECT = re.compile(r"# expect: *(WFA\d+(?:\s*,\s*WFA\d+)*)")
+_CONFIG = re.compile(r"^#\s*fixture-config:\s*(\{.*\})\s*$", re.M)
+
+
+def test_clean_tree_exits_0(tmp_path: Path) -> None:
+    write(tmp_path, "ok.py", CLEAN)
+    write(tmp_path, "plain.py", "def f():\n    return open('x').read()\n")
+    result = run_wfasync("check", "--isolated", ".", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No blocking calls found; 2 files checked." in result.stdout
+
+
+def test_findings_exit_1_grouped_with_source_and_fix(tmp_path: Path) -> None:
+    write(tmp_path, "app/bad.py", BAD)
+    write(tmp_path, "app/ok.py", CLEAN)
+    result = run_wfasync("check", "--isolated", "app", cwd=tmp_path)
+    assert result.returncode == 1
+    out = result.stdout
+    lines = out.splitlines()
+    assert lines[0] == os.path.join("app", "bad.py")
+    assert lines[1].startswith("  7:5  WFA103  time.sleep(1) blocks the event loop in coroutine 'poll'")
+    assert "await asyncio.sleep(1)" in lines[1]  # the fix
+    assert lines[2].endswith("|     time.sleep(1)")
+    assert lines[3].endswith("|     ^^^^^^^^^^^^^")
+    assert "8:12  WFA101  requests.get(url, timeout=5)" in out
+    assert "ok.py" not in out
+    assert "Found 2 blocking problems in 1 file; 2 files checked." in out
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    for args in (["check", "missing.py"], ["check", "--select", "E501", "."], ["check", "--format", "xml", "."],
+                 ["frobnicate"], [], ["check", "--config", "nope.toml", "."]):
+        result = run_wfasync(*args, cwd=tmp_path)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr
+    assert "missing.py: no such file or directory" in run_wfasync("check", "missing.py", cwd=tmp_path).stderr
+
+
+def test_unparsable_file_is_one_line_and_the_rest_is_checked(tmp_path: Path) -> None:
+    write(tmp_path, "a_broken.py", "async def f(:\n    pass\n")
+    write(tmp_path, "b_bad.py", BAD)
+    write(tmp_path, "c_latin.py", b"# no coding cookie\nx = '\xe9'\n".decode("latin-1"))
+    (tmp_path / "c_latin.py").write_bytes(b"async def f():\n    x = '\xff\xfe'\n")
+    result = run_wfasync("check", "--isolated", "--no-source", ".", cwd=tmp_path)
+    assert result.returncode == 1
+    errors = [line for line in result.stdout.splitlines() if ": error: " in line]
+    assert len(errors) == 2, result.stdout
+    assert re.match(r"^a_broken\.py:1:\d+: error: cannot parse: \S", errors[0])
+    assert errors[1].startswith("c_latin.py:")
+    assert "WFA103" in result.stdout and "WFA101" in result.stdout  # the good file is still checked
+    assert "2 files could not be checked" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    # In machine formats the report stays parseable and errors go to stderr too.
+    as_json = run_wfasync("check", "--isolated", "--format", "json", ".", cwd=tmp_path)
+    report = json.loads(as_json.stdout)
+    assert [e["path"] for e in report["errors"]] == ["a_broken.py", "c_latin.py"]
+    assert "a_broken.py:1:" in as_json.stderr
+
+
+def test_json_format(tmp_path: Path) -> None:
+    write(tmp_path, "bad.py", BAD)
+    result = run_wfasync("check", "--isolated", "--format", "json", ".", cwd=tmp_path)
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["files_checked"] == 1
+    codes = [(f["code"], f["line"], f["col"], f["qualname"]) for f in report["findings"]]
+    assert codes == [("WFA103", 7, 4, "time.sleep"), ("WFA101", 8, 11, "requests.get")]
+    assert report["findings"][0]["twin"] == "asyncio.sleep"
+    assert report["findings"][0]["source_line"] == "    time.sleep(1)"
+
+
+def test_github_format(tmp_path: Path) -> None:
+    write(tmp_path, "pkg/bad.py", BAD)
+    result = run_wfasync("check", "--isolated", "--format", "github", ".", cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("::error file=pkg/bad.py,line=7,col=5,endLine=7,endColumn=18,"
+                               "title=WFA103 time.sleep in a coroutine::WFA103 time.sleep(1) blocks")
+    # Commas and colons in a property are escaped, so the annotation cannot be misread.
+    assert "title=WFA101 Synchronous HTTP request in a coroutine::" in lines[1]
+
+
+def test_sarif_from_the_command_validates(tmp_path: Path) -> None:
+    schema = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
+    out = tmp_path / "report.sarif"
+    result = run_wfasync("check", "--isolated", "--format", "sarif", "-o", str(out), "fixtures", cwd=REPO)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    doc = json.loads(out.read_text())
+    jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker()).validate(doc)
+    results = doc["runs"][0]["results"]
+    assert results and all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].startswith("fixtures/")
+                           for r in results)
+
+
+def _expectations(path: Path, rel: str) -> set[tuple[str, int, str]]:
+    want = set()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        match = _EXPECT.search(line)
+        if match:
+            want |= {(rel, number, c.strip()) for c in match.group(1).split(",")}
+    return want
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def test_check_fixtures_finds_what_they_expect(tmp_path: Path) -> None:
+    """Every fixture, through the command; a ``# fixture-config:`` header becomes the
+    [tool.wfasync] table of a pyproject.toml beside a copy of that fixture."""
+    configured = {}
+    for path in sorted((REPO / "fixtures").rglob("*.py")):
+        match = _CONFIG.search(path.read_text(encoding="utf-8"))
+        if match:
+            configured[path] = json.loads(match.group(1))
+    result = run_wfasync("check", "--isolated", "--no-cache", "--format", "json", "fixtures", cwd=REPO)
+    report = json.loads(result.stdout)
+    assert report["errors"] == []
+    found = {(f["path"], f["line"], f["code"]) for f in report["findings"]}
+    want = set()
+    for path in sorted((REPO / "fixtures").rglob("*.py")):
+        rel = str(path.relative_to(REPO))
+        if path in configured:
+            found = {item for item in found if item[0] != rel}
+        else:
+            want |= _expectations(path, rel)
+    assert sorted(found - want) == [], "unexpected findings"
+    assert sorted(want - found) == [], "expected findings not reported"
+
+    for i, (path, raw) in enumerate(configured.items()):
+        project = tmp_path / f"p{i}"
+        project.mkdir()
+        table = "\n".join(f"{key} = {_toml(value)}" for key, value in raw.items())
+        (project / "pyproject.toml").write_text(f"[tool.wfasync]\n{table}\n", encoding="utf-8")
+        (project / path.name).write_bytes(path.read_bytes())
+        result = run_wfasync("check", "--no-cache", "--format", "json", ".", cwd=project)
+        assert result.returncode in (0, 1), result.stderr
+        got = {(path.name, f["line"], f["code"]) for f in json.loads(result.stdout)["findings"]}
+        assert got == _expectations(path, path.name), path.name
+
+
+def test_select_ignore_noqa_exclude(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", '[tool.wfasync]\nignore = ["WFA101"]\nexclude = ["skip/"]\n')
+    write(tmp_path, "bad.py", BAD.replace("time.sleep(1)", "time.sleep(1)  # noqa: WFA103"))
+    write(tmp_path, "skip/bad.py", BAD)
+    result = run_wfasync("check", "--format", "json", ".", cwd=tmp_path)
+    assert json.loads(result.stdout)["findings"] == []
+    assert result.returncode == 0
+    result = run_wfasync("check", "--format", "json", "--isolated", ".", cwd=tmp_path)
+    report = json.loads(result.stdout)
+    assert {(f["path"], f["code"]) for f in report["findings"]} == {
+        ("bad.py", "WFA101"), (os.path.join("skip", "bad.py"), "WFA101"), (os.path.join("skip", "bad.py"), "WFA103")}
+    result = run_wfasync("check", "--format", "json", "--isolated", "--select", "WFA103", "--exclude", "skip", ".",
+                         cwd=tmp_path)
+    assert json.loads(result.stdout)["findings"] == []
+
+
+def test_cache_answers_an_unchanged_tree_and_notices_edits(tmp_path: Path) -> None:
+    for i in range(5):
+        write(tmp_path, f"m{i}.py", BAD if i % 2 else CLEAN)
+    cold = run_wfasync("check", "-v", "--isolated", "--format", "json", ".", cwd=tmp_path)
+    assert "5 files: 0 from the cache, 2 analysed, 3 skipped by the pre-check" in cold.stderr
+    assert (tmp_path / ".wfasync_cache").is_dir()
+    warm = run_wfasync("check", "-v", "--isolated", "--format", "json", ".", cwd=tmp_path)
+    assert "5 files: 5 from the cache, 0 analysed" in warm.stderr
+    assert warm.stdout == cold.stdout and warm.returncode == cold.returncode == 1
+    # An edited file is analysed again; the others still come from the cache.
+    (tmp_path / "m0.py").write_text(BAD)
+    edited = run_wfasync("check", "-v", "--isolated", "--format", "json", ".", cwd=tmp_path)
+    assert "5 files: 4 from the cache, 1 analysed" in edited.stderr
+    assert len(json.loads(edited.stdout)["findings"]) == len(json.loads(cold.stdout)["findings"]) + 2
+    # Settings that change findings use their own cache entries.
+    steps = run_wfasync("check", "-v", "--isolated", "--scope", "steps", "--format", "json", ".", cwd=tmp_path)
+    assert "0 from the cache" in steps.stderr
+    # --select/--ignore filter cached results, they need no new analysis.
+    select = run_wfasync("check", "-v", "--isolated", "--select", "WFA103", "--format", "json", ".", cwd=tmp_path)
+    assert "5 from the cache" in select.stderr
+    assert {f["code"] for f in json.loads(select.stdout)["findings"]} == {"WFA103"}
+
+
+def test_no_cache_writes_nothing(tmp_path: Path) -> None:
+    write(tmp_path, "bad.py", BAD)
+    run_wfasync("check", "--isolated", "--no-cache", ".", cwd=tmp_path)
+    assert not (tmp_path / ".wfasync_cache").exists()
+
+
+def test_process_pool_and_sequential_agree(tmp_path: Path) -> None:
+    for i in range(60):
+        write(tmp_path, f"pkg/m{i:02}.py", BAD if i % 3 else CLEAN + f"\nX = {i}\n")
+    write(tmp_path, "pkg/broken.py", "async def (\n")
+    seq = run_wfasync("check", "--isolated", "--no-cache", "-v", "--jobs", "1", "--format", "json", ".", cwd=tmp_path)
+    par = run_wfasync("check", "--isolated", "--no-cache", "-v", "--jobs", "2", "--format", "json", ".", cwd=tmp_path)
+    assert "41 analysed" in par.stderr  # a pool (the threshold is 24); the rest fail the pre-check
+    assert json.loads(seq.stdout) == json.loads(par.stdout)
+    assert len(json.loads(par.stdout)["findings"]) == 80
+    assert seq.returncode == par.returncode == 1
