@@ -1,0 +1,160 @@
+"""The analyzer's public functions: encodings, parse errors, the pre-pass, line lookups,
+positions, messages and configuration."""
+
+from __future__ import annotations
+
+import libcst as cst
+import pytest
+
+from flake8_wfasync.analyzer import (
+    SourceParseError,
+    analyze_module,
+    analyze_source,
+    blocking_calls_on_line,
+    might_block,
+)
+from flake8_wfasync.config import Config
+
+STEP = """\
+import requests
+from workflows import Workflow, step
+
+
+class Flow(Workflow):
+    @step
+    async def fetch(self, ev):
+        await self.other()
+        return requests.get(ev.url)
+"""
+
+
+def test_message_names_call_step_and_concrete_fix():
+    [f] = analyze_source(STEP)
+    assert f.code == "WFA101"
+    assert f.message == (
+        "requests.get(ev.url) blocks the event loop in step 'fetch' of Flow: "
+        "use await asyncio.to_thread(requests.get, ev.url), or make the step a plain def"
+    )
+    assert (f.line, f.col, f.end_line, f.end_col) == (9, 15, 9, 35)
+    assert (f.qualname, f.function, f.step, f.workflow) == ("requests.get", "fetch", "fetch", "Flow")
+    assert f.advice == "use await asyncio.to_thread(requests.get, ev.url), or make the step a plain def"
+    assert f.twin is None
+
+
+def test_twin_is_filled():
+    [f] = analyze_source("import time\nasync def f():\n    time.sleep(2)\n")
+    assert f.twin == "asyncio.sleep"
+    assert "use await asyncio.sleep(2)" in f.message
+
+
+def test_bytes_with_bom_and_coding_cookie():
+    src = "import time\nasync def f():\n    s = 'é'\n    time.sleep(1)\n"
+    assert [f.line for f in analyze_source(b"\xef\xbb\xbf" + src.encode())] == [4]
+    latin = ("# -*- coding: latin-1 -*-\n" + src).encode("latin-1")
+    assert [f.line for f in analyze_source(latin)] == [5]
+
+
+@pytest.mark.parametrize("src, line", [
+    ("async def f(:\n    pass\n", 1),
+    ("x = 1\nasync def f():\n    return (\n", 3),
+    ("def f():\n\treturn 1\n        return 2\n", 3),
+])
+def test_parse_error_is_one_clear_line(src, line):
+    with pytest.raises(SourceParseError) as info:
+        analyze_source(src, "pkg/mod.py")
+    err = info.value
+    assert err.path == "pkg/mod.py" and err.line == line
+    text = str(err)
+    assert "\n" not in text and text.startswith(f"pkg/mod.py:{line}:") and "cannot parse" in text
+
+
+def test_undecodable_bytes():
+    with pytest.raises(SourceParseError, match="mod.py:1:0: cannot parse"):
+        analyze_source(b"# coding: nope\nx = 1\n", "mod.py")
+
+
+def test_might_block():
+    assert might_block(STEP)
+    assert not might_block("import requests\ndef f(u):\n    return requests.get(u)\n")
+    assert not might_block("import asyncio\nasync def f():\n    await asyncio.sleep(1)\n")
+    assert not might_block("async def f(x):\n    return x.get('a')\n")
+    assert might_block("async def f(p):\n    return open(p)\n")
+    assert might_block("async def f(:\n")  # left for the analysis to report
+
+
+def test_blocking_calls_on_line_anywhere():
+    src = (
+        "import time\n"
+        "time.sleep(1)\n"
+        "def sync():\n"
+        "    with open('x') as fh:\n"
+        "        return fh.read()\n"
+        "class A:\n"
+        "    data = open('y').read()\n"
+        "async def co(t):\n"
+        "    await t.get()\n"
+        "    return input()\n"
+    )
+    assert [f.code for f in blocking_calls_on_line(src, 2)] == ["WFA103"]
+    assert [f.code for f in blocking_calls_on_line(src, 4)] == ["WFA102"]
+    assert [f.qualname for f in blocking_calls_on_line(src, 5)] == ["io.IOBase.read"]
+    assert [f.qualname for f in blocking_calls_on_line(src, 7)] == ["open"]
+    assert blocking_calls_on_line(src, 9) == []
+    assert [f.code for f in blocking_calls_on_line(src, 10)] == ["WFA108"]
+    assert blocking_calls_on_line(src, 3) == []
+    assert blocking_calls_on_line("def f(:\n", 1) == []
+
+
+def test_multiline_call_matches_every_line_it_spans():
+    src = "import requests\nrequests.post(\n    'u',\n)\n"
+    assert [f.line for f in blocking_calls_on_line(src, 3)] == [2]
+
+
+def test_analyze_module_nodes_are_identical():
+    module = cst.parse_module(STEP)
+    [f] = analyze_module(module)
+    call = module.body[2].body.body[0].body.body[1].body[0].value
+    assert f.node is call
+
+
+def test_wfa401_points_at_async_def_line_and_node():
+    src = (
+        "import time\nfrom runtime import Workflow, step\n\n"
+        "class F(Workflow):\n    @step\n    @other\n    async def go(self, ev):\n"
+        "        open(ev.path)\n"
+    )
+    module = cst.parse_module(src)
+    found = analyze_module(module)
+    assert [(f.code, f.line, f.col) for f in found] == [("WFA401", 7, 4), ("WFA102", 8, 8)]
+    assert isinstance(found[0].node, cst.FunctionDef) and found[0].node.name.value == "go"
+    assert "step 'go' is async but never awaits and blocks (open)" in found[0].message
+
+
+def test_config_allow_extra_and_select():
+    src = "import mylib, time\nasync def f():\n    mylib.get()\n    time.sleep(1)\n"
+    assert [f.code for f in analyze_source(src)] == ["WFA103"]
+    cfg = Config(extra_blocking={"mylib.get": ""}, allow=frozenset({"time.sleep"}))
+    [f] = analyze_source(src, config=cfg)
+    assert f.code == "WFA199" and "asyncio.to_thread(mylib.get)" in f.message
+    assert analyze_source(src, config=Config(allow=frozenset({"time."}))) == []
+    assert analyze_source(src, config=Config(ignore=frozenset({"WFA1"}))) == []
+
+
+def test_scope_steps_keeps_awaited_helpers_only():
+    src = STEP + "\n    async def other(self):\n        open('x')\n\nasync def free():\n    open('y')\n"
+    assert [f.line for f in analyze_source(src)] == [9, 12, 15]
+    assert [f.line for f in analyze_source(src, config=Config(scope="steps"))] == [9, 12]
+
+
+@pytest.mark.parametrize("src", [
+    "async def f(requests):\n    requests.get(1)\n",
+    "async def f():\n    requests = object()\n    requests.get(1)\n",
+    "import requests\nasync def f():\n    requests = object()\n    requests.get(1)\n",
+    "async def f(open):\n    open('x')\n",
+    "from mymod import open\nasync def f():\n    open('x')\n",
+    "from . import requests\nasync def f():\n    requests.get(1)\n",
+    "import requests\nasync def f():\n    return [lambda: requests.get(1)]\n",
+    "import requests\nasync def f(c):\n    await c.get(requests.Session)\n",
+])
+def test_not_flagged(src):
+    assert analyze_source(src) == []

@@ -1,0 +1,134 @@
+"""The shared catalog: static matching, runtime frame matching against real frames."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+
+import pytest
+
+from flake8_wfasync import catalog
+from flake8_wfasync.catalog import match_qualname, match_runtime_frame, module_level_callables
+
+
+@pytest.mark.parametrize(
+    "name, code",
+    [
+        ("requests.get", "WFA101"), ("requests.Session.post", "WFA101"),
+        ("httpx.Client.get", "WFA101"), ("builtins.open", "WFA102"), ("open", "WFA102"),
+        ("pathlib.Path.read_text", "WFA102"), ("time.sleep", "WFA103"),
+        ("subprocess.run", "WFA104"), ("socket.getaddrinfo", "WFA105"),
+        ("sqlite3.connect", "WFA106"), ("redis.Redis.hgetall", "WFA106"),
+        ("queue.Queue.get", "WFA107"), ("builtins.input", "WFA108"),
+        ("hashlib.pbkdf2_hmac", "WFA109"), ("llama_index.llms.openai.OpenAI.complete", "WFA110"),
+        ("openai.OpenAI.create", "WFA110"),
+    ],
+)
+def test_match_qualname(name, code):
+    entry = match_qualname(name)
+    assert entry is not None and entry.code == code
+
+
+@pytest.mark.parametrize("name", ["dict.get", "asyncio.sleep", "httpx.AsyncClient.get",
+                                  "requests.Session.headers", "os.path.join", "queue.Queue.put_nowait",
+                                  "llama_index.llms.openai.OpenAI.acomplete", ""])
+def test_not_blocking(name):
+    assert match_qualname(name) is None
+
+
+def test_twins():
+    assert match_qualname("time.sleep").twin == "asyncio.sleep"
+    assert match_qualname("llama_index.core.query_engine.RetrieverQueryEngine.query").twin == "aquery"
+    assert match_qualname("requests.get").twin is None
+
+
+def test_module_level_callables_exist():
+    """Every plain callable the runtime's strict mode may wrap really is an attribute of its
+    module (checked for the modules installed here: the standard library at least)."""
+    pairs = module_level_callables()
+    modules = {m for m, _, _ in pairs}
+    assert {"time", "subprocess", "socket", "os", "urllib.request", "requests"} <= modules
+    checked = 0
+    for module, attr, entry in pairs:
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            continue
+        if not hasattr(mod, attr):
+            continue  # platform-specific (os.spawnvpe, os.wait3 ...)
+        assert callable(getattr(mod, attr)), (module, attr)
+        assert match_qualname(f"{module}.{attr}") is entry
+        checked += 1
+    assert checked > 40
+    assert ("time", "sleep") in {(m, a) for m, a, _ in pairs}
+    assert not any(m == "builtins" for m, _, _ in pairs)
+
+
+def test_runtime_names_of_the_stdlib_are_real():
+    """Runtime names are what a stack shows; for stdlib modules each one must name a real
+    function (a renamed internal would silently stop matching)."""
+    stdlib = sys.stdlib_module_names
+    checked = 0
+    for entry in catalog.ENTRIES:
+        for name in entry.runtime_names:
+            if name.endswith(".*"):
+                continue
+            parts = name.split(".")
+            if parts[0] not in stdlib:
+                continue
+            for i in range(len(parts) - 1, 0, -1):
+                try:
+                    obj = importlib.import_module(".".join(parts[:i]))
+                except ImportError:
+                    continue
+                for attr in parts[i:]:
+                    obj = getattr(obj, attr, None)
+                if obj is not None:
+                    break
+            if name.startswith("pathlib._") or name.startswith("getpass.win"):
+                continue  # other Python versions / platforms
+            assert obj is not None, name
+            checked += 1
+    assert checked > 30
+
+
+def test_match_runtime_frame_on_a_real_stack():
+    """Block a real thread in queue.Queue.get and classify its live frames."""
+    import queue
+
+    q: queue.Queue[int] = queue.Queue()
+    started = threading.Event()
+
+    def worker():
+        started.set()
+        q.get(timeout=5)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    started.wait()
+    entry = None
+    try:
+        for _ in range(200):
+            frame = sys._current_frames().get(t.ident)
+            while frame is not None:
+                entry = match_runtime_frame(frame.f_globals["__name__"], frame.f_code.co_qualname)
+                if entry is not None:
+                    break
+                frame = frame.f_back
+            if entry is not None:
+                break
+            threading.Event().wait(0.01)
+    finally:
+        q.put(1)
+        t.join()
+    assert entry is not None and entry.code == "WFA107"
+
+
+def test_match_runtime_frame_names():
+    assert match_runtime_frame("requests.sessions", "Session.request").code == "WFA101"
+    assert match_runtime_frame("requests.api", "get").code == "WFA101"
+    assert match_runtime_frame("subprocess", "run").code == "WFA104"
+    assert match_runtime_frame("smtplib", "SMTP.sendmail").code == "WFA105"
+    assert match_runtime_frame("asyncio.events", "Handle._run") is None
+    assert match_runtime_frame("myapp", "get") is None
