@@ -288,7 +288,10 @@ class Run:
                 f"{lane.where} returned {type(result).__name__} ({_short(result)}) instead of an "
                 "Event; return an Event instance, or None to emit nothing"
             )
-        self.deliver(result, self._lanes_for(result, None, f"{lane.where} returned"))
+        lanes = self.routes.get(type(result))
+        if lanes is None:
+            lanes = self._lanes_for(result, None, f"{lane.where} returned")
+        self.deliver(result, lanes)
 
     # -- dispatch ------------------------------------------------------------------------
     def _lanes_for(self, ev: Event, target: str | None, origin: str) -> tuple[_Lane, ...]:
@@ -339,10 +342,12 @@ class Run:
             raise WorkflowRuntimeError(f"send_event() takes an Event, got {type(ev).__name__} ({_short(ev)})")
         if self.finished:
             return
-        sender = current_step.get()
-        origin = f"step '{sender}' of {self.name} sent" if sender else "send_event() sent"
-        lanes = self._lanes_for(ev, step, origin)
-        if self._on_loop_thread():
+        lanes = self.routes.get(type(ev)) if step is None else None
+        if lanes is None:  # a targeted send, or a type without a step: check and explain
+            sender = current_step.get()
+            origin = f"step '{sender}' of {self.name} sent" if sender else "send_event() sent"
+            lanes = self._lanes_for(ev, step, origin)
+        if threading.get_ident() == self.loop_thread:
             self.deliver(ev, lanes)
         else:
             self.loop.call_soon_threadsafe(self.deliver, ev, lanes)
