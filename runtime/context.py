@@ -41,6 +41,14 @@ class Context(Generic[StateT]):
             self._store = StateStore(self._workflow._plan().state_type)
         return self._store
 
+    async def get(self, key: str, default: Any = Ellipsis) -> Any:
+        """Older LlamaIndex spelling of ``await ctx.store.get(key, default)``."""
+        return self.store.get_sync(key, default)
+
+    async def set(self, key: str, value: Any) -> None:
+        """Older LlamaIndex spelling of ``await ctx.store.set(key, value)``."""
+        self.store.set_sync(key, value)
+
     @property
     def is_running(self) -> bool:
         return self._run is not None and not self._run.finished

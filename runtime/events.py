@@ -174,6 +174,11 @@ class StopEvent(Event):
     """The event that ends a run. ``await handler`` gives ``result`` for a plain StopEvent
     and the event itself for a subclass."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A subclass may annotate `result` to document its type; it stays the property.
+        cls._field_plans = {k: v for k, v in cls._field_plans.items() if k != "result"}
+
     def __init__(self, result: Any = None, **data: Any) -> None:
         super().__init__(**data)
         self.__dict__["_result"] = result

@@ -4,7 +4,9 @@ step names for code objects."""
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
+import time
 import types
 
 import pytest
@@ -87,3 +89,23 @@ def test_an_inherited_step_keeps_its_defining_class_and_the_task_names_the_runni
     assert step_for_code(Child.only.__code__) == ("Child", "only")
     assert step_for_code(Grandchild.only.__code__) == ("Flow", "only")
     assert run_flow(Child())[0] == "wfasync:Child.only"
+
+
+class BlocksTheLoop(Workflow):
+    @step
+    async def stall(self, ev: StartEvent) -> StopEvent:
+        time.sleep(0.3)  # blocks the loop on purpose: the detector must name this step
+        return StopEvent(result="stalled")
+
+
+@pytest.mark.wfasync_allow_blocking
+def test_the_real_detector_names_the_engine_step(monkeypatch):
+    report_module = pytest.importorskip("runtime.report")
+    monkeypatch.delitem(sys.modules, "runtime.detector", raising=False)
+    pytest.importorskip("runtime.detector")
+    with pytest.warns(report_module.BlockingCallWarning) as caught:
+        result, _ = run_flow(BlocksTheLoop(detect_blocking=True))
+    assert result == "stalled"
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1, messages
+    assert re.match(r"WFA103 step 'stall' of BlocksTheLoop blocked the event loop for 0\.(2[7-9]|3\d|4\d) s", messages[0])

@@ -78,3 +78,12 @@ def test_stop_event_result_and_subclass_fields():
     assert done.answer == "yes" and done.result is None
     assert StopEvent(result=1) == StopEvent(result=1) and StopEvent(result=1) != StopEvent(result=2)
     assert pickle.loads(pickle.dumps(StopEvent(result=[1]))).result == [1]
+
+
+def test_a_stop_event_subclass_may_annotate_result():
+    class Answer(StopEvent):
+        result: str
+        confidence: float = 1.0
+
+    answer = Answer(result="42", confidence=0.5)
+    assert (answer.result, answer.confidence) == ("42", 0.5)

@@ -466,3 +466,14 @@ async def test_wait_for_event_takes_a_matching_event_sent_from_outside():
     assert not handler.done()
     handler.ctx.send_event(Right(value=7))
     assert await handler == 7
+
+
+class OldStyleContext(Workflow):
+    @step
+    async def s(self, ctx: Context, ev: StartEvent) -> StopEvent:
+        await ctx.set("seen", ev.x)
+        return StopEvent(result=(await ctx.get("seen"), await ctx.get("other", default="d")))
+
+
+async def test_the_older_ctx_get_and_set_spelling():
+    assert await OldStyleContext().run(x=3) == (3, "d")
