@@ -26,9 +26,9 @@ import os
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, Callable
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 os.environ.pop("WFASYNC_DETECT_BLOCKING", None)
@@ -84,8 +84,6 @@ def build_flows(api: SimpleNamespace) -> SimpleNamespace:
         i: int
 
     class FanOut(Workflow):
-        expected: list = []
-
         @step
         async def spread(self, ctx: Context, ev: StartEvent) -> Work | None:
             self.expected = [Done] * ev.n

@@ -10,13 +10,14 @@ C-speed list comparison when the caller builds a fresh but equal list each time.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 class Collection:
     """One collect buffer: events so far, by type, against the expected multiset."""
 
-    __slots__ = ("_expected", "_expected_copy", "_need", "_have", "_missing")
+    __slots__ = ("_expected", "_expected_copy", "_have", "_missing", "_need")
 
     def __init__(self) -> None:
         self._expected: Any = None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextvars
-from typing import TYPE_CHECKING, Any, AsyncIterator, Generic, TypeVar
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .errors import WorkflowRuntimeError
 from .events import Event

@@ -18,8 +18,9 @@ import sys
 import threading
 import warnings
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from . import offload
 from .collect import Collection
@@ -47,7 +48,7 @@ _ASYNC, _THREAD, _PROCESS = range(3)
 class _Lane:
     """A step's queue and its workers, for one run."""
 
-    __slots__ = ("name", "spec", "queue", "workers", "busy", "limit", "invoke", "mode", "task_name", "context", "where")
+    __slots__ = ("busy", "context", "invoke", "limit", "mode", "name", "queue", "spec", "task_name", "where", "workers")
 
     def __init__(self, run: Run, spec: StepSpec) -> None:
         self.name = spec.name
@@ -263,7 +264,7 @@ class Run:
             if not self.finished:  # cancelled from inside the step, not by the run ending
                 self.fail(WorkflowRuntimeError(f"{lane.where} was cancelled while the run was still going"))
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a step's own error ends the run and reaches the caller
             if isinstance(exc, (WorkflowRuntimeError, WorkflowTimeoutError)) or not hasattr(exc, "add_note"):
                 self.fail(exc)
             else:

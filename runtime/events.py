@@ -13,7 +13,8 @@ llama-index-workflows keep working.
 from __future__ import annotations
 
 import copy
-from typing import Any, ClassVar, Iterator
+from collections.abc import Iterator
+from typing import Any, ClassVar
 
 _REQUIRED, _VALUE, _FACTORY, _COPY = range(4)
 _COPIED_DEFAULTS = (list, dict, set, bytearray)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import pickle
+from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import Any, Callable
+from typing import Any
 
 from .errors import WorkflowRuntimeError
 

@@ -11,9 +11,17 @@ import inspect
 import re
 import types
 import weakref
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Union, get_args, get_origin, get_type_hints
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Union,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 
 from .errors import WorkflowValidationError
 from .events import Event
@@ -81,7 +89,7 @@ class StepSpec:
                 f"{where}: cannot resolve an annotation ({exc}); define the event classes "
                 "at module level, or before the workflow class that uses them"
             ) from None
-        except Exception as exc:  # a broken annotation expression, e.g. a typo'd subscript
+        except Exception as exc:  # noqa: BLE001 - any broken annotation expression, e.g. a bad subscript
             raise WorkflowValidationError(f"{where}: cannot evaluate its annotations: {exc}") from None
         self.accepted = tuple(_event_types(hints[self.event_param], where, f"parameter '{self.event_param}'"))
         self.returns = tuple(_event_types(hints["return"], where, "return annotation", allow_none=True))

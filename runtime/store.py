@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import threading
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any
 
 _NO_DEFAULT: Any = Ellipsis
 
@@ -75,7 +76,7 @@ class StateStore:
                     target = _step_into(target, segment)
                 except (KeyError, AttributeError):
                     if not isinstance(target, dict):
-                        raise ValueError(f"path {path!r}: no {segment!r} to set into") from None
+                        raise ValueError(f"path {path!r}: no {segment!r} to set into") from None  # noqa: TRY004
                     target[segment] = DictState()
                     target = target[segment]
             if isinstance(target, dict):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from .errors import WorkflowRuntimeError
 from .events import Event, StopEvent
@@ -17,7 +17,7 @@ class EventStream:
     ``call_soon_threadsafe``); a consumer waits on one future, never polls.
     """
 
-    __slots__ = ("_loop", "_items", "_waiter", "_closed", "_error", "_consumed")
+    __slots__ = ("_closed", "_consumed", "_error", "_items", "_loop", "_waiter")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop

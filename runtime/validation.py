@@ -73,7 +73,7 @@ def _check_process_step(name: str, spec: StepSpec) -> None:
         )
     try:
         pickle.dumps(spec.func)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - pickling raises many types; all mean the same here
         raise WorkflowValidationError(
             f"{where} runs on a ProcessPoolExecutor, but its function cannot be pickled ({exc}); "
             "define the workflow class (or the free-function step) at module top level"

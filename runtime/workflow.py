@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from .context import Context
 from .engine import Run
@@ -15,7 +16,7 @@ from .handler import WorkflowHandler
 from .steps import StepSpec, register_step_code, spec_of, step, step_for_code
 from .validation import WorkflowPlan, build_plan
 
-__all__ = ["Workflow", "step", "step_for_code", "detect_blocking_from_env"]
+__all__ = ["Workflow", "detect_blocking_from_env", "step", "step_for_code"]
 
 _run_ids = itertools.count(1)
 

@@ -94,7 +94,7 @@ def test_an_inherited_step_keeps_its_defining_class_and_the_task_names_the_runni
 class BlocksTheLoop(Workflow):
     @step
     async def stall(self, ev: StartEvent) -> StopEvent:
-        time.sleep(0.3)  # blocks the loop on purpose: the detector must name this step
+        time.sleep(0.3)  # noqa: ASYNC251 - blocks the loop on purpose: the detector must name this step
         return StopEvent(result="stalled")
 
 

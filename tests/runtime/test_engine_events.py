@@ -13,7 +13,7 @@ from runtime import Event, StartEvent, StopEvent
 class Query(Event):
     text: str
     top_k: int = 3
-    tags: list = []
+    tags: list = []  # noqa: RUF012 - the event copies mutable defaults per instance
     seen: list = Field(default_factory=list)
     source: str = Field(default="web")
 
@@ -45,7 +45,7 @@ def test_missing_required_field_is_a_clear_error():
 def test_unknown_attribute_raises_attribute_error():
     ev = Query(text="q")
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        ev.nope
+        _ = ev.nope
 
 
 def test_setting_an_unknown_attribute_stores_an_extra_field():

@@ -33,7 +33,7 @@ def load(name: str) -> ModuleType:
 
 
 class _JsonHandler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         body = json.dumps(PAYLOAD).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

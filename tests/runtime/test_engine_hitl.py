@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 
 import pytest
 
-from runtime import Context, HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent, Workflow, step
+from runtime import (
+    Context,
+    HumanResponseEvent,
+    InputRequiredEvent,
+    StartEvent,
+    StopEvent,
+    Workflow,
+    step,
+)
 
 pytestmark = pytest.mark.asyncio
 

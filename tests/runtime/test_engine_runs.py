@@ -88,7 +88,7 @@ async def test_union_parameter_and_union_return_route_each_type():
 
 class OptionalReturn(Workflow):
     @step
-    async def s(self, ev: StartEvent) -> Optional[StopEvent]:
+    async def s(self, ev: StartEvent) -> Optional[StopEvent]:  # noqa: UP045 - typing.Optional on purpose
         return StopEvent(result="optional")
 
 

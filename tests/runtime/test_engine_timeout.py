@@ -31,7 +31,7 @@ async def test_a_run_past_its_timeout_names_the_running_step():
 class BlocksThenReturns(Workflow):
     @step
     async def block(self, ev: StartEvent) -> StopEvent:
-        time.sleep(0.4)  # holds the loop past the deadline on purpose
+        time.sleep(0.4)  # noqa: ASYNC251 - holds the loop past the deadline on purpose
         return StopEvent(result="late")
 
 
@@ -55,7 +55,7 @@ class Next(Event):
 class BlocksThenAwaits(Workflow):
     @step
     async def block(self, ev: StartEvent) -> Next:
-        time.sleep(0.3)  # blocks past the deadline, then suspends
+        time.sleep(0.3)  # noqa: ASYNC251 - blocks past the deadline, then suspends
         await asyncio.sleep(5)
         return Next()
 

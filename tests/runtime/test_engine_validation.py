@@ -6,7 +6,15 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
 
-from runtime import Context, Event, StartEvent, StopEvent, Workflow, WorkflowValidationError, step
+from runtime import (
+    Context,
+    Event,
+    StartEvent,
+    StopEvent,
+    Workflow,
+    WorkflowValidationError,
+    step,
+)
 
 
 class A(Event):
@@ -162,7 +170,7 @@ def test_non_event_annotation():
 def test_unresolvable_annotation_names_the_step():
     class Forward(Workflow):
         @step
-        async def s(self, ev: "Nowhere") -> StopEvent:  # type: ignore[name-defined]  # noqa: F821
+        async def s(self, ev: "Nowhere") -> StopEvent:  # type: ignore[name-defined]  # noqa: F821, UP037
             return StopEvent()
 
     refuse(Forward, "step 's' of Forward: cannot resolve an annotation .*Nowhere")
