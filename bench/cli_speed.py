@@ -91,7 +91,8 @@ def _libcst_floor(root: Path) -> float:
         "    except Exception: pass\n"
         "print(time.perf_counter() - t)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, check=True,
+                         cwd=root.parent)
     return float(out.stdout.strip())
 
 
@@ -103,7 +104,10 @@ def main() -> int:
     args = parser.parse_args()
 
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
-    wfasync = [sys.executable, "-m", "flake8_wfasync.cli"]
+    # The installed entry point, not ``python -m``: the corpus folder is the working directory
+    # and holds copies of packages (libcst among them) that must not shadow the real ones.
+    script = Path(sys.executable).parent / "wfasync"
+    wfasync = [str(script)] if script.exists() else [shutil.which("wfasync") or "wfasync"]
     sources = args.corpus or _package_dirs(_corpus_packages())
     with tempfile.TemporaryDirectory(prefix="wfasync-bench-") as tmp:
         root = Path(tmp) / "corpus"
@@ -142,9 +146,9 @@ def main() -> int:
             print(f"{name:<14}{value:>10.3f}{value / base:>10.2f}  {goal}")
         # Start-up of the interpreter and imports, for reading the warm figure.
         startup = statistics.median(
-            _time([sys.executable, "-c", "import flake8_wfasync.cli"], root) for _ in range(args.repeat)
+            _time([*wfasync, "--version"], root) for _ in range(args.repeat)
         )
-        print(f"{'(py startup)':<14}{startup:>10.3f}{startup / base:>10.2f}  python + import of the cli")
+        print(f"{'(startup)':<14}{startup:>10.3f}{startup / base:>10.2f}  wfasync --version: interpreter and imports")
     return 0
 
 

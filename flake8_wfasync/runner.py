@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -117,10 +116,14 @@ def _init_worker(config: Config, index: Any) -> None:
     _worker_state = (config, index)
 
 
-def analyze_bytes(path: str, source: bytes, config: Config, index: Any = None) -> dict[str, Any]:
-    """Analyse one file's content; the result is plain data (cacheable, picklable)."""
-    from .analyzer import SourceParseError, analyze_source
+def analyze_bytes(path: str, source: bytes, config: Config, index: Any = None, precheck: bool = True) -> dict[str, Any]:
+    """Analyse one file's content; the result is plain data (cacheable, picklable).
 
+    With ``precheck``, a file the cheap pre-check clears is not parsed: ``{"skipped": True}``."""
+    from .analyzer import SourceParseError, analyze_source, might_block
+
+    if precheck and not _might_block(might_block, source):
+        return {"findings": [], "lines": {}, "error": None, "skipped": True}
     try:
         if index is None:
             findings = analyze_source(source, path, config)
@@ -183,8 +186,6 @@ def check_paths(
     jobs: int | None = None,
     index: Any = None,
 ) -> CheckResult:
-    from .analyzer import might_block
-
     result = CheckResult()
     acfg = analysis_config(config)
     raw: dict[str, dict[str, Any]] = {}
@@ -214,18 +215,15 @@ def check_paths(
                 raw[shown] = hit
                 result.cache_hits += 1
                 continue
-        if not _might_block(might_block, source):
-            result.skipped_by_precheck += 1
-            outcome = {"findings": [], "lines": {}, "error": None}
-            raw[shown] = outcome
-            if cache is not None:
-                cache.store(key, st, digest, outcome)
-            continue
         todo.append((shown, source, st, digest))
 
-    result.files_analysed = len(todo)
-    outcomes = _analyse_all([(p, s) for p, s, _, _ in todo], acfg, index, jobs)
+    # Only now is the analyzer (and libcst) imported: a tree answered from the cache never needs it.
+    outcomes = _analyse_all([(p, s) for p, s, _, _ in todo], acfg, index, jobs) if todo else []
     for (shown, _source, st, digest), outcome in zip(todo, outcomes):
+        if outcome.pop("skipped", False):
+            result.skipped_by_precheck += 1
+        else:
+            result.files_analysed += 1
         raw[shown] = outcome
         if cache is not None and not (outcome.get("error") or {}).get("internal"):
             cache.store(os.path.abspath(shown), st, digest, outcome)
@@ -270,6 +268,10 @@ def _analyse_all(items: list[tuple[str, bytes]], config: Config, index: Any, job
         return [analyze_bytes(path, source, config, index) for path, source in items]
     # Few, similar-sized chunks per worker: enough to balance uneven files, few enough that
     # pickling overhead stays small.
+    from concurrent.futures import ProcessPoolExecutor
+
+    from . import analyzer  # noqa: F401  (imported once here; forked workers inherit it)
+
     n_chunks = min(len(items), workers * 4)
     chunks = [items[i::n_chunks] for i in range(n_chunks)]
     try:
