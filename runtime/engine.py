@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import os
 import sys
 import threading
 import warnings
@@ -30,6 +31,11 @@ from .events import Event, InputRequiredEvent, StopEvent
 from .steps import StepSpec
 from .stream import EventStream
 from .validation import WorkflowPlan
+
+
+def detect_blocking_from_env() -> bool:
+    """WFASYNC_DETECT_BLOCKING=1/true/yes/on turns the blocking detector on for every run."""
+    return os.environ.get("WFASYNC_DETECT_BLOCKING", "").strip().lower() in ("1", "true", "yes", "on")
 
 if TYPE_CHECKING:
     from .handler import WorkflowHandler
@@ -121,7 +127,8 @@ class Run:
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self, start_event: Event) -> None:
-        if self.workflow._detect_blocking:
+        detect = self.workflow._detect_blocking
+        if detect or (detect is None and detect_blocking_from_env()):
             self._acquire_detector()
         if self.timeout is not None:
             self.deadline = self.loop.time() + self.timeout

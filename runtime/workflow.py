@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .context import Context
-from .engine import Run
+from .engine import Run, detect_blocking_from_env
 from .errors import WorkflowRuntimeError, WorkflowValidationError
 from .events import Event, StartEvent, StopEvent
 from .handler import WorkflowHandler
@@ -19,11 +18,6 @@ from .validation import WorkflowPlan, build_plan
 __all__ = ["Workflow", "detect_blocking_from_env", "step", "step_for_code"]
 
 _run_ids = itertools.count(1)
-
-
-def detect_blocking_from_env() -> bool:
-    """WFASYNC_DETECT_BLOCKING=1/true/yes/on turns the blocking detector on for every run."""
-    return os.environ.get("WFASYNC_DETECT_BLOCKING", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 class Workflow:
@@ -43,6 +37,13 @@ class Workflow:
     _wfasync_free_steps: ClassVar[dict[str, StepSpec]] = {}
     # (workflow name, graph checked) -> plan; per class, reset when steps are added.
     _wfasync_plans: ClassVar[dict[tuple[str, bool], WorkflowPlan]] = {}
+
+    # Class-level defaults, so a subclass __init__ that forgets super().__init__() still runs.
+    _timeout: float | None = 45.0
+    _disable_validation = False
+    _verbose = False
+    _detect_blocking: bool | None = None  # None: read WFASYNC_DETECT_BLOCKING at run time
+    _workflow_name: str | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -477,3 +477,16 @@ class OldStyleContext(Workflow):
 
 async def test_the_older_ctx_get_and_set_spelling():
     assert await OldStyleContext().run(x=3) == (3, "d")
+
+
+class ForgetsSuper(Workflow):
+    def __init__(self, label: str) -> None:  # no super().__init__(): defaults still apply
+        self.label = label
+
+    @step
+    async def s(self, ev: StartEvent) -> StopEvent:
+        return StopEvent(result=self.label)
+
+
+async def test_a_subclass_that_skips_super_init_still_runs():
+    assert await ForgetsSuper("x").run() == "x"
