@@ -210,3 +210,76 @@ def test_run_without_a_loop_explains_what_to_do():
 def teardown_module():
     pool.shutdown()
     processes.shutdown()
+
+
+class Tick(Event):
+    n: int
+
+
+class OrderedSends(Workflow):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.seen: list[int] = []
+
+    @step
+    def produce(self, ctx: Context, ev: StartEvent) -> Tick:
+        for n in range(5):
+            ctx.send_event(Tick(n=n))
+        return Tick(n=5)  # the return value arrives after everything the step sent
+
+    @step(num_workers=1)
+    async def consume(self, ev: Tick) -> StopEvent | None:
+        self.seen.append(ev.n)
+        return StopEvent(result=list(self.seen)) if ev.n == 5 else None
+
+
+def test_events_sent_from_a_thread_arrive_in_order_and_before_the_return_value():
+    assert run_flow(OrderedSends()) == [0, 1, 2, 3, 4, 5]
+
+
+class FreeHost(Workflow):
+    @step
+    async def begin(self, ev: StartEvent) -> Chunk:
+        return Chunk(i=ev.x)
+
+
+@step(workflow=FreeHost, executor=processes)
+def free_crunch(ev: Chunk) -> StopEvent:
+    return StopEvent(result=(square(ev.i), os.getpid()))
+
+
+def test_a_free_function_step_on_a_process_pool():
+    value, pid = run_flow(FreeHost(), x=7)
+    assert value == 49 and pid != os.getpid()
+
+
+def test_a_run_on_a_loop_in_another_thread():
+    outcome: dict[str, object] = {}
+
+    def serve() -> None:
+        async def main():
+            request_id.set("threaded")
+            return await SyncFanOut().run(n=10), await SeesContext().run()
+
+        outcome["result"] = asyncio.run(main())
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    thread.join(10)
+    fanned, (value, _) = outcome["result"]  # type: ignore[misc]
+    assert fanned == list(range(10)) and value == "threaded"
+
+
+def test_runs_on_uvloop():
+    uvloop = pytest.importorskip("uvloop")
+
+    async def main():
+        request_id.set("uv")
+        return await SyncFanOut().run(n=20), await SeesContext().run()
+
+    loop = uvloop.new_event_loop()
+    try:
+        fanned, (value, _) = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert fanned == list(range(20)) and value == "uv"

@@ -10,9 +10,6 @@ import pytest
 
 from runtime import Event, StartEvent, StopEvent, Workflow, WorkflowTimeoutError, step
 
-pytestmark = pytest.mark.asyncio
-
-
 class Waits(Workflow):
     @step
     async def wait(self, ev: StartEvent) -> StopEvent:
@@ -20,6 +17,7 @@ class Waits(Workflow):
         return StopEvent()
 
 
+@pytest.mark.asyncio
 async def test_a_run_past_its_timeout_names_the_running_step():
     began = time.perf_counter()
     with pytest.raises(WorkflowTimeoutError, match=r"Waits timed out after 0.2 s; steps still running: 'wait'$") as info:
@@ -36,6 +34,7 @@ class BlocksThenReturns(Workflow):
 
 
 @pytest.mark.wfasync_allow_blocking
+@pytest.mark.asyncio
 async def test_a_step_that_blocked_the_loop_past_the_deadline_fails_when_the_loop_is_free():
     began = time.perf_counter()
     with pytest.raises(WorkflowTimeoutError) as info:
@@ -65,6 +64,7 @@ class BlocksThenAwaits(Workflow):
 
 
 @pytest.mark.wfasync_allow_blocking
+@pytest.mark.asyncio
 async def test_a_late_deadline_timer_says_the_loop_was_blocked():
     with pytest.raises(WorkflowTimeoutError, match=r"steps still running: 'block'\. The event loop was blocked 0\.2\d s past the deadline"):
         await BlocksThenAwaits(timeout=0.05).run()
@@ -77,6 +77,7 @@ class SlowThread(Workflow):
         return StopEvent()
 
 
+@pytest.mark.asyncio
 async def test_a_sync_step_past_the_deadline_times_out_on_time():
     began = time.perf_counter()
     with pytest.raises(WorkflowTimeoutError, match=r"steps still running: 'crunch'$"):
@@ -91,5 +92,21 @@ class Quick(Workflow):
         return StopEvent(result="no limit")
 
 
+@pytest.mark.asyncio
 async def test_no_timeout():
     assert await Quick(timeout=None).run() == "no limit"
+
+
+@pytest.mark.wfasync_allow_blocking
+def test_the_blocked_loop_timeout_on_uvloop():
+    uvloop = pytest.importorskip("uvloop")
+
+    async def main():
+        await BlocksThenReturns(timeout=0.1).run()
+
+    loop = uvloop.new_event_loop()
+    try:
+        with pytest.raises(WorkflowTimeoutError, match="blocked 0.[23]\\d s past the deadline by step 'block'"):
+            loop.run_until_complete(main())
+    finally:
+        loop.close()
