@@ -10,6 +10,7 @@ import pytest
 
 from runtime import Event, StartEvent, StopEvent, Workflow, WorkflowTimeoutError, step
 
+
 class Waits(Workflow):
     @step
     async def wait(self, ev: StartEvent) -> StopEvent:
