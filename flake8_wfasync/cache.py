@@ -78,7 +78,7 @@ class ResultCache:
         return self.directory / f"results-{self.key}.json"
 
     @classmethod
-    def open(cls, directory: Path, key: str) -> "ResultCache":
+    def open(cls, directory: Path, key: str) -> ResultCache:
         cache = cls(directory=directory, key=key)
         try:
             raw = json.loads(cache.file.read_text(encoding="utf-8"))

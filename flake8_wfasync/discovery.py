@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
 
 ALWAYS_SKIPPED_DIRS = frozenset(
     {
@@ -94,9 +94,7 @@ def compile_pattern(line: str, base: str = "") -> Pattern | None:
         stripped += " "
     line = stripped
     negated = line.startswith("!")
-    if negated:
-        line = line[1:]
-    elif line.startswith("\\!") or line.startswith("\\#"):
+    if negated or line.startswith("\\!") or line.startswith("\\#"):
         line = line[1:]
     dir_only = line.endswith("/")
     line = line.rstrip("/")

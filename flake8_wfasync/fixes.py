@@ -29,9 +29,10 @@ import stat
 import tempfile
 import tokenize
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import libcst as cst
 
@@ -207,13 +208,17 @@ class FixReport:
         n_fixed = sum(len(f.applied) for f in self.files)
         n_files = len(self.changed_files)
         head = "Would fix" if diff else "Fixed"
-        summary = f"{head} {n_fixed} problem{'s' if n_fixed != 1 else ''} in {n_files} file{'s' if n_files != 1 else ''}"
+        summary = f"{head} {_plural(n_fixed, 'problem')} in {_plural(n_files, 'file')}"
         if self.remaining:
             summary += f"; {self.remaining} left for a person (reasons above)"
         if self.errors:
             summary += f"; {len(self.errors)} file{'s' if len(self.errors) != 1 else ''} not fixed (errors above)"
         out.append(summary + ".")
         return out
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 # --- planning -------------------------------------------------------------------------------
@@ -314,9 +319,11 @@ def _opens_file(expr: cst.BaseExpression) -> bool:
 def _usage_refusal(node: cst.Call, facts: _ModuleFacts) -> str | None:
     parent = facts.parent.get(node)
     if isinstance(parent, cst.WithItem) and parent.item is node:
-        return "used as a context manager: move the whole with-block into a sync helper and await asyncio.to_thread(helper, ...)"
+        return ("used as a context manager: move the whole with-block into a sync helper and "
+                "await asyncio.to_thread(helper, ...)")
     if isinstance(parent, (cst.For, cst.CompFor)) and parent.iter is node:
-        return "used as an iterator: every step of the loop would still block; collect the items in a sync helper run with asyncio.to_thread"
+        return ("used as an iterator: every step of the loop would still block; collect the items in a sync "
+                "helper run with asyncio.to_thread")
     return None
 
 
@@ -360,7 +367,7 @@ def _plan(module: cst.Module, findings: Sequence[Finding], facts: _ModuleFacts) 
     return plan
 
 
-def _unwrapped_inner(node: cst.CSTNode, facts: "_ModuleFacts") -> list[cst.CSTNode]:
+def _unwrapped_inner(node: cst.CSTNode, facts: _ModuleFacts) -> list[cst.CSTNode]:
     """The node and the inner call of a planned unwrap (both are settled by it)."""
     out = [node]
     if isinstance(node, cst.Call):
@@ -375,7 +382,7 @@ def _unwrapped_inner(node: cst.CSTNode, facts: "_ModuleFacts") -> list[cst.CSTNo
     return out
 
 
-def _has_twin(f: Finding, facts: "_ModuleFacts") -> bool:
+def _has_twin(f: Finding, facts: _ModuleFacts) -> bool:
     if f.code not in OFFLOADABLE or not isinstance(f.node, cst.Call):
         return False
     scratch = _Plan()
@@ -449,7 +456,8 @@ def _plan_offload(f: Finding, facts: _ModuleFacts, plan: _Plan) -> str | None:
         return ("sqlite3 objects may only be used in the thread that made them: put the database work in "
                 "one sync helper and await asyncio.to_thread(helper, ...), or use aiosqlite")
     func = node.func
-    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in facts.file_objects(fn):
+    receiver = func.value if isinstance(func, cst.Attribute) else None
+    if isinstance(receiver, cst.Name) and receiver.value in facts.file_objects(fn):
         return (f"a method of the file object {func.value.value!r} opened in this coroutine: move the open and "
                 "every read/write into a sync helper and await asyncio.to_thread(helper, ...)")
     twin = f.twin or ""
@@ -460,7 +468,8 @@ def _plan_offload(f: Finding, facts: _ModuleFacts, plan: _Plan) -> str | None:
         plan.calls[node] = ("twin-function", f)
         plan.needs_asyncio = True
         return None
-    if f.code == "WFA110" and twin and twin.isidentifier() and isinstance(func, cst.Attribute) and func.attr.value != twin:
+    method_twin = f.code == "WFA110" and twin.isidentifier()
+    if method_twin and isinstance(func, cst.Attribute) and func.attr.value != twin:
         plan.calls[node] = ("twin-method", f)
         return None
     if not _asyncio_usable(fn, facts):
@@ -550,7 +559,8 @@ class _Rewriter(cst.CSTTransformer):
         f = self.plan.defs.get(original)
         if f is None:
             return updated
-        self.applied.append(Applied(f, f"async def {original.name.value} -> def {original.name.value} (the runtime runs it in a thread)"))
+        name = original.name.value
+        self.applied.append(Applied(f, f"async def {name} -> def {name} (the runtime runs it in a thread)"))
         return updated.with_changes(asynchronous=None)
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
@@ -625,7 +635,8 @@ def _without_comments(code: str) -> str:
 
 
 def _needs_own_parens(expr: cst.BaseExpression) -> bool:
-    return bool(getattr(expr, "lpar", None)) and not isinstance(expr, (cst.Name, cst.Attribute, cst.Call, cst.Subscript))
+    simple = (cst.Name, cst.Attribute, cst.Call, cst.Subscript)
+    return bool(getattr(expr, "lpar", None)) and not isinstance(expr, simple)
 
 
 def _is_docstring(stmt: cst.BaseStatement) -> bool:
@@ -634,7 +645,8 @@ def _is_docstring(stmt: cst.BaseStatement) -> bool:
 
 
 def _import_of(stmt: cst.BaseStatement) -> cst.Import | cst.ImportFrom | None:
-    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], (cst.Import, cst.ImportFrom)):
+    if (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+            and isinstance(stmt.body[0], (cst.Import, cst.ImportFrom))):
         return stmt.body[0]
     return None
 
@@ -712,7 +724,9 @@ def _signature(findings: Iterable[Finding]) -> Counter[tuple[str, str]]:
     return Counter((f.code, f.qualname or "") for f in findings)
 
 
-def fix_module(module: cst.Module, path: str, config: Config, index: Any = None) -> tuple[cst.Module, list[Applied], list[tuple[Finding, str]], list[Finding]]:
+def fix_module(
+    module: cst.Module, path: str, config: Config, index: Any = None
+) -> tuple[cst.Module, list[Applied], list[tuple[Finding, str]], list[Finding]]:
     """Fix passes until nothing more changes. Returns the module, what was applied, the
     refusals of the last pass and the findings left."""
     acfg = analysis_config(config)
@@ -734,7 +748,8 @@ def fix_module(module: cst.Module, path: str, config: Config, index: Any = None)
             reparsed = cst.parse_module(new_module.bytes)
             compile(new_code, path, "exec", dont_inherit=True)
         except (cst.ParserSyntaxError, SyntaxError, ValueError) as exc:
-            raise FixError(f"a rewrite would not compile ({' '.join(str(exc).split())[:120]}); file left unchanged") from None
+            detail = " ".join(str(exc).split())[:120]
+            raise FixError(f"a rewrite would not compile ({detail}); file left unchanged") from None
         new_findings = _relevant(_analyze(reparsed, path, acfg, index), reparsed, config)
         before, after = _signature(findings), _signature(new_findings)
         gained = after - before
@@ -795,7 +810,8 @@ def fix_file(path: Path, config: Config, *, write: bool, index: Any = None) -> F
     shift = _line_shift(module, fixed) if not write else None
     for f in remaining:
         text = lines[f.line - 1].strip() if 0 < f.line <= len(lines) else ""
-        reason = reasons.get((f.code, f.qualname or "", text)) or f"no automatic rewrite: {f.advice or 'see wfasync explain ' + f.code}"
+        reason = reasons.get((f.code, f.qualname or "", text)) or (
+            f"no automatic rewrite: {f.advice or 'see wfasync explain ' + f.code}")
         if shift is not None:
             f = dataclasses.replace(f, line=shift(f.line))
         result.remaining.append((dataclasses.replace(f, path=shown), reason))

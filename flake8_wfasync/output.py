@@ -20,7 +20,7 @@ class Style:
         self.enabled = enabled
 
     @classmethod
-    def for_stream(cls, stream: TextIO, choice: str = "auto") -> "Style":
+    def for_stream(cls, stream: TextIO, choice: str = "auto") -> Style:
         if choice == "always":
             return cls(True)
         if choice == "never" or os.environ.get("NO_COLOR"):

@@ -18,8 +18,9 @@ Keys (dashes and underscores are interchangeable)::
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .config import SCOPES, Config, ConfigError
 

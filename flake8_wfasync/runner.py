@@ -16,9 +16,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from .cache import ResultCache, content_digest
 from .config import Config
@@ -219,7 +220,7 @@ def check_paths(
 
     # Only now is the analyzer (and libcst) imported: a tree answered from the cache never needs it.
     outcomes = _analyse_all([(p, s) for p, s, _, _ in todo], acfg, index, jobs) if todo else []
-    for (shown, _source, st, digest), outcome in zip(todo, outcomes):
+    for (shown, _source, st, digest), outcome in zip(todo, outcomes, strict=True):
         if outcome.pop("skipped", False):
             result.skipped_by_precheck += 1
         else:
@@ -280,7 +281,7 @@ def _analyse_all(items: list[tuple[str, bytes]], config: Config, index: Any, job
     except (OSError, RuntimeError):  # no processes available here: do it in this one
         return [analyze_bytes(path, source, config, index) for path, source in items]
     by_path: dict[str, dict[str, Any]] = {}
-    for chunk, outcomes in zip(chunks, chunk_results):
-        for (path, _), outcome in zip(chunk, outcomes):
+    for chunk, outcomes in zip(chunks, chunk_results, strict=True):
+        for (path, _), outcome in zip(chunk, outcomes, strict=True):
             by_path[path] = outcome
     return [by_path[path] for path, _ in items]

@@ -42,7 +42,8 @@ def rule_descriptor(rule: Any) -> dict[str, Any]:
     markdown = f"{why}\n\n**Fix:** {fix}\n\nBad:\n\n```python\n{bad}\n```\n\nGood:\n\n```python\n{good}\n```\n"
     return {
         "id": rule.code,
-        "name": "".join(w.capitalize() for w in _text(rule.title).replace("-", " ").split() if w.isalnum()) or rule.code,
+        "name": "".join(w.capitalize() for w in _text(rule.title).replace("-", " ").split() if w.isalnum())
+        or rule.code,
         "shortDescription": {"text": _text(rule.title)},
         "fullDescription": {"text": why or _text(rule.title)},
         "help": {"text": help_text or _text(rule.title), "markdown": markdown},
@@ -110,8 +111,10 @@ def build_sarif(result: CheckResult, root: Path) -> dict[str, Any]:
             {
                 "level": "error",
                 "message": {"text": e.message},
-                "locations": [{"physicalLocation": {"artifactLocation": location,
-                                                    "region": {"startLine": max(1, e.line), "startColumn": e.col + 1}}}],
+                "locations": [{"physicalLocation": {
+                    "artifactLocation": location,
+                    "region": {"startLine": max(1, e.line), "startColumn": e.col + 1},
+                }}],
             }
         )
     invocation: dict[str, Any] = {"executionSuccessful": not any(e.internal for e in result.errors)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def test_corrupt_cache_is_ignored(tmp_path: Path) -> None:
     tmp_path.mkdir(exist_ok=True)
     cache.file.write_text("{not json")
     assert ResultCache.open(tmp_path, key).entries == {}
-    cache.file.write_text('{"format": 1, "key": "%s", "files": {"a": [1]}}' % key)
+    cache.file.write_text(json.dumps({"format": 1, "key": key, "files": {"a": [1]}}))
     assert ResultCache.open(tmp_path, key).entries == {}
 
 

@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import jsonschema
-
 from cli_helpers import REPO, run_wfasync, write
 
 BAD = """\

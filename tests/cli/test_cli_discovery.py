@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cli_helpers import write
 
 from flake8_wfasync.discovery import DiscoveryError, compile_pattern, discover
-
-from cli_helpers import write
 
 
 def _rel(files: list[Path], root: Path) -> list[str]:

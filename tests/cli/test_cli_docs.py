@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from cli_helpers import REPO, run_wfasync
 
 from flake8_wfasync.docs_gen import rules_markdown
 from flake8_wfasync.rules import RULES
-
-from cli_helpers import REPO, run_wfasync
 
 
 def test_docs_rules_md_is_current() -> None:

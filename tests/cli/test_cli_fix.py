@@ -8,7 +8,6 @@ import stat
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import run_wfasync, write
 
 BAD = """\

@@ -14,7 +14,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import REPO, run_wfasync
 
 FIX_DIR = REPO / "fixtures" / "fix"

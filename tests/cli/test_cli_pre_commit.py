@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from cli_helpers import REPO, write
 
 HOOKS = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
