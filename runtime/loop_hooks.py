@@ -28,6 +28,8 @@ _users = 0
 # Class -> the run_forever found in its own __dict__ before patching (None: it had none).
 _patched: dict[type, Any] = {}
 _listeners: list[LoopListener] = []
+# Start listener -> its stop listener, called on the loop's thread when that run ends.
+_stop_listeners: dict[LoopListener, LoopListener] = {}
 # id(loop) -> (loop, depth): loops inside run_forever right now. Strong references are fine:
 # the running run_forever frame keeps the loop alive anyway, and the entry goes when it returns.
 _running: dict[int, tuple[asyncio.AbstractEventLoop, int]] = {}
@@ -61,8 +63,9 @@ def refresh() -> None:
             _patch_new_classes()
 
 
-def subscribe(listener: LoopListener) -> list[asyncio.AbstractEventLoop]:
-    """Call ``listener(loop)`` on each loop that starts running from now on, on its own thread.
+def subscribe(listener: LoopListener, on_stop: LoopListener | None = None) -> list[asyncio.AbstractEventLoop]:
+    """Call ``listener(loop)`` on each loop that starts running from now on, on its own thread,
+    and ``on_stop(loop)`` on that thread when the run ends (the loop stopped, not yet closed).
 
     Returns the loops already running, so the caller can cover those too; no loop falls in
     between, because both happen under the same lock as the start of a run.
@@ -72,6 +75,8 @@ def subscribe(listener: LoopListener) -> list[asyncio.AbstractEventLoop]:
             raise RuntimeError("subscribe() needs track() first")
         _patch_new_classes()
         _listeners.append(listener)
+        if on_stop is not None:
+            _stop_listeners[listener] = on_stop
         return [loop for loop, _ in _running.values()]
 
 
@@ -81,6 +86,7 @@ def unsubscribe(listener: LoopListener) -> None:
             _listeners.remove(listener)
         except ValueError:
             pass
+        _stop_listeners.pop(listener, None)
 
 
 def running_loops() -> list[asyncio.AbstractEventLoop]:
@@ -105,6 +111,16 @@ def _started(loop: asyncio.AbstractEventLoop) -> tuple[LoopListener, ...]:
         return tuple(_listeners) if depth == 1 else ()
 
 
+def _run_ended(loop: asyncio.AbstractEventLoop, announced: tuple[LoopListener, ...]) -> None:
+    with _lock:
+        stops = [_stop_listeners[listener] for listener in announced if listener in _stop_listeners]
+    for on_stop in stops:
+        try:
+            on_stop(loop)
+        except Exception:
+            logger.exception("loop stop listener %r failed", on_stop)
+
+
 def _stopped(loop: asyncio.AbstractEventLoop) -> None:
     with _lock:
         key = id(loop)
@@ -123,7 +139,8 @@ def _wrap(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
         if not _users:
             # Restoring failed because someone patched over us: stay out of the way.
             return original(self)
-        for listener in _started(self):
+        announced = _started(self)
+        for listener in announced:
             try:
                 listener(self)
             except Exception:
@@ -132,6 +149,8 @@ def _wrap(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
         try:
             return original(self)
         finally:
+            if announced:
+                _run_ended(self, announced)
             _stopped(self)
 
     setattr(run_forever, _WRAPPED, original)

@@ -172,7 +172,7 @@ class LoopWatch:
 
     def start(self) -> None:
         loop_hooks.track()
-        for loop in loop_hooks.subscribe(self._on_loop):
+        for loop in loop_hooks.subscribe(self._on_loop, self._on_loop_stopped):
             # Already running (a loop a fixture runs in a thread): watch it from here.
             self._on_loop(loop)
 
@@ -226,6 +226,17 @@ class LoopWatch:
                 self._detectors[id(loop)] = (loop, detector)
                 return
         detector.uninstall()  # the test ended while this loop was starting
+
+    def _on_loop_stopped(self, loop: Any) -> None:
+        # A run just ended and the loop still exists (asyncio.run closes it next): collect its
+        # reports now rather than after the close.
+        with self._lock:
+            entry = self._detectors.get(id(loop))
+        if entry is not None and entry[1] is not None:
+            try:
+                entry[1].flush()
+            except Exception as exc:  # noqa: BLE001 - runs on the user's loop thread; reported later
+                self._note_error(f"could not collect reports: {type(exc).__name__}: {exc}")
 
     def _on_report(self, report: Any) -> None:
         with self._lock:
@@ -457,12 +468,24 @@ def _format(report: Any, *, stack: bool = False) -> str:
 
 
 def _warn(report: Any, warning_cls: type[Warning], item: pytest.Item) -> None:
+    """Issue the report as a warning located at the blocking line (the test's, if unknown)."""
     filename = getattr(report, "filename", None)
     lineno = getattr(report, "lineno", None)
+    module = getattr(report, "module", None)
     if not filename:
         path, line, _ = item.location
-        filename, lineno = str(item.config.rootpath / path), (line or 0) + 1
-    warnings.warn_explicit(warning_cls(_one_line(report)), warning_cls, filename, lineno or 0)
+        filename, lineno, module = path, (line or 0) + 1, getattr(getattr(item, "module", None), "__name__", None)
+    else:
+        filename = _relative(filename, item.config.rootpath)
+    # ``module`` makes -W / filterwarnings module patterns match the blocking code's module.
+    warnings.warn_explicit(warning_cls(_one_line(report)), warning_cls, filename, lineno or 0, module=module)
+
+
+def _relative(filename: str, root: Path) -> str:
+    try:
+        return Path(filename).relative_to(root).as_posix()
+    except ValueError:
+        return filename
 
 
 def _failure_text(reports: list[Any], when: str, settings: Settings) -> str:

@@ -126,3 +126,26 @@ def test_untrack_restores_the_original_methods():
     done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "restored"
+
+
+def test_stop_listener_runs_on_the_loop_thread_before_the_close():
+    events: list[tuple[str, str, bool]] = []
+
+    def started(loop: asyncio.AbstractEventLoop) -> None:
+        events.append(("start", threading.current_thread().name, loop.is_closed()))
+
+    def stopped(loop: asyncio.AbstractEventLoop) -> None:
+        events.append(("stop", threading.current_thread().name, loop.is_closed() or loop.is_running()))
+
+    loop_hooks.track()
+    loop_hooks.subscribe(started, stopped)
+    try:
+        worker = threading.Thread(target=asyncio.run, args=(asyncio.sleep(0),), name="runner")
+        worker.start()
+        worker.join(5)
+    finally:
+        loop_hooks.unsubscribe(started)
+        loop_hooks.untrack()
+    assert events[:2] == [("start", "runner", False), ("stop", "runner", False)]
+    # Each run of the loop (asyncio.run also runs it to shut down) is a start/stop pair.
+    assert [kind for kind, _, _ in events] == ["start", "stop"] * (len(events) // 2)
