@@ -246,20 +246,30 @@ def might_block_tree(tree: ast.AST, source: str | None = None,
     imports: dict[str, str] = {}
     _ast_imports(tree.body, imports)
     extra = config.extra_blocking
-    roots = catalog.ROOT_MODULES | {k.partition(".")[0] for k in extra}
-    method_names = catalog.CALL_NAMES | {k.rpartition(".")[2] for k in extra}
-    # Instances of catalog types only exist in a module that imports a catalog module (or
-    # opens a file): only then can a method call on a local name be one.
-    typed = any(v.partition(".")[0] in roots for v in imports.values()) or (
-        source is None or "open(" in source)
+    extra_methods = {k.rpartition(".")[2] for k in extra}
     calls: list[ast.Call] = []
+    awaited: set[int] = set()
     for coro in coros:
         for node in ast.walk(coro):
             if isinstance(node, ast.Call):
                 calls.append(node)
+            elif isinstance(node, ast.Await):
+                if isinstance(node.value, ast.Call):
+                    awaited.add(id(node.value))
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 _ast_imports([node], imports)
-                typed = typed or any(v.partition(".")[0] in roots for v in imports.values())
+    # Instances of catalog types only exist where a module that builds them is imported (or
+    # a file is opened): a method call on a local name is a candidate only then.
+    roots = {v.partition(".")[0] for v in imports.values()}
+    roots |= {k.partition(".")[0] for k in extra}
+    if source is None or "open(" in source:
+        roots.add("builtins")
+    sticky = bool(roots & catalog.STICKY_ROOTS) or bool(extra)
+    method_roots = catalog.METHOD_ROOTS
+
+    def method_candidate(name: str) -> bool:
+        return sticky or name in extra_methods or not roots.isdisjoint(method_roots.get(name, ()))
+
     for call in calls:
         func = call.func
         parts: list[str] = []
@@ -271,26 +281,25 @@ def might_block_tree(tree: ast.AST, source: str | None = None,
             return True
         if last in _OFFLOAD_ATTRS and any(isinstance(a, (ast.Call, ast.Lambda)) for a in call.args):
             return True
+        if id(call) in awaited:
+            continue  # an awaited call is never a blocking call itself
         if isinstance(func, ast.Name):
             base = imports.get(func.id)
             if base is None:
                 if not parts:
                     if func.id in _BUILTIN_CANDIDATES or func.id in extra:
                         return True
-                    continue
-                if typed and last in method_names:
+                elif method_candidate(last):
                     return True
                 continue
             q = ".".join([base, *reversed(parts)])
             if (q in _SPECIAL or q in extra or catalog.match_qualname(q) is not None
                     or catalog.constructed_type(q) is not None):
                 return True
-            if typed and parts and last in method_names:
+            if parts and method_candidate(last):
                 return True
-            if q.partition(".")[0] in roots and q.rpartition(".")[2][:1].isupper():
-                return True  # an instance of a catalog type may be built here
-        elif parts and typed and last in method_names:
-            return True  # method on the result of a call: open(p).read(), Session().get()
+        elif parts and method_candidate(last):
+            return True  # a method on the result of a call: open(p).read(), Session().get()
     return False
 
 

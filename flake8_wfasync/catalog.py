@@ -399,6 +399,29 @@ ROOT_MODULES: frozenset[str] = frozenset(
 ) | frozenset(c.split(".", 1)[0] for c in CONSTRUCTORS)
 
 
+def _method_roots() -> tuple[dict[str, frozenset[str]], frozenset[str]]:
+    """For the pre-pass: method name -> top-level modules whose constructors build an
+    instance that has it; and the modules whose instances block on any method."""
+    type_roots: dict[str, set[str]] = {}
+    for ctor, typ in CONSTRUCTORS.items():
+        type_roots.setdefault(typ, set()).add(ctor.partition(".")[0])
+    out: dict[str, set[str]] = {}
+    for e in ENTRIES:
+        for q in e.qualnames:
+            owner, _, meth = q.rpartition(".")
+            if meth == "*" or ".*." in q:
+                continue
+            for root in type_roots.get(owner, ()):
+                out.setdefault(meth, set()).add(root)
+    for meth in LLAMA_TWINS:
+        out.setdefault(meth, set()).add("llama_index")
+    sticky = frozenset(root for typ in _ANY_METHOD for root in type_roots.get(typ, {typ.partition(".")[0]}))
+    return {k: frozenset(v) for k, v in out.items()}, sticky
+
+
+METHOD_ROOTS, STICKY_ROOTS = _method_roots()
+
+
 def match_qualname(qualname: str) -> Entry | None:
     """The entry a statically resolved qualified name belongs to, or None."""
     e = _EXACT.get(qualname)

@@ -405,9 +405,17 @@ def class_info(node: cst.ClassDef, scope: Scope) -> ClassInfo:
             info.is_workflow = True
     if any(b in WORKFLOW_BASES for b in info.bases if b) or "Workflow" in info.base_names:
         info.is_workflow = True
-    for stmt in _block_statements(node.body):
+    class_attrs: dict[str, str | None] = {}
+    for stmt in iter_statements(_block_statements(node.body)):
         if isinstance(stmt, cst.FunctionDef):
             info.methods[stmt.name.value] = stmt
+        elif isinstance(stmt, (cst.Assign, cst.AnnAssign)) and stmt.value is not None:
+            # Class-level values are what self.<name> reads until an instance sets its own.
+            targets = [t.target for t in stmt.targets] if isinstance(stmt, cst.Assign) else [stmt.target]
+            v = value_path(stmt.value, scope)
+            for t in targets:
+                if isinstance(t, cst.Name):
+                    class_attrs[t.value] = v if isinstance(v, str) and len(targets) == 1 else None
     # self.x = <value> in any method; resolved in a scope holding the method's parameters.
     for meth in info.methods.values():
         if _is_static(meth) or _is_classmethod(meth):
@@ -436,6 +444,11 @@ def class_info(node: cst.ClassDef, scope: Scope) -> ClassInfo:
                         info.attrs[attr] = None
                     else:
                         info.attrs[attr] = v
+    for attr, v in class_attrs.items():
+        if attr not in info.attrs:
+            info.attrs[attr] = v
+        elif info.attrs[attr] != v:
+            info.attrs[attr] = None
     return info
 
 
