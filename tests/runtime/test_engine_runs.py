@@ -490,3 +490,19 @@ class ForgetsSuper(Workflow):
 
 async def test_a_subclass_that_skips_super_init_still_runs():
     assert await ForgetsSuper("x").run() == "x"
+
+
+async def test_an_external_send_nobody_accepts_raises_in_the_caller_and_the_run_goes_on():
+    wf = Slow()
+    handler = wf.run()
+    await wf.started.wait()
+    with pytest.raises(WorkflowRuntimeError, match="send_event\\(\\) sent Unaccepted, but no step of Slow accepts Unaccepted"):
+        handler.ctx.send_event(Unaccepted())
+    with pytest.raises(WorkflowRuntimeError, match="Slow has no such step"):
+        handler.ctx.send_event(StartEvent(), step="nowhere")
+    with pytest.raises(WorkflowRuntimeError, match="send_event\\(\\) takes an Event, got str"):
+        handler.ctx.send_event("hello")  # type: ignore[arg-type]
+    assert not handler.done()
+    handler.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await handler
