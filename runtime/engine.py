@@ -133,14 +133,7 @@ class Run:
         if self.timeout is not None:
             self.deadline = self.loop.time() + self.timeout
             self._timer = self.loop.call_at(self.deadline, self._on_deadline)
-        self.deliver(start_event, self.routes.get(type(start_event), ()))
-        if not self.finished and not self.routes.get(type(start_event)):
-            self.fail(
-                WorkflowRuntimeError(
-                    f"no step of {self.name} accepts {type(start_event).__name__}; "
-                    f"the run starts with {self.plan.start_event.__name__}"
-                )
-            )
+        self.deliver(start_event, self.routes[type(start_event)])
 
     def _close(self) -> None:
         self.finished = True

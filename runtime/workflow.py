@@ -164,6 +164,11 @@ class Workflow:
                 raise WorkflowRuntimeError(
                     f"pass either start_event or keyword arguments, not both (got {', '.join(kwargs)})"
                 )
+            if type(start_event) not in plan.routes:
+                raise WorkflowRuntimeError(
+                    f"no step of {plan.workflow_name} accepts {type(start_event).__name__}; "
+                    f"its runs start with {plan.start_event.__name__}"
+                )
             return start_event
         try:
             return plan.start_event(**kwargs)

@@ -125,6 +125,11 @@ async def test_custom_start_event_missing_field_is_a_runtime_error():
         Custom().run(depth=3)
 
 
+async def test_a_start_event_of_another_type_is_refused():
+    with pytest.raises(WorkflowRuntimeError, match="no step of Custom accepts StartEvent; its runs start with Topic"):
+        Custom().run(start_event=StartEvent(topic="a"))
+
+
 async def test_start_event_and_kwargs_together_are_refused():
     with pytest.raises(WorkflowRuntimeError, match="either start_event or keyword arguments"):
         Custom().run(start_event=Topic(topic="a"), depth=2)
