@@ -17,8 +17,8 @@ import functools
 import io
 import re
 import tokenize
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Union
 
 import libcst as cst
 
@@ -38,7 +38,6 @@ from .resolve import (
     is_step,
     iter_statements,
     resolve_expr,
-    split_instance,
 )
 from .rules import RULES
 
@@ -318,7 +317,7 @@ class _Ctx:
     suppressed: set[int] = field(default_factory=set)
     inlined: set[int] = field(default_factory=set)
     local_calls: list[LocalDef] = field(default_factory=list)
-    raws: list["_Raw"] = field(default_factory=list)
+    raws: list[_Raw] = field(default_factory=list)
 
     @property
     def where(self) -> str:

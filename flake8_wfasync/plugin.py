@@ -16,7 +16,8 @@ from __future__ import annotations
 import ast
 import re
 import sys
-from typing import Any, ClassVar, Iterator
+from collections.abc import Iterator
+from typing import Any, ClassVar
 
 from . import __version__
 from .analyzer import SourceParseError, analyze_text

@@ -16,8 +16,8 @@ blocking callable.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator, Union
 
 import libcst as cst
 
@@ -31,13 +31,13 @@ INSTANCE = "()"
 class LocalDef:
     """A function or lambda defined in the module (or nested in a function)."""
 
-    node: Union[cst.FunctionDef, cst.Lambda]
+    node: cst.FunctionDef | cst.Lambda
     name: str
     is_async: bool
-    cls: "ClassInfo | None" = None
+    cls: ClassInfo | None = None
     nested: bool = False
     # The function whose body defines it (None at module level), for positions.
-    owner: "cst.FunctionDef | None" = None
+    owner: cst.FunctionDef | None = None
 
 
 @dataclass(eq=False)
@@ -57,16 +57,15 @@ class SelfRef:
     cls: ClassInfo
 
 
-Binding = Union[str, None, LocalDef, ClassInfo, SelfRef]
+Binding = str | None | LocalDef | ClassInfo | SelfRef
 _UNSET = object()
-_GLOBAL = object()
 
 
 class Scope:
     __slots__ = ("kind", "names", "parent", "globals_", "owner")
 
-    def __init__(self, kind: str, parent: "Scope | None" = None,
-                 owner: "cst.FunctionDef | None" = None) -> None:
+    def __init__(self, kind: str, parent: Scope | None = None,
+                 owner: cst.FunctionDef | None = None) -> None:
         self.kind = kind  # "module" | "class" | "function"
         self.owner = owner
         self.names: dict[str, object] = {}
@@ -214,7 +213,7 @@ def module_name(node: cst.BaseExpression | None) -> str:
     return dotted(node) or "" if node is not None else ""
 
 
-def bind_import(stmt: Union[cst.Import, cst.ImportFrom], scope: Scope) -> None:
+def bind_import(stmt: cst.Import | cst.ImportFrom, scope: Scope) -> None:
     if isinstance(stmt, cst.Import):
         for alias in stmt.names:
             full = dotted(alias.name) or ""
@@ -349,7 +348,7 @@ def with_value(item: cst.BaseExpression, scope: Scope) -> str | None:
     return None
 
 
-def bind_params(fn: Union[cst.FunctionDef, cst.Lambda], scope: Scope, outer: Scope,
+def bind_params(fn: cst.FunctionDef | cst.Lambda, scope: Scope, outer: Scope,
                 cls: ClassInfo | None = None) -> None:
     p = fn.params
     params = [*p.posonly_params, *p.params, *p.kwonly_params]

@@ -83,7 +83,8 @@ def test_scope_steps_option(tmp_path):
 
 @pytest.mark.parametrize("args, cfg, needle", [
     (["--wfasync-scope=everything"], None, "--wfasync-scope: must be one of async, steps, got 'everything'"),
-    (["--wfasync-extra-blocking=not a name"], None, "--wfasync-extra-blocking: 'not a name' is not a qualified name"),
+    (["--wfasync-extra-blocking=not a name"], None,
+     "--wfasync-extra-blocking: 'not a name' is not a qualified name"),
     ([], "[flake8]\nwfasync-allow = ok.name, 1bad\n", "--wfasync-allow: '1bad' is not a qualified name"),
     ([], "[flake8]\nwfasync-scope = nope\n", "--wfasync-scope: must be one of async, steps, got 'nope'"),
 ])
@@ -100,7 +101,8 @@ def test_bad_option_values_are_one_clear_line(project, args, cfg, needle):
 def test_flake8_on_the_fixtures_matches_the_annotations():
     """flake8 over the analyzer fixtures that need no configuration finds what they expect."""
     files = [p for p in sorted((FIXTURES / "static").glob("*.py")) if "fixture-config" not in p.read_text()]
-    r = flake8(FIXTURES.parent, "--max-line-length=200", *[str(p.relative_to(FIXTURES.parent)) for p in files])
+    names = [str(p.relative_to(FIXTURES.parent)) for p in files]
+    r = flake8(FIXTURES.parent, "--max-line-length=200", *names)
     got: dict[tuple[str, int], set[str]] = {}
     for line in r.stdout.splitlines():
         path, lineno, _col, rest = line.split(":", 3)
