@@ -48,7 +48,6 @@ DEFAULT_THRESHOLD = 0.1
 THRESHOLD_ENV = "WFASYNC_BLOCKING_THRESHOLD"
 
 _perf = time.perf_counter
-_thread_time = time.thread_time
 _get_ident = threading.get_ident
 
 # Every asyncio callback runs inside Handle._run: frames inside it belong to the callback.
@@ -257,23 +256,34 @@ def _step_from_task_name(task: Any) -> tuple[str | None, str | None]:
 
 
 class _Block:
-    """A stretch of time during which one loop has not run its heartbeat."""
+    """A stretch of time during which one loop has not come back to its own machinery."""
 
-    __slots__ = ("seq", "stamp", "start", "thread_id", "samples", "task", "last_seen", "lag")
+    __slots__ = ("stamp", "start", "thread_id", "samples", "task", "last_seen", "lag", "cpu")
 
-    def __init__(self, seq: int, stamp: float, start: float, thread_id: int | None) -> None:
-        self.seq = seq
+    def __init__(self, stamp: float, start: float, thread_id: int | None) -> None:
         self.stamp = stamp
         self.start = start
         self.thread_id = thread_id
-        self.samples: list[sampler.Sample] = []
+        self.samples: list[tuple[float, sampler.Sample]] = []
         self.task: Any = None
         self.last_seen = start
         self.lag = 0.0
+        self.cpu: tuple[float, float] | None = None  # (when, loop thread CPU seconds) at detection
 
 
 class _Monitor:
-    """The heartbeat on one loop and the watchdog's view of it; shared by its detectors."""
+    """What the loop thread tells the watchdog about one loop, and the watchdog's view of it.
+
+    Two ways to know when the loop's thread last came back to the loop:
+
+    - asyncio loops: the selector's ``select`` is wrapped on the loop's own selector, so every
+      iteration stamps when its callbacks start and end (exact, and no extra callbacks; a few
+      hundred nanoseconds per iteration, which runs many callbacks);
+    - any other loop (uvloop): a heartbeat tick every ``interval`` seconds; the block's start
+      is then known within one interval.
+
+    Shared by all detectors installed on the loop.
+    """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -282,19 +292,25 @@ class _Monitor:
         # Python frame that entered the loop, learnt by the first tick).
         self.root: CodeType | None = _HANDLE_RUN if isinstance(loop, asyncio.BaseEventLoop) else None
         self._learn_root = self.root is None
-        # (tick count, perf_counter, thread id, thread CPU time) of the last tick.
-        self.beat: tuple[int, float, int | None, float] = (0, 0.0, None, 0.0)
-        # Gaps between ticks longer than late_gap: (previous stamp, stamp, cpu then, cpu now).
-        self.late: deque[tuple[float, float, float, float]] = deque()
+        # Written by the loop thread: when it last started running callbacks (after select, or
+        # at a tick), whether it is waiting in select now, and the thread.
+        self.stamp = 0.0
+        self.idle = False
+        self.thread_id: int | None = None
+        # Gaps longer than late_gap between two stamps: (previous stamp, stamp).
+        self.late: deque[tuple[float, float]] = deque()
         self.active = False
         self.handle: Any = None
+        self._selector: Any = None
+        self._select: Any = None
         self.threshold = DEFAULT_THRESHOLD
-        self.interval = heartbeat_interval(self.threshold)
+        self.interval = 0.0  # heartbeat interval; 0 while the iteration hook is used
         self.sample_every = sample_interval(self.threshold)
         self.late_gap = self.threshold / 2
         # Watchdog-side state.
         self.block: _Block | None = None
         self.floor = 0.0  # last time the loop was seen not running: no block started before
+        self.cpu_seen: tuple[float, float] | None = None
         self.flush_waiters: list[threading.Event] = []
         self.flushing = 0
         self.closed = False
@@ -302,7 +318,8 @@ class _Monitor:
     def configure(self) -> None:
         if self.detectors:
             self.threshold = min(d.threshold for d in self.detectors)
-        self.interval = heartbeat_interval(self.threshold)
+        if self._select is None:
+            self.interval = heartbeat_interval(self.threshold)
         self.sample_every = sample_interval(self.threshold)
         self.late_gap = self.threshold / 2
 
@@ -314,16 +331,52 @@ class _Monitor:
         on_loop_thread = asyncio._get_running_loop() is loop
         if on_loop_thread or not loop.is_running():
             # Installed from the loop's thread, or before the loop runs (usually on the thread
-            # that will run it): the heartbeat counts from now, so a block in the very first
-            # callback is caught too.
-            self.beat = (1, _perf(), _get_ident(), _thread_time())
+            # that will run it): count from now, so a block in the very first callback is
+            # caught too.
+            self.thread_id = _get_ident()
+        self.stamp = _perf()
+        if self._hook_selector():
+            return
+        self.interval = heartbeat_interval(self.threshold)
         if on_loop_thread:
             self.handle = loop.call_later(self.interval, self._tick)
         else:
             loop.call_soon_threadsafe(self._tick)
 
+    def _hook_selector(self) -> bool:
+        selector = getattr(self.loop, "_selector", None)
+        original = getattr(selector, "select", None)
+        if selector is None or original is None or not hasattr(selector, "__dict__"):
+            return False
+        monitor = self
+        perf = _perf
+        late = self.late
+
+        def select(timeout: float | None = None) -> Any:
+            now = perf()
+            start = monitor.stamp
+            if now - start > monitor.late_gap:
+                late.append((start, now))
+            monitor.idle = True
+            try:
+                return original(timeout)
+            finally:
+                monitor.stamp = perf()
+                monitor.idle = False
+
+        try:
+            selector.select = select
+        except (AttributeError, TypeError):
+            return False
+        self._selector, self._select = selector, select
+        self.interval = 0.0
+        return True
+
     def stop(self) -> None:
         self.active = False
+        selector, self._selector = self._selector, None
+        if selector is not None and vars(selector).get("select") is self._select:
+            del selector.select
         handle, self.handle = self.handle, None
         if handle is None:
             return
@@ -338,16 +391,16 @@ class _Monitor:
 
     def _tick(self) -> None:
         now = _perf()
-        cpu = _thread_time()
-        seq, stamp, _, cpu_then = self.beat
-        if seq and now - stamp > self.late_gap:
-            self.late.append((stamp, now, cpu_then, cpu))
+        stamp = self.stamp
+        if now - stamp > self.late_gap:
+            self.late.append((stamp, now))
         if self._learn_root:
             try:
                 self.root = sys._getframe(1).f_code
             except ValueError:
                 pass
-        self.beat = (seq + 1, now, _get_ident(), cpu)
+        self.thread_id = _get_ident()
+        self.stamp = now
         if self.active:
             try:
                 self.handle = self.loop.call_later(self.interval, self._tick)
@@ -355,13 +408,11 @@ class _Monitor:
                 self.handle = None
 
     def _mark(self, *, record: bool) -> None:
-        """A tick made by the loop's own thread outside the heartbeat (uninstall, flush)."""
+        """A stamp made by the loop's own thread outside the loop (uninstall, flush)."""
         now = _perf()
-        cpu = _thread_time()
-        seq, stamp, _, cpu_then = self.beat
-        if record and seq and now - stamp > self.late_gap:
-            self.late.append((stamp, now, cpu_then, cpu))
-        self.beat = (seq + 1, now, _get_ident(), cpu)
+        if record and now - self.stamp > self.late_gap:
+            self.late.append((self.stamp, now))
+        self.stamp = now
 
     def flush(self, timeout: float) -> None:
         if _WATCHDOG.is_current():
@@ -385,7 +436,7 @@ class _Monitor:
 
     def _thread_id(self) -> int | None:
         tid = getattr(self.loop, "_thread_id", None)  # asyncio knows it exactly while running
-        return tid if isinstance(tid, int) else self.beat[2]
+        return tid if isinstance(tid, int) else self.thread_id
 
     def check(self, now: float, lag: float) -> float:
         """Look at the loop once; return when to look again."""
@@ -396,7 +447,7 @@ class _Monitor:
             return self._check(now, lag, bool(waiters))
         finally:
             for event in waiters:
-                event.set()
+                _REPORTER.submit(event.set)  # after the reports queued so far
 
     def _check(self, now: float, lag: float, flush: bool) -> float:
         loop = self.loop
@@ -405,45 +456,54 @@ class _Monitor:
             running = not closed and loop.is_running()
         except Exception:  # noqa: BLE001 - a broken loop is treated as gone
             closed, running = True, False
+        tid = self._thread_id()
         block = self.block
         if block is not None:
             block.lag = max(block.lag, lag)
-            ended = self._take_late(block.stamp)
+            # Read the flags before the records: the loop thread writes them the other way
+            # round, so a loop seen back in select has its record in place.
+            idle, stamp = self.idle, self.stamp
+            ended = self._take_late(block.stamp, now, lag, tid)
             if ended is not None:
-                self._finish(ended[1], ended[3] - ended[2])
+                self._finish(ended[1], now)
             elif closed or not running:
-                self._finish((block.last_seen + now) / 2, None)
-            elif self.beat[0] != block.seq:
-                self._finish(self.beat[1], None)
+                self._finish((block.last_seen + now) / 2, now)
+            elif stamp != block.stamp or idle:
+                self._finish(stamp if stamp != block.stamp else now, now)
             elif flush:
-                self._finish(now, None)
+                self._finish(now, now)
             else:
                 self._sample(block, now)
                 return now + self.sample_every
         while self.late:
-            self._unsampled(self.late.popleft())
+            self._unsampled(self.late.popleft(), now, lag, tid)
+        self.cpu_seen = _thread_cpu(tid, now)
         if closed:
             self.closed = True
             return math.inf
         if not running:
             self.floor = now
             return now + self.sample_every
-        seq, stamp, _, _ = self.beat
-        if not seq or self.flushing:
+        if self.flushing or tid is None:
             return now + self.sample_every
+        stamp = self.stamp
         due = max(stamp + self.interval, self.floor)
+        if self.idle:
+            return now + self.late_gap
         if now - due > self.late_gap:
-            self.block = _Block(seq, stamp, max(stamp + self.interval / 2, self.floor), self._thread_id())
-            self._sample(self.block, now)
+            self.block = block = _Block(stamp, max(stamp + self.interval / 2, self.floor), tid)
+            block.cpu = self.cpu_seen
+            self._sample(block, now)
             return now + self.sample_every
         return due + self.late_gap + 0.0005
 
-    def _take_late(self, stamp: float) -> tuple[float, float, float, float] | None:
+    def _take_late(self, stamp: float, now: float, lag: float, tid: int | None) -> tuple[float, float] | None:
+        """The record that ends the open block (the first gap still going at its stamp)."""
         while self.late:
             record = self.late.popleft()
-            if record[0] == stamp:
+            if record[1] > stamp:
                 return record
-            self._unsampled(record)
+            self._unsampled(record, now, lag, tid)
         return None
 
     def _sample(self, block: _Block, now: float) -> None:
@@ -453,7 +513,7 @@ class _Monitor:
         sample, live = sampler.capture(tid)
         block.last_seen = now
         first = not block.samples
-        block.samples.append(sample)
+        block.samples.append((now, sample))
         if first:
             try:
                 task = asyncio.current_task(self.loop)
@@ -461,36 +521,55 @@ class _Monitor:
                 task = None
             if task is not None and sampler.task_owning(live, task):
                 block.task = task
-            del live
-            # Classify now, while the loop is stuck anyway: imports and parsing done here are
-            # cached by the time the block ends.
-            try:
-                sampler.analyze([sample], self.root)
-            except Exception:  # noqa: BLE001
-                logger.debug("early classification failed", exc_info=True)
+        # Classification waits for the end of the block: work done here would compete with
+        # a CPU-bound loop thread for the GIL and make the block itself longer.
+        del live
 
-    def _finish(self, end: float, cpu: float | None) -> None:
+    def _finish(self, end: float, now: float) -> None:
         block, self.block = self.block, None
-        if block is None:
+        if block is None or end - block.start < self.threshold:
             return
-        duration = end - block.start
-        if duration < self.threshold:
-            return
-        analysis = sampler.analyze(block.samples, self.root)
-        if analysis is None:
-            logger.debug("loop %r was late by %.3f s outside any callback", self.loop, duration)
-            return
+        cpu = wall = None
+        after = _thread_cpu(block.thread_id, now)
+        if block.cpu is not None and after is not None:
+            cpu = after[1] - block.cpu[1]
+            wall = now - block.cpu[0]
+        # Classifying may import and parse: it runs on the reporter thread, so the watchdog
+        # keeps its eyes on the loops meanwhile.
+        root = self.root
+        _REPORTER.submit(lambda: self._report_block(block, end, root, cpu, wall))
+
+    def _report_block(self, block: _Block, end: float, root: CodeType | None, cpu: float | None, wall: float | None) -> None:
+        for start, stop, samples, first in _segments(block, end, root):
+            duration = stop - start
+            if duration < self.threshold:
+                continue
+            analysis = sampler.analyze(samples, root)
+            if analysis is None:
+                continue
+            if (
+                analysis.verdict is None
+                and cpu is not None
+                and wall
+                and cpu < 0.3 * wall
+                and block.lag > 0.5 * duration
+            ):
+                # The whole process stood still (the watchdog was late too, and the loop
+                # thread used no CPU): the machine was busy elsewhere, the code did not block.
+                logger.debug("ignoring a %.3f s stall of the whole process", duration)
+                continue
+            task = block.task if first else None
+            # CPU was measured from the detection on: scale its share to the whole block.
+            used = duration * min(1.0, cpu / wall) if cpu is not None and wall else None
+            self._deliver(self._report(analysis, task, block.thread_id, start, duration, used))
+
+    def _report(
+        self, analysis: sampler.Analysis, task: Any, tid: int | None, start: float, duration: float, cpu: float | None
+    ) -> BlockingReport:
         verdict = analysis.verdict
-        if verdict is None and cpu is not None and cpu < 0.3 * duration and block.lag > 0.5 * duration:
-            # The whole process stood still (the watchdog was late too, and the loop thread
-            # used no CPU): the machine was busy elsewhere, the code did not block.
-            logger.debug("ignoring a %.3f s stall of the whole process", duration)
-            return
-        task = block.task
         step = analysis.step or _step_from_task_name(task)
         site = analysis.site
-        tid = block.thread_id
-        report = BlockingReport(
+        return BlockingReport(
             duration=duration,
             filename=site[0].co_filename if site else None,
             lineno=site[1] if site else None,
@@ -509,37 +588,80 @@ class _Monitor:
             thread_id=tid,
             cpu_time=cpu,
             samples=analysis.samples,
-            started=block.start,
+            started=start,
         )
-        self._deliver(report)
 
-    def _unsampled(self, record: tuple[float, float, float, float]) -> None:
-        """A gap the watchdog could not sample (the loop thread held the GIL all along)."""
-        before, after, cpu_then, cpu_now = record
+    def _unsampled(self, record: tuple[float, float], now: float, lag: float, tid: int | None) -> None:
+        """A gap the watchdog did not sample: report it only if the loop thread kept the GIL
+        (the watchdog itself was held up, while the loop thread burnt CPU)."""
+        before, after = record
         if before <= self.floor <= after:
             return  # the loop was seen stopped in between: not a block
         duration = after - before - self.interval / 2
-        cpu = cpu_now - cpu_then
-        if duration < self.threshold or cpu < 0.5 * duration:
-            return  # too short, or the thread was not even running: a stall, not our code
-        tid = self.beat[2]
-        self._deliver(
-            BlockingReport(
-                duration=duration,
-                advice=UNKNOWN_ADVICE,
-                coroutine=None,
-                thread_name=_thread_name(tid),
-                thread_id=tid,
-                cpu_time=cpu,
-                samples=0,
-                started=before + self.interval / 2,
-            )
+        if duration < self.threshold or lag < 0.5 * duration:
+            return
+        seen, cpu_now = self.cpu_seen, _thread_cpu(tid, now)
+        cpu = cpu_now[1] - seen[1] if seen is not None and cpu_now is not None else None
+        if cpu is None or cpu < 0.5 * duration:
+            return  # the thread was not even running: a stall of the process, not a block
+        report = BlockingReport(
+            duration=duration,
+            advice=UNKNOWN_ADVICE,
+            thread_name=_thread_name(tid),
+            thread_id=tid,
+            cpu_time=min(cpu, duration),
+            samples=0,
+            started=before + self.interval / 2,
         )
+        _REPORTER.submit(lambda: self._deliver(report))
 
     def _deliver(self, report: BlockingReport) -> None:
         for detector in list(self.detectors):
             if report.duration >= detector.threshold:
                 detector._deliver(report)
+
+
+def _segments(
+    block: _Block, end: float, root: CodeType | None
+) -> list[tuple[float, float, list[sampler.Sample], bool]]:
+    """Split a block where the sampled callback changes (one task gave way to another without
+    the loop getting back to its own work): (start, end, samples, is first) per callback."""
+    runs: list[tuple[Any, list[tuple[float, sampler.Sample]]]] = []
+    for when, sample in block.samples:
+        cut = sampler.cut_at_root(sample, root)
+        key = cut[-1][0] if cut else None
+        if runs and runs[-1][0] is key:
+            runs[-1][1].append((when, sample))
+        else:
+            runs.append((key, [(when, sample)]))
+    busy = [run for run in runs if run[0] is not None]
+    if len(busy) <= 1:
+        return [(block.start, end, [s for _, s in block.samples], True)]
+    out = []
+    for index, (key, items) in enumerate(runs):
+        if key is None:
+            continue
+        start = block.start if index == 0 else (runs[index - 1][1][-1][0] + items[0][0]) / 2
+        stop = end if index == len(runs) - 1 else (items[-1][0] + runs[index + 1][1][0][0]) / 2
+        out.append((start, stop, [s for _, s in items], index == 0))
+    return out
+
+
+_cpu_clocks: dict[int, int] = {}
+
+
+def _thread_cpu(tid: int | None, now: float) -> tuple[float, float] | None:
+    """(now, CPU seconds used so far by thread ``tid``), where the platform can tell."""
+    if tid is None or not hasattr(time, "pthread_getcpuclockid"):
+        return None
+    try:
+        clock = _cpu_clocks.get(tid)
+        if clock is None:
+            clock = _cpu_clocks[tid] = time.pthread_getcpuclockid(tid)
+        return now, time.clock_gettime(clock)
+    except (OSError, OverflowError, ValueError):
+        _cpu_clocks.pop(tid, None)
+        return None
 
 
 def _coroutine_name(task: Any) -> str | None:
@@ -586,10 +708,14 @@ class _Watchdog:
         self._wake.set()
 
     def is_current(self) -> bool:
-        return threading.current_thread() is self._thread
+        """True on the watchdog's or the reporter's thread (where waiting on them would hang)."""
+        current = threading.current_thread()
+        return current is self._thread or _REPORTER.is_current()
 
     def _run(self) -> None:
-        planned = _perf()
+        # The catalog is light (no libcst): load it now rather than in the middle of a report.
+        sampler.CLASSIFIER.warm_up(("catalog", "rules"))
+        planned = math.inf
         while True:
             with self._lock:
                 monitors = list(self._monitors)
@@ -597,6 +723,8 @@ class _Watchdog:
                     self._thread = None
                     return
             now = _perf()
+            # How late this wake-up is: a watchdog held up as long as the loop was means the
+            # whole process stood still (our own work in the last round does not count).
             lag = max(0.0, now - planned)
             wake_at = now + 0.5
             for monitor in monitors:
@@ -607,13 +735,55 @@ class _Watchdog:
                     monitor.block = None
                 if monitor.closed:
                     _forget_closed(monitor)
-            planned = wake_at
             delay = wake_at - _perf()
-            if delay > 0:
-                self._wake.wait(delay)
+            planned = wake_at if delay > 0 else math.inf
+            if delay > 0 and self._wake.wait(delay):
+                planned = math.inf  # woken on purpose, not by the clock
             self._wake.clear()
 
 
+class _Reporter:
+    """Turns finished blocks into reports and delivers them, in order, on its own thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: deque[Callable[[], None]] = deque()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            self._queue.append(job)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="wfasync-blocking-reporter", daemon=True)
+                self._thread.start()
+        self._ready.set()
+
+    def is_current(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self._ready.clear()
+                    job = None
+                else:
+                    job = self._queue.popleft()
+            if job is None:
+                if not self._ready.wait(30.0):
+                    with self._lock:
+                        if not self._queue:
+                            self._thread = None
+                            return
+                continue
+            try:
+                job()
+            except Exception:  # noqa: BLE001 - one bad report must not stop the others
+                logger.exception("building a blocking report failed")
+
+
+_REPORTER = _Reporter()
 _WATCHDOG = _Watchdog()
 
 # -- registry: one monitor per loop, shared detectors for the engine -------------------------

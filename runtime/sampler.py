@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import Any
 
+from runtime import lines as lines_mod
+
 logger = logging.getLogger("runtime")
 
 # One frame of a sample: the code, the line it was on, and its module's __name__.
@@ -112,7 +114,7 @@ class Classifier:
 
     def __init__(self) -> None:
         self._frames: dict[tuple[str | None, str], Any] = {}
-        self._lines: dict[tuple[str, int], tuple[float | None, Verdict | None]] = {}
+        self._lines: dict[tuple[str, int, str | None], tuple[float | None, Verdict | None]] = {}
         self._lock = threading.Lock()
         self._catalog: Any = None
         self._analyzer: Any = None
@@ -132,10 +134,9 @@ class Classifier:
             setattr(self, attr, mod)
         return mod
 
-    def warm_up(self) -> None:
-        """Import the static side now (the first block pays for it while the loop is stuck
-        anyway, rather than after it recovers)."""
-        for name in ("catalog", "rules", "analyzer"):
+    def warm_up(self, names: Iterable[str] = ("catalog", "rules", "analyzer")) -> None:
+        """Import parts of the static side ahead of the first report."""
+        for name in names:
             self._module(name)
 
     def title(self, code: str | None) -> str | None:
@@ -166,38 +167,47 @@ class Classifier:
         code = getattr(entry, "code", None)
         return Verdict(code, getattr(entry, "advice", None), call, self.title(code))
 
-    def line_verdict(self, filename: str, lineno: int) -> Verdict | None:
-        """Classify a source line with the static matcher (for C calls with no frame)."""
+    def line_verdict(self, filename: str, lineno: int, module: str | None = None) -> Verdict | None:
+        """Classify a source line (for blocking C calls that leave no Python frame)."""
         if not filename or filename.startswith("<"):
             return None
         try:
             mtime: float | None = os.stat(filename).st_mtime
         except OSError:
             mtime = None
-        key = (filename, lineno)
+        key = (filename, lineno, module)
         cached = self._lines.get(key)
         if cached is not None and cached[0] == mtime:
             return cached[1]
-        verdict = self._classify_line(filename, lineno)
+        try:
+            verdict = self._classify_line(filename, lineno, module)
+        except Exception:  # noqa: BLE001 - an unreadable line is simply unknown
+            logger.debug("classifying %s:%s failed", filename, lineno, exc_info=True)
+            verdict = None
         self._lines[key] = (mtime, verdict)
         return verdict
 
-    def _classify_line(self, filename: str, lineno: int) -> Verdict | None:
-        analyzer = self._module("analyzer")
-        if analyzer is None:
-            return None
+    def _classify_line(self, filename: str, lineno: int, module: str | None) -> Verdict | None:
+        catalog = self._module("catalog")
         lines = linecache.getlines(filename)
-        if not lines:
+        if catalog is None or not lines:
             return None
-        try:
-            findings = analyzer.blocking_calls_on_line("".join(lines), lineno, filename)
-        except Exception:  # noqa: BLE001 - a file the analyzer cannot read is simply unknown
-            logger.debug("classifying %s:%s failed", filename, lineno, exc_info=True)
+        for entry, name in lines_mod.live_entries(lines, lineno, module, catalog.match_qualname):
+            return self.entry_verdict(entry, name)
+        analyzer = self._module("analyzer")
+        cut = lines_mod.excerpt(lines, lineno)
+        if analyzer is None or cut is None:
             return None
-        for finding in findings or ():
+        source, line_in_cut = cut
+        for finding in analyzer.blocking_calls_on_line(source, line_in_cut, filename) or ():
             code = getattr(finding, "code", None)
-            if code:
-                return Verdict(code, getattr(finding, "advice", None), getattr(finding, "qualname", None), self.title(code))
+            if not code:
+                continue
+            name = getattr(finding, "qualname", None)
+            entry = catalog.match_qualname(name) if name else None
+            if entry is not None and entry.code == code:
+                return self.entry_verdict(entry, name)
+            return Verdict(code, getattr(finding, "advice", None), name, self.title(code))
         return None
 
 
@@ -327,12 +337,12 @@ def classify(frames: Sample) -> tuple[FrameInfo | None, Verdict | None]:
             return site, CLASSIFIER.entry_verdict(entry, f"{module}.{code.co_qualname}")
     # No Python frame for the blocking call: ask the static matcher about the line itself.
     innermost = frames[0]
-    verdict = CLASSIFIER.line_verdict(innermost[0].co_filename, innermost[1])
+    verdict = CLASSIFIER.line_verdict(innermost[0].co_filename, innermost[1], innermost[2])
     if verdict is not None:
         return innermost, verdict
     user = first_user_frame(frames)
     if user is not None and user is not innermost:
-        verdict = CLASSIFIER.line_verdict(user[0].co_filename, user[1])
+        verdict = CLASSIFIER.line_verdict(user[0].co_filename, user[1], user[2])
         if verdict is not None:
             return user, verdict
     return (user or innermost), None
