@@ -5,7 +5,6 @@ from __future__ import annotations
 import pickle
 
 import pytest
-from pydantic import Field
 
 from runtime import Event, StartEvent, StopEvent
 
@@ -14,13 +13,12 @@ class Query(Event):
     text: str
     top_k: int = 3
     tags: list = []  # noqa: RUF012 - the event copies mutable defaults per instance
-    seen: list = Field(default_factory=list)
-    source: str = Field(default="web")
+    source: str = "web"
 
 
 def test_declared_fields_defaults_and_extras():
     ev = Query(text="q", lang="en")
-    assert (ev.text, ev.top_k, ev.source, ev.seen, ev.tags) == ("q", 3, "web", [], [])
+    assert (ev.text, ev.top_k, ev.source, ev.tags) == ("q", 3, "web", [])
     assert ev.lang == "en"
     assert ev.get("lang") == "en"
     assert ev["lang"] == "en"
@@ -33,8 +31,22 @@ def test_declared_fields_defaults_and_extras():
 def test_mutable_defaults_are_not_shared():
     a, b = Query(text="a"), Query(text="b")
     a.tags.append(1)
-    a.seen.append(2)
-    assert b.tags == [] and b.seen == []
+    assert b.tags == []
+
+
+def test_pydantic_field_defaults_are_honoured():
+    pydantic = pytest.importorskip("pydantic")
+
+    class Scored(Event):
+        seen: list = pydantic.Field(default_factory=list)
+        source: str = pydantic.Field(default="web")
+        required: int = pydantic.Field()
+
+    a, b = Scored(required=1), Scored(required=2)
+    a.seen.append(1)
+    assert (a.seen, b.seen, a.source, b.required) == ([1], [], "web", 2)
+    with pytest.raises(TypeError, match="missing required field 'required'"):
+        Scored()
 
 
 def test_missing_required_field_is_a_clear_error():
@@ -59,7 +71,7 @@ def test_equality_repr_and_pickle():
     ev = Query(text="q", lang="en")
     assert ev == Query(text="q", lang="en")
     assert ev != Query(text="q", lang="fr")
-    assert repr(ev) == "Query(text='q', top_k=3, tags=[], seen=[], source='web', lang='en')"
+    assert repr(ev) == "Query(text='q', top_k=3, tags=[], source='web', lang='en')"
     assert pickle.loads(pickle.dumps(ev)) == ev
 
 
