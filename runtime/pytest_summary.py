@@ -194,7 +194,7 @@ def summary_lines(book: SiteBook, settings_text: str) -> list[str]:
 
 def _seconds(value: float) -> str:
     # Strict mode reports calls far shorter than a hundredth of a second.
-    return f"{value * 1000:.1f} ms" if value < 0.01 else f"{value:.2f} s"
+    return f"{value * 1000:.2f} ms" if value < 0.01 else f"{value:.2f} s"
 
 
 def report_document(book: SiteBook, settings: dict[str, Any]) -> dict[str, Any]:
