@@ -1,9 +1,11 @@
 """Results cached per file content, so an unchanged tree re-checks in a blink.
 
 One cache file per *key*: the tool version, a digest of the analyzer's own source (so editing
-the analyzer never serves stale results), the settings that change what the analyzer finds,
-and the digest of the project-wide index when one is used. Inside it, each checked file maps
-to its size, mtime and content digest and the findings the analyzer gave for that content.
+the analyzer never serves stale results) and the settings that change what the analyzer finds.
+Inside it, each checked file maps to its size, mtime and content digest, a *tag* (the digest of
+what the project-wide index knows that matters to this file, "" without an index) and the
+findings the analyzer gave. A change elsewhere in the project re-analyses only the files whose
+tag it changes.
 
 A file whose size and mtime are unchanged is trusted without reading it (like git's index and
 ruff's cache); any other file is read and hashed, and reused when its content is the same.
@@ -24,7 +26,7 @@ from typing import Any
 from . import __version__
 
 CACHE_DIR_NAME = ".wfasync_cache"
-_FORMAT = 1
+_FORMAT = 2
 _KEEP_FILES = 8  # cache files of other keys kept (other settings, other versions)
 
 
@@ -62,6 +64,8 @@ class Entry:
     mtime_ns: int
     digest: str
     result: dict[str, Any]
+    # What else the result depends on: the project index's digest for this file ("" without one).
+    tag: str = ""
 
 
 @dataclass
@@ -83,29 +87,29 @@ class ResultCache:
         try:
             raw = json.loads(cache.file.read_text(encoding="utf-8"))
             if raw.get("format") == _FORMAT and raw.get("key") == key:
-                for path, (size, mtime_ns, digest, result) in raw["files"].items():
-                    cache.entries[path] = Entry(size, mtime_ns, digest, result)
+                for path, (size, mtime_ns, digest, result, tag) in raw["files"].items():
+                    cache.entries[path] = Entry(size, mtime_ns, digest, result, tag)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             cache.entries.clear()
         return cache
 
-    def by_stat(self, path: str, st: os.stat_result) -> dict[str, Any] | None:
+    def by_stat(self, path: str, st: os.stat_result, tag: str = "") -> dict[str, Any] | None:
         entry = self.entries.get(path)
-        if entry is not None and entry.size == st.st_size and entry.mtime_ns == st.st_mtime_ns:
+        if entry is not None and entry.size == st.st_size and entry.mtime_ns == st.st_mtime_ns and entry.tag == tag:
             return entry.result
         return None
 
-    def by_content(self, path: str, st: os.stat_result, digest: str) -> dict[str, Any] | None:
+    def by_content(self, path: str, st: os.stat_result, digest: str, tag: str = "") -> dict[str, Any] | None:
         entry = self.entries.get(path)
-        if entry is not None and entry.digest == digest:
+        if entry is not None and entry.digest == digest and entry.tag == tag:
             if entry.size != st.st_size or entry.mtime_ns != st.st_mtime_ns:
                 entry.size, entry.mtime_ns = st.st_size, st.st_mtime_ns
                 self.dirty = True
             return entry.result
         return None
 
-    def store(self, path: str, st: os.stat_result, digest: str, result: dict[str, Any]) -> None:
-        self.entries[path] = Entry(st.st_size, st.st_mtime_ns, digest, result)
+    def store(self, path: str, st: os.stat_result, digest: str, result: dict[str, Any], tag: str = "") -> None:
+        self.entries[path] = Entry(st.st_size, st.st_mtime_ns, digest, result, tag)
         self.dirty = True
 
     def save(self) -> None:
@@ -120,7 +124,7 @@ class ResultCache:
             payload = {
                 "format": _FORMAT,
                 "key": self.key,
-                "files": {p: [e.size, e.mtime_ns, e.digest, e.result] for p, e in self.entries.items()},
+                "files": {p: [e.size, e.mtime_ns, e.digest, e.result, e.tag] for p, e in self.entries.items()},
             }
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".results-", suffix=".tmp")
             try:

@@ -154,8 +154,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     if not args.no_cache:
         cache_dir = Path(args.cache_dir) if args.cache_dir else root / CACHE_DIR_NAME
         acfg = analysis_config(config)
-        key = make_key(acfg.scope, sorted(acfg.extra_blocking.items()), sorted(acfg.allow),
-                       getattr(index, "digest", None))
+        key = make_key(acfg.scope, sorted(acfg.extra_blocking.items()), sorted(acfg.allow))
         cache = ResultCache.open(cache_dir, key)
     result = check_paths(files, config, cache=cache, jobs=args.jobs, index=index)
     if cache is not None:

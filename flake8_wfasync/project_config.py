@@ -166,3 +166,13 @@ _PARSERS = {
     "ignore": _codes,
     "exclude": _exclude,
 }
+
+
+def load_nearest(start: Path | None = None) -> tuple[Config, Path | None]:
+    """The Config of the nearest pyproject.toml at or above ``start`` (default: the current
+    folder) and that file; the default Config and None when there is none. For the flake8
+    plugin, so that flake8 and ``wfasync`` read one table."""
+    found = find_pyproject(start or Path.cwd())
+    if found is None:
+        return Config(), None
+    return load_pyproject(found), found

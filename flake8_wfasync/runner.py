@@ -6,9 +6,9 @@ in a process pool when they are many (libcst parsing holds the GIL, so threads w
 
 Whole-project analysis: :func:`build_project_index` is the one place a project-wide index
 (cross-module call graph for WFA201) is built, once per run, before any file is analysed. The
-index is handed to every worker once (pool initializer), passed to the analyzer for each file,
-and its ``digest`` goes into the cache key, so a change anywhere in the project that changes the
-index re-analyses the files instead of serving stale cross-module results.
+index is handed to every worker once (pool initializer) and passed to the analyzer for each
+file; :func:`index_tag` (the index's ``digest_for(path)``, else its ``digest``) is stored with each
+cached result, so a change elsewhere in the project re-analyses exactly the files it affects.
 """
 
 from __future__ import annotations
@@ -65,15 +65,27 @@ def analysis_config(config: Config) -> Config:
 def build_project_index(files: Sequence[Path], config: Config) -> Any | None:
     """The project-wide index for cross-module analysis, or None while the analyzer has none.
 
-    Contract for the index: picklable, has a ``digest`` string that changes whenever its
-    content does, and ``analyze_source`` accepts it as ``index=``. The analyzer module provides
-    it as ``callgraph.build_project_index(files, config)``.
+    Contract for the index: picklable; ``analyze_source``/``analyze_module`` accept it as
+    ``index=``; it has ``digest_for(path) -> str`` (what it knows that can change the findings
+    of that file, e.g. the summaries of the project modules it imports) or at least a ``digest``
+    for the whole index. The callgraph module provides it as
+    ``callgraph.build_project_index(files, config)``. It is built on every run, warm ones too,
+    so it should be cheap when nothing changed (e.g. keep per-module summaries keyed by content).
     """
     try:
         from .callgraph import build_project_index as build  # type: ignore[attr-defined]
     except ImportError:
         return None
     return build(list(files), config)
+
+
+def index_tag(index: Any, path: str) -> str:
+    if index is None:
+        return ""
+    digest_for = getattr(index, "digest_for", None)
+    if digest_for is not None:
+        return str(digest_for(path))
+    return str(getattr(index, "digest", ""))
 
 
 def finding_to_dict(finding: Finding) -> dict[str, Any]:
@@ -195,10 +207,11 @@ def check_paths(
         shown = str(path)
         result.files_checked += 1
         key = os.path.abspath(shown)
+        tag = index_tag(index, shown)
         try:
             st = os.stat(shown)
             if cache is not None:
-                hit = cache.by_stat(key, st)
+                hit = cache.by_stat(key, st, tag)
                 if hit is not None:
                     raw[shown] = hit
                     result.cache_hits += 1
@@ -211,7 +224,7 @@ def check_paths(
             continue
         digest = content_digest(source)
         if cache is not None:
-            hit = cache.by_content(key, st, digest)
+            hit = cache.by_content(key, st, digest, tag)
             if hit is not None:
                 raw[shown] = hit
                 result.cache_hits += 1
@@ -227,7 +240,7 @@ def check_paths(
             result.files_analysed += 1
         raw[shown] = outcome
         if cache is not None and not (outcome.get("error") or {}).get("internal"):
-            cache.store(os.path.abspath(shown), st, digest, outcome)
+            cache.store(os.path.abspath(shown), st, digest, outcome, index_tag(index, shown))
 
     for shown in sorted(raw):
         outcome = raw[shown]

@@ -54,3 +54,48 @@ def test_cache_folder_ignores_itself(tmp_path: Path) -> None:
     cache.save()
     assert (tmp_path / ".wfasync_cache" / ".gitignore").read_text().strip().endswith("*")
     assert [p.name for p in (tmp_path / ".wfasync_cache").iterdir() if p.suffix == ".tmp"] == []
+
+
+def test_project_index_tag_reanalyses_only_the_files_it_affects(tmp_path: Path, monkeypatch) -> None:
+    """The seam for whole-project analysis: a result is reused only while the index says
+    nothing changed for that file (``digest_for``)."""
+    from flake8_wfasync import analyzer, runner
+    from flake8_wfasync.config import Config
+
+    real = analyzer.analyze_source
+    seen_index = []
+
+    def analyze_source(source, path, config, index=None):
+        seen_index.append(index)
+        return real(source, path, config)
+
+    monkeypatch.setattr(analyzer, "analyze_source", analyze_source)
+
+    class Index:
+        def __init__(self, tags):
+            self.tags = tags
+
+        def digest_for(self, path):
+            return self.tags[Path(path).name]
+
+    files = []
+    for name in ("a.py", "b.py", "c.py"):
+        path = tmp_path / name
+        path.write_text("import time\n\n\nasync def f():\n    time.sleep(1)\n")
+        files.append(path)
+    key = make_key("index-test")
+    index = Index({"a.py": "1", "b.py": "1", "c.py": "1"})
+
+    def run(idx):
+        cache = ResultCache.open(tmp_path / "cache", key)
+        result = runner.check_paths(files, Config(), cache=cache, jobs=1, index=idx)
+        cache.save()
+        return result
+
+    first = run(index)
+    assert first.files_analysed == 3 and len(first.findings) == 3
+    assert all(i is index for i in seen_index)
+    assert run(index).cache_hits == 3
+    changed = run(Index({"a.py": "1", "b.py": "2", "c.py": "1"}))
+    assert (changed.cache_hits, changed.files_analysed) == (2, 1)
+    assert len(changed.findings) == 3

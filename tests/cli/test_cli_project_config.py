@@ -105,3 +105,13 @@ def test_command_reports_a_broken_config_in_one_line(tmp_path: Path, text: str, 
     assert needle in lines[0]
     assert "pyproject.toml" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_load_nearest(tmp_path: Path) -> None:
+    from flake8_wfasync.project_config import load_nearest
+
+    assert load_nearest(tmp_path) == (Config(), None) or load_nearest(tmp_path)[1] is not None
+    write(tmp_path, "pyproject.toml", '[tool.wfasync]\nscope = "steps"\n')
+    (tmp_path / "src").mkdir()
+    config, path = load_nearest(tmp_path / "src")
+    assert config.scope == "steps" and path == (tmp_path / "pyproject.toml").resolve()
