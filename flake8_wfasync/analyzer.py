@@ -117,33 +117,39 @@ def _cst_parse(text: str, path: str) -> cst.Module:
 # --- public API -----------------------------------------------------------------------------------
 
 def analyze_source(
-    source: str | bytes, path: str = "<string>", config: Config = DEFAULT_CONFIG
+    source: str | bytes, path: str = "<string>", config: Config = DEFAULT_CONFIG,
+    index: object | None = None,
 ) -> list[Finding]:
-    """Findings for one file's source, sorted by position."""
+    """Findings for one file's source, sorted by position.
+
+    ``index`` is the project-wide index of the cross-module analysis (WFA201), when one was
+    built for this run; the analysis is per-file without it."""
     try:
         text = decode_source(source)
     except SourceParseError as exc:
         raise SourceParseError(path, exc.line, exc.col, exc.msg) from None
     tree = _ast_parse(text, path)
-    return analyze_text(text, tree, path, config)
+    return analyze_text(text, tree, path, config, index)
 
 
 def analyze_text(
-    text: str, tree: ast.Module, path: str = "<string>", config: Config = DEFAULT_CONFIG
+    text: str, tree: ast.Module, path: str = "<string>", config: Config = DEFAULT_CONFIG,
+    index: object | None = None,
 ) -> list[Finding]:
     """Like :func:`analyze_source` for a decoded text and its ``ast`` tree (the flake8 path)."""
     if not might_block_tree(tree, text, config):
         return []
     module = _cst_parse(text, path)
-    return _Analyzer(module, tree, path, config).run()
+    return _Analyzer(module, tree, path, config, index=index).run()
 
 
 def analyze_module(
-    module: cst.Module, path: str = "<string>", config: Config = DEFAULT_CONFIG
+    module: cst.Module, path: str = "<string>", config: Config = DEFAULT_CONFIG,
+    index: object | None = None,
 ) -> list[Finding]:
     """Findings for a parsed module; ``Finding.node`` is a node of this very module object."""
     tree = _ast_parse(module.code, path)
-    return _Analyzer(module, tree, path, config).run()
+    return _Analyzer(module, tree, path, config, index=index).run()
 
 
 def blocking_calls_on_line(source: str, lineno: int, path: str = "<string>") -> list[Finding]:
@@ -384,8 +390,9 @@ def _short(text: str, limit: int = 72) -> str:
 
 class _Analyzer:
     def __init__(self, module: cst.Module, tree: ast.Module, path: str, config: Config,
-                 line_mode: bool = False) -> None:
+                 line_mode: bool = False, index: object | None = None) -> None:
         self.module = module
+        self.index = index
         self.tree = tree
         self.path = path
         self.config = config
