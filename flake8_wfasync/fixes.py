@@ -38,7 +38,7 @@ import libcst as cst
 
 from .config import Config
 from .findings import Finding
-from .runner import analysis_config, suppressed
+from .runner import analysis_config, source_lines, suppressed
 
 # Codes whose finding is a call that blocks where it stands: offloading it is always correct.
 OFFLOADABLE = frozenset({"WFA101", "WFA102", "WFA103", "WFA104", "WFA105", "WFA106", "WFA107",
@@ -708,7 +708,7 @@ def _analyze(module: cst.Module, path: str, config: Config, index: Any) -> list[
 
 
 def _relevant(findings: Iterable[Finding], module: cst.Module, config: Config) -> list[Finding]:
-    lines = module.code.splitlines()
+    lines = source_lines(module.code)
     out = []
     for f in findings:
         if not config.code_enabled(f.code):
@@ -764,8 +764,25 @@ def fix_module(
     return module, applied, _plan(module, findings, facts).refusals, findings
 
 
+def fixable_findings(text: str, path: str, config: Config, index: Any = None) -> set[tuple[str, int, int]]:
+    """(code, line, col) of the findings in ``text`` that one fix pass rewrites, the findings
+    inside a step it turns into a def included."""
+    module = cst.parse_module(text)
+    findings = _relevant(_analyze(module, path, analysis_config(config), index), module, config)
+    facts = _ModuleFacts(module)
+    plan = _plan(module, findings, facts)
+    planned = [f for _, f in plan.calls.values()] + list(plan.defs.values())
+    settled = {id(f.node) for f in planned}
+    for f in findings:
+        if f.node is not None and any(_inside(f.node, d, facts) for d in plan.defs):
+            planned.append(f)
+        elif f.code != "WFA301" and id(f.node) in settled:
+            planned.append(f)
+    return {(f.code, f.line, f.col) for f in planned}
+
+
 def _reasons(refusals: Sequence[tuple[Finding, str]], module: cst.Module) -> dict[tuple[str, str, str], str]:
-    lines = module.code.splitlines()
+    lines = source_lines(module.code)
     out = {}
     for f, reason in refusals:
         text = lines[f.line - 1].strip() if 0 < f.line <= len(lines) else ""
@@ -806,7 +823,7 @@ def fix_file(path: Path, config: Config, *, write: bool, index: Any = None) -> F
     new_bytes = fixed.bytes
     result.fixed = new_bytes
     reasons = _reasons(refusals, fixed)
-    lines = fixed.code.splitlines()
+    lines = source_lines(fixed.code)
     shift = _line_shift(module, fixed) if not write else None
     for f in remaining:
         text = lines[f.line - 1].strip() if 0 < f.line <= len(lines) else ""
@@ -835,7 +852,7 @@ def fix_file(path: Path, config: Config, *, write: bool, index: Any = None) -> F
 
 def _line_shift(before: cst.Module, after: cst.Module) -> Any:
     """Map a line of the fixed text to the original text (only whole inserted lines move lines)."""
-    old, new = before.code.splitlines(), after.code.splitlines()
+    old, new = source_lines(before.code), source_lines(after.code)
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
     mapping: dict[int, int] = {}
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():

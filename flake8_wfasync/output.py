@@ -60,13 +60,16 @@ def write_text(result: CheckResult, out: TextIO, style: Style, *, show_source: b
         out.write(style.bold(path) + "\n")
         lines = result.lines.get(path, {})
         for f in findings:
-            out.write(f"  {f.line}:{f.col + 1}  {style.red(f.code)}  {f.message}\n")
+            mark = style.green("[*] ") if is_fixable(result, f) else ""
+            out.write(f"  {f.line}:{f.col + 1}  {style.red(f.code)}  {mark}{f.message}\n")
             text = lines.get(f.line, "")
             if show_source and text.strip():
                 out.write(style.dim(f"    {f.line:>5} | ") + text.rstrip() + "\n")
                 width = 1
                 if f.end_line == f.line and f.end_col is not None and f.end_col > f.col:
                     width = f.end_col - f.col
+                elif f.end_line is not None and f.end_line > f.line:  # runs on: underline to the end
+                    width = max(1, len(text.rstrip()) - f.col)
                 out.write(style.dim("          | ") + " " * _display_col(text, f.col) + style.red("^" * width) + "\n")
             if f.advice and f.advice not in f.message:
                 out.write(f"          {style.cyan('fix:')} {f.advice}\n")
@@ -92,9 +95,16 @@ def summary(result: CheckResult) -> str:
     if result.errors:
         parts.append(f"{_plural(len(result.errors), 'file')} could not be checked")
     text = "; ".join(parts) + "."
+    n_fixable = sum(1 for f in result.findings if is_fixable(result, f))
+    if n_fixable:
+        text += f" {n_fixable} marked [*] can be rewritten by `wfasync fix`."
     if result.findings:
-        text += " Run `wfasync fix` to rewrite what can be rewritten safely; `wfasync explain CODE` for details."
+        text += " `wfasync explain CODE` tells why and how to fix by hand."
     return text
+
+
+def is_fixable(result: CheckResult, f: Finding) -> bool:
+    return (f.path, f.line, f.col, f.code) in result.fixable
 
 
 def write_json(result: CheckResult, out: TextIO) -> None:
@@ -112,6 +122,7 @@ def write_json(result: CheckResult, out: TextIO) -> None:
 def _json_finding(f: Finding, result: CheckResult) -> dict[str, Any]:
     data = finding_to_dict(f)
     data["source_line"] = result.lines.get(f.path, {}).get(f.line, "")
+    data["fixable"] = is_fixable(result, f)
     return data
 
 

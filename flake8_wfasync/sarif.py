@@ -97,8 +97,10 @@ def build_sarif(result: CheckResult, root: Path) -> dict[str, Any]:
             "locations": [{"physicalLocation": {"artifactLocation": location, "region": region}}],
             "partialFingerprints": {"wfasync/v1": _fingerprint(f, line_text)},
         }
-        props = {k: v for k, v in (("qualname", f.qualname), ("function", f.function), ("step", f.step),
-                                   ("workflow", f.workflow), ("twin", f.twin)) if v}
+        props: dict[str, Any] = {k: v for k, v in (("qualname", f.qualname), ("function", f.function),
+                                                   ("step", f.step), ("workflow", f.workflow), ("twin", f.twin)) if v}
+        if (f.path, f.line, f.col, f.code) in result.fixable:
+            props["fixable"] = True
         if props:
             entry["properties"] = props
         results.append(entry)

@@ -47,13 +47,13 @@ def test_findings_exit_1_grouped_with_source_and_fix(tmp_path: Path) -> None:
     out = result.stdout
     lines = out.splitlines()
     assert lines[0] == os.path.join("app", "bad.py")
-    assert lines[1].startswith("  7:5  WFA103  time.sleep(1) blocks the event loop in coroutine 'poll'")
+    assert lines[1].startswith("  7:5  WFA103  [*] time.sleep(1) blocks the event loop in coroutine 'poll'")
     assert "await asyncio.sleep(1)" in lines[1]  # the fix
     assert lines[2].endswith("|     time.sleep(1)")
     assert lines[3].endswith("|     ^^^^^^^^^^^^^")
-    assert "8:12  WFA101  requests.get(url, timeout=5)" in out
+    assert "8:12  WFA101  [*] requests.get(url, timeout=5)" in out
     assert "ok.py" not in out
-    assert "Found 2 blocking problems in 1 file; 2 files checked." in out
+    assert "Found 2 blocking problems in 1 file; 2 files checked. 2 marked [*] can be rewritten" in out
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
@@ -96,6 +96,11 @@ def test_json_format(tmp_path: Path) -> None:
     assert codes == [("WFA103", 7, 4, "time.sleep"), ("WFA101", 8, 11, "requests.get")]
     assert report["findings"][0]["twin"] == "asyncio.sleep"
     assert report["findings"][0]["source_line"] == "    time.sleep(1)"
+    assert [f["fixable"] for f in report["findings"]] == [True, True]
+    write(tmp_path, "refused.py", "async def f(p):\n    with open(p) as fh:\n        return fh.read()\n")
+    result = run_wfasync("check", "--isolated", "--format", "json", "refused.py", cwd=tmp_path)
+    assert [(f["code"], f["fixable"]) for f in json.loads(result.stdout)["findings"]] == [
+        ("WFA102", False), ("WFA102", False)]
 
 
 def test_github_format(tmp_path: Path) -> None:
