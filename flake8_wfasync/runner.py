@@ -67,8 +67,6 @@ class CheckResult:
     files_analysed: int = 0
     cache_hits: int = 0
     skipped_by_precheck: int = 0
-    # (path, line, col, code) of findings that `wfasync fix` rewrites.
-    fixable: set[tuple[str, int, int, str]] = field(default_factory=set)
 
 
 def analysis_config(config: Config) -> Config:
@@ -144,38 +142,22 @@ def _init_worker(config: Config, index: Any) -> None:
     _worker_state = (config, index)
 
 
-def analyze_bytes(
-    path: str, source: bytes, config: Config, index: Any = None, precheck: bool = True
-) -> dict[str, Any]:
+def analyze_bytes(path: str, source: bytes, config: Config, index: Any = None, precheck: bool = True) -> dict[str, Any]:
     """Analyse one file's content; the result is plain data (cacheable, picklable).
 
-    One ``ast`` parse serves the cheap pre-check and the analysis; a file the pre-check clears
-    is never parsed by libcst and comes back as ``{"skipped": True}``. Findings that
-    ``wfasync fix`` would rewrite carry ``"fixable": True``."""
-    import ast
+    With ``precheck``, a file the cheap pre-check clears is not parsed: ``{"skipped": True}``."""
+    from .analyzer import SourceParseError, analyze_source, might_block
 
-    from .analyzer import SourceParseError, analyze_text, decode_source, might_block_tree
-
+    if precheck and not _might_block(might_block, source):
+        return {"findings": [], "lines": {}, "error": None, "skipped": True}
     try:
-        try:
-            text = decode_source(source)
-        except SourceParseError as exc:
-            raise SourceParseError(path, exc.line, exc.col, exc.msg) from None
-        if precheck and "async" not in text:
-            return {"findings": [], "lines": {}, "error": None, "skipped": True}
-        try:
-            tree = ast.parse(text, filename=path)
-        except SyntaxError as exc:
-            raise SourceParseError(path, exc.lineno or 1, max((exc.offset or 1) - 1, 0),
-                                   exc.msg or "invalid syntax") from None
-        except ValueError as exc:  # null bytes
-            raise SourceParseError(path, 1, 0, str(exc)) from None
-        if precheck and not might_block_tree(tree, text, config):
-            return {"findings": [], "lines": {}, "error": None, "skipped": True}
-        findings = analyze_text(text, tree, path, config, index)
+        if index is None:
+            findings = analyze_source(source, path, config)
+        else:
+            findings = analyze_source(source, path, config, index=index)
     except SourceParseError as exc:
         return {"findings": [], "lines": {}, "error": _parse_error(exc)}
-    except (RecursionError, MemoryError):
+    except RecursionError:
         return {"findings": [], "lines": {}, "error": {"line": 1, "col": 0, "message": "too deeply nested to analyse"}}
     except Exception as exc:  # a bug of ours: one line, the run goes on
         return {
@@ -186,30 +168,16 @@ def analyze_bytes(
         }
     if not findings:
         return {"findings": [], "lines": {}, "error": None}
-    text_lines = source_lines(text)
+    text_lines = source_lines(_decode(source))
     kept: list[dict[str, Any]] = []
     lines: dict[str, str] = {}
     for finding in findings:
-        line = text_lines[finding.line - 1] if 0 < finding.line <= len(text_lines) else ""
-        if suppressed(finding.code, line):
+        text = text_lines[finding.line - 1] if 0 < finding.line <= len(text_lines) else ""
+        if suppressed(finding.code, text):
             continue
         kept.append(finding_to_dict(finding))
-        lines[str(finding.line)] = line
-    if kept:
-        fixable = _fixable(text, path, config, index)
-        for data in kept:
-            data["fixable"] = (data["code"], data["line"], data["col"]) in fixable
+        lines[str(finding.line)] = text
     return {"findings": kept, "lines": lines, "error": None}
-
-
-def _fixable(text: str, path: str, config: Config, index: Any) -> set[tuple[str, int, int]]:
-    """(code, line, col) of the findings ``wfasync fix`` would rewrite in this file."""
-    try:
-        from .fixes import fixable_findings
-
-        return fixable_findings(text, path, config, index)
-    except Exception:  # knowing what is fixable is a nicety; never lose the findings over it
-        return set()
 
 
 def _parse_error(exc: Exception) -> dict[str, Any]:
@@ -299,13 +267,18 @@ def check_paths(
                 continue
             finding = finding_from_dict({**data, "path": shown})
             result.findings.append(finding)
-            if data.get("fixable"):
-                result.fixable.add((shown, finding.line, finding.col, finding.code))
             kept_lines[finding.line] = outcome.get("lines", {}).get(str(finding.line), "")
         if kept_lines:
             result.lines[shown] = kept_lines
     result.findings.sort(key=lambda f: (f.path, f.line, f.col, f.code))
     return result
+
+
+def _might_block(might_block: Any, source: bytes) -> bool:
+    try:
+        return bool(might_block(source))
+    except Exception:
+        return True  # the full analysis will report what is wrong
 
 
 def default_jobs() -> int:
