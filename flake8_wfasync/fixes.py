@@ -764,6 +764,23 @@ def fix_module(
     return module, applied, _plan(module, findings, facts).refusals, findings
 
 
+def fixable_findings(text: str, path: str, config: Config, index: Any = None) -> set[tuple[str, int, int]]:
+    """(code, line, col) of the findings in ``text`` that one fix pass rewrites, the findings
+    inside a step it turns into a def included."""
+    module = cst.parse_module(text)
+    findings = _relevant(_analyze(module, path, analysis_config(config), index), module, config)
+    facts = _ModuleFacts(module)
+    plan = _plan(module, findings, facts)
+    planned = [f for _, f in plan.calls.values()] + list(plan.defs.values())
+    settled = {id(f.node) for f in planned}
+    for f in findings:
+        if f.node is not None and any(_inside(f.node, d, facts) for d in plan.defs):
+            planned.append(f)
+        elif f.code != "WFA301" and id(f.node) in settled:
+            planned.append(f)
+    return {(f.code, f.line, f.col) for f in planned}
+
+
 def _reasons(refusals: Sequence[tuple[Finding, str]], module: cst.Module) -> dict[tuple[str, str, str], str]:
     lines = source_lines(module.code)
     out = {}

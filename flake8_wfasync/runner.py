@@ -67,6 +67,8 @@ class CheckResult:
     files_analysed: int = 0
     cache_hits: int = 0
     skipped_by_precheck: int = 0
+    # (path, line, col, code) of findings that `wfasync fix` rewrites.
+    fixable: set[tuple[str, int, int, str]] = field(default_factory=set)
 
 
 def analysis_config(config: Config) -> Config:
@@ -142,22 +144,38 @@ def _init_worker(config: Config, index: Any) -> None:
     _worker_state = (config, index)
 
 
-def analyze_bytes(path: str, source: bytes, config: Config, index: Any = None, precheck: bool = True) -> dict[str, Any]:
+def analyze_bytes(
+    path: str, source: bytes, config: Config, index: Any = None, precheck: bool = True
+) -> dict[str, Any]:
     """Analyse one file's content; the result is plain data (cacheable, picklable).
 
-    With ``precheck``, a file the cheap pre-check clears is not parsed: ``{"skipped": True}``."""
-    from .analyzer import SourceParseError, analyze_source, might_block
+    One ``ast`` parse serves the cheap pre-check and the analysis; a file the pre-check clears
+    is never parsed by libcst and comes back as ``{"skipped": True}``. Findings that
+    ``wfasync fix`` would rewrite carry ``"fixable": True``."""
+    import ast
 
-    if precheck and not _might_block(might_block, source):
-        return {"findings": [], "lines": {}, "error": None, "skipped": True}
+    from .analyzer import SourceParseError, analyze_text, decode_source, might_block_tree
+
     try:
-        if index is None:
-            findings = analyze_source(source, path, config)
-        else:
-            findings = analyze_source(source, path, config, index=index)
+        try:
+            text = decode_source(source)
+        except SourceParseError as exc:
+            raise SourceParseError(path, exc.line, exc.col, exc.msg) from None
+        if precheck and "async" not in text:
+            return {"findings": [], "lines": {}, "error": None, "skipped": True}
+        try:
+            tree = ast.parse(text, filename=path)
+        except SyntaxError as exc:
+            raise SourceParseError(path, exc.lineno or 1, max((exc.offset or 1) - 1, 0),
+                                   exc.msg or "invalid syntax") from None
+        except ValueError as exc:  # null bytes
+            raise SourceParseError(path, 1, 0, str(exc)) from None
+        if precheck and not might_block_tree(tree, text, config):
+            return {"findings": [], "lines": {}, "error": None, "skipped": True}
+        findings = analyze_text(text, tree, path, config, index)
     except SourceParseError as exc:
         return {"findings": [], "lines": {}, "error": _parse_error(exc)}
-    except RecursionError:
+    except (RecursionError, MemoryError):
         return {"findings": [], "lines": {}, "error": {"line": 1, "col": 0, "message": "too deeply nested to analyse"}}
     except Exception as exc:  # a bug of ours: one line, the run goes on
         return {
@@ -168,16 +186,30 @@ def analyze_bytes(path: str, source: bytes, config: Config, index: Any = None, p
         }
     if not findings:
         return {"findings": [], "lines": {}, "error": None}
-    text_lines = source_lines(_decode(source))
+    text_lines = source_lines(text)
     kept: list[dict[str, Any]] = []
     lines: dict[str, str] = {}
     for finding in findings:
-        text = text_lines[finding.line - 1] if 0 < finding.line <= len(text_lines) else ""
-        if suppressed(finding.code, text):
+        line = text_lines[finding.line - 1] if 0 < finding.line <= len(text_lines) else ""
+        if suppressed(finding.code, line):
             continue
         kept.append(finding_to_dict(finding))
-        lines[str(finding.line)] = text
+        lines[str(finding.line)] = line
+    if kept:
+        fixable = _fixable(text, path, config, index)
+        for data in kept:
+            data["fixable"] = (data["code"], data["line"], data["col"]) in fixable
     return {"findings": kept, "lines": lines, "error": None}
+
+
+def _fixable(text: str, path: str, config: Config, index: Any) -> set[tuple[str, int, int]]:
+    """(code, line, col) of the findings ``wfasync fix`` would rewrite in this file."""
+    try:
+        from .fixes import fixable_findings
+
+        return fixable_findings(text, path, config, index)
+    except Exception:  # knowing what is fixable is a nicety; never lose the findings over it
+        return set()
 
 
 def _parse_error(exc: Exception) -> dict[str, Any]:
@@ -267,18 +299,13 @@ def check_paths(
                 continue
             finding = finding_from_dict({**data, "path": shown})
             result.findings.append(finding)
+            if data.get("fixable"):
+                result.fixable.add((shown, finding.line, finding.col, finding.code))
             kept_lines[finding.line] = outcome.get("lines", {}).get(str(finding.line), "")
         if kept_lines:
             result.lines[shown] = kept_lines
     result.findings.sort(key=lambda f: (f.path, f.line, f.col, f.code))
     return result
-
-
-def _might_block(might_block: Any, source: bytes) -> bool:
-    try:
-        return bool(might_block(source))
-    except Exception:
-        return True  # the full analysis will report what is wrong
 
 
 def default_jobs() -> int:
