@@ -361,7 +361,20 @@ _ALTERNATIVES = {
     "thread-wait": "an asyncio primitive",
 }
 
-_CST = cst.CSTNode
+def _node_types() -> frozenset[type]:
+    out: set[type] = set()
+    todo = [cst.CSTNode]
+    while todo:
+        cls = todo.pop()
+        for sub in cls.__subclasses__():
+            if sub not in out:
+                out.add(sub)
+                todo.append(sub)
+    return frozenset(out)
+
+
+# isinstance() against libcst's ABC-based classes is slow; a set of the concrete types is not.
+_NODE_TYPES = _node_types()
 _FIELDS: dict[type, tuple[str, ...]] = {}
 _SKIP_FIELDS = frozenset({
     "lpar", "rpar", "comma", "header", "footer", "leading_lines", "lines_after_decorators",
@@ -386,6 +399,14 @@ def _fields(cls: type) -> tuple[str, ...]:
 def _short(text: str, limit: int = 72) -> str:
     text = re.sub(r"\s*\n\s*", " ", text).strip()
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _has_nested_defs(body) -> bool:
+    for stmt in iter_statements(body):
+        t = type(stmt)
+        if t is cst.FunctionDef or t is cst.ClassDef:
+            return True
+    return False
 
 
 class _Analyzer:
@@ -414,9 +435,9 @@ class _Analyzer:
 
     def _block(self, stmts, scope: Scope, cls: ClassInfo | None) -> None:
         for stmt in iter_statements(stmts):
-            if isinstance(stmt, cst.FunctionDef):
+            if type(stmt) is cst.FunctionDef:
                 self._function(stmt, scope, cls)
-            elif isinstance(stmt, cst.ClassDef):
+            elif type(stmt) is cst.ClassDef:
                 info = class_info(stmt, scope)
                 scope.names[stmt.name.value] = info
                 cscope = Scope("class", scope, scope.owner)
@@ -429,13 +450,15 @@ class _Analyzer:
         ctx = _Ctx(None, "<module>", cls, False)
         self.ctxs.append(ctx)
         for stmt in stmts:
-            if not isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            if type(stmt) not in (cst.FunctionDef, cst.ClassDef):
                 self._walk(stmt, scope, ctx, None)
 
     def _function(self, fn: cst.FunctionDef, outer: Scope, cls: ClassInfo | None) -> None:
+        body = fn.body.body
+        if fn.asynchronous is None and not self.line_mode and not _has_nested_defs(body):
+            return  # a plain function holding no def or class: nothing to analyse inside
         fscope = Scope("function", outer, fn)
         bind_params(fn, fscope, outer, cls)
-        body = fn.body.body
         collect_bindings(body, fscope)
         if fn.asynchronous is not None or self.line_mode:
             step = fn.asynchronous is not None and is_step(fn, outer, cls)
@@ -468,6 +491,7 @@ class _Analyzer:
         stack = [root]
         pop = stack.pop
         push = stack.append
+        nodes = _NODE_TYPES
         while stack:
             node = pop()
             t = type(node)
@@ -484,11 +508,12 @@ class _Analyzer:
                     ctx.has_await = True
             for name in _fields(t):
                 v = getattr(node, name)
-                if isinstance(v, _CST):
+                tv = type(v)
+                if tv in nodes:
                     push(v)
-                elif type(v) is tuple or type(v) is list:
+                elif tv is tuple or tv is list:
                     for x in v:
-                        if isinstance(x, _CST):
+                        if type(x) in nodes:
                             push(x)
 
     def _call(self, call: cst.Call, scope: Scope, ctx: _Ctx, owner) -> None:
@@ -531,9 +556,9 @@ class _Analyzer:
     def _inline(self, d: LocalDef, scope: Scope, ctx: _Ctx) -> None:
         """A nested def or lambda the coroutine calls runs on the loop too."""
         ctx.inlined.add(id(d.node))
-        inner = Scope("function", scope, d.node if isinstance(d.node, cst.FunctionDef) else scope.owner)
+        inner = Scope("function", scope, d.node if type(d.node) is cst.FunctionDef else scope.owner)
         bind_params(d.node, inner, scope)
-        if isinstance(d.node, cst.FunctionDef):
+        if type(d.node) is cst.FunctionDef:
             collect_bindings(d.node.body.body, inner)
             for stmt in d.node.body.body:
                 self._walk(stmt, inner, ctx, d.node)
@@ -730,6 +755,30 @@ class _Analyzer:
 
 Span = tuple[int, int, int, int]
 
+# Fields in the order their code appears in the source, where dataclass order differs.
+_SOURCE_ORDER: dict[type, tuple[str, ...]] = {
+    cst.FunctionDef: ("decorators", "name", "type_parameters", "params", "returns", "body"),
+    cst.ClassDef: ("decorators", "name", "type_parameters", "bases", "keywords", "body"),
+    cst.IfExp: ("body", "test", "orelse"),
+    cst.Parameters: ("posonly_params", "params", "star_arg", "kwonly_params", "star_kwarg"),
+    cst.Arg: ("keyword", "value"),
+}
+_SOURCE_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _source_fields(cls: type) -> tuple[str, ...]:
+    f = _SOURCE_FIELDS.get(cls)
+    if f is None:
+        if cls in _SOURCE_ORDER:
+            f = tuple(n for n in _SOURCE_ORDER[cls] if hasattr(cls, "__dataclass_fields__")
+                      and n in cls.__dataclass_fields__)
+        else:
+            f = tuple(x.name for x in dataclasses.fields(cls) if not x.name.startswith("whitespace")
+                      and x.name not in ("lpar", "rpar", "comma", "leading_lines", "semicolon",
+                                         "newline", "trailing_whitespace", "header", "footer"))
+        _SOURCE_FIELDS[cls] = f
+    return f
+
 
 class _Positions:
     """Line/column of libcst nodes, read off the ``ast`` tree of the same source.
@@ -773,10 +822,10 @@ class _Positions:
 
         def walk_cst(stmts) -> None:
             for stmt in iter_statements(stmts):
-                if isinstance(stmt, cst.FunctionDef):
+                if type(stmt) is cst.FunctionDef:
                     cst_defs[id(stmt)] = len(cst_defs)
                     walk_cst(stmt.body.body)
-                elif isinstance(stmt, cst.ClassDef):
+                elif type(stmt) is cst.ClassDef:
                     walk_cst(stmt.body.body)
 
         def walk_ast(stmts) -> None:
@@ -820,12 +869,23 @@ class _Positions:
             cst_root, ast_root = owner, self._ast_def(owner)
         if ast_root is not None:
             cst_calls: dict[int, int] = {}
+            nodes = _NODE_TYPES
             stack: list[cst.CSTNode] = [cst_root]
             while stack:
                 n = stack.pop()
-                if type(n) is cst.Call:
+                t = type(n)
+                if t is cst.Call:
                     cst_calls[id(n)] = len(cst_calls)
-                stack.extend(reversed(n.children))
+                children = []
+                for name in _source_fields(t):
+                    v = getattr(n, name)
+                    tv = type(v)
+                    if tv in nodes:
+                        children.append(v)
+                    elif tv is tuple or tv is list:
+                        children.extend(x for x in v if type(x) in nodes)
+                children.reverse()
+                stack.extend(children)
             ast_calls = [n for n in ast.walk(ast_root) if isinstance(n, ast.Call)]
             ast_calls.sort(key=lambda c: (c.lineno, c.col_offset, -(c.end_lineno or 0),
                                           -(c.end_col_offset or 0)))

@@ -367,7 +367,8 @@ ENTRIES: tuple[Entry, ...] = tuple(_ENTRIES)
 # --- Matching ---------------------------------------------------------------------------------
 _EXACT: dict[str, Entry] = {}
 _ANY_METHOD: dict[str, Entry] = {}  # "redis.Redis" -> entry for "redis.Redis.*"
-_PATTERNS: list[tuple[str, str, Entry]] = []  # ("llama_index.llms.", ".complete", entry)
+# method -> [(type prefix, entry)]: "complete" -> [("llama_index.llms.", entry), ...]
+_PATTERNS: dict[str, list[tuple[str, Entry]]] = {}
 _RUNTIME_EXACT: dict[str, Entry] = {}
 _RUNTIME_PREFIX: list[tuple[str, Entry]] = []
 
@@ -377,7 +378,7 @@ for _e in ENTRIES:
             _ANY_METHOD.setdefault(_q[:-2], _e)
         elif ".*." in _q:
             _pre, _, _post = _q.partition(".*.")
-            _PATTERNS.append((_pre + ".", "." + _post, _e))
+            _PATTERNS.setdefault(_post, []).append((_pre + ".", _e))
         else:
             _EXACT.setdefault(_q, _e)
     for _r in _e.runtime_names:
@@ -429,12 +430,12 @@ def match_qualname(qualname: str) -> Entry | None:
         return e
     if "." not in qualname:
         return _EXACT.get("builtins." + qualname)
-    owner, _, _method = qualname.rpartition(".")
+    owner, _, method = qualname.rpartition(".")
     e = _ANY_METHOD.get(owner)
     if e is not None:
         return e
-    for pre, post, entry in _PATTERNS:
-        if qualname.startswith(pre) and qualname.endswith(post):
+    for pre, entry in _PATTERNS.get(method, ()):
+        if owner.startswith(pre):
             return entry
     return None
 

@@ -102,10 +102,10 @@ class Scope:
 def dotted(node: cst.BaseExpression) -> str | None:
     """``a.b.c`` for a Name/Attribute chain, else None."""
     parts: list[str] = []
-    while isinstance(node, cst.Attribute):
+    while type(node) is cst.Attribute:
         parts.append(node.attr.value)
         node = node.value
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         parts.append(node.value)
         return ".".join(reversed(parts))
     return None
@@ -113,9 +113,9 @@ def dotted(node: cst.BaseExpression) -> str | None:
 
 def resolve_expr(node: cst.BaseExpression, scope: Scope) -> Binding:
     """The path (or local definition) an expression refers to, or None."""
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         return scope.lookup(node.value)
-    if isinstance(node, cst.Attribute):
+    if type(node) is cst.Attribute:
         base = resolve_expr(node.value, scope)
         attr = node.attr.value
         if isinstance(base, str):
@@ -133,7 +133,7 @@ def resolve_expr(node: cst.BaseExpression, scope: Scope) -> Binding:
             if m is not None:
                 return LocalDef(m, attr, m.asynchronous is not None, base)
         return None
-    if isinstance(node, cst.Call):
+    if type(node) is cst.Call:
         return call_result(node, scope)
     return None
 
@@ -214,40 +214,40 @@ def module_name(node: cst.BaseExpression | None) -> str:
 
 
 def bind_import(stmt: cst.Import | cst.ImportFrom, scope: Scope) -> None:
-    if isinstance(stmt, cst.Import):
+    if type(stmt) is cst.Import:
         for alias in stmt.names:
             full = dotted(alias.name) or ""
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            if alias.asname is not None and type(alias.asname.name) is cst.Name:
                 scope.bind(alias.asname.name.value, full)
             else:
                 root = full.split(".", 1)[0]
                 scope.bind(root, root)
         return
-    if isinstance(stmt.names, cst.ImportStar):
+    if type(stmt.names) is cst.ImportStar:
         return
     mod = module_name(stmt.module)
     relative = len(stmt.relative) > 0
     for alias in stmt.names:
         name = dotted(alias.name) or ""
         local = name
-        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        if alias.asname is not None and type(alias.asname.name) is cst.Name:
             local = alias.asname.name.value
         # Relative imports are the project's own code: never a catalog name.
         scope.bind(local, None if relative or not mod else f"{mod}.{name}")
 
 
 def bind_target(target: cst.BaseExpression, scope: Scope, value: Binding) -> None:
-    if isinstance(target, cst.Name):
+    if type(target) is cst.Name:
         scope.bind(target.value, value)
-    elif isinstance(target, (cst.Tuple, cst.List)):
+    elif type(target) in (cst.Tuple, cst.List):
         for el in target.elements:
             bind_target(el.value, scope, None)
-    elif isinstance(target, cst.StarredElement):
+    elif type(target) is cst.StarredElement:
         bind_target(target.value, scope, None)
 
 
 def _block_statements(body: cst.BaseSuite) -> Iterator[cst.CSTNode]:
-    if isinstance(body, cst.IndentedBlock):
+    if type(body) is cst.IndentedBlock:
         yield from body.body
     else:
         yield from body.body  # SimpleStatementSuite
@@ -257,11 +257,11 @@ def iter_statements(stmts) -> Iterator[cst.CSTNode]:
     """Every statement of a block, descending into compound statements but not into
     function or class bodies (those are their own scopes)."""
     for stmt in stmts:
-        if isinstance(stmt, cst.SimpleStatementLine):
+        if type(stmt) is cst.SimpleStatementLine:
             yield from stmt.body
             continue
         yield stmt
-        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+        if type(stmt) in (cst.FunctionDef, cst.ClassDef):
             continue
         yield from iter_statements(sub_blocks(stmt))
 
@@ -269,17 +269,17 @@ def iter_statements(stmts) -> Iterator[cst.CSTNode]:
 def sub_blocks(stmt: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Statements directly held by a compound statement, in source order."""
     body = getattr(stmt, "body", None)
-    if isinstance(body, cst.BaseSuite):
+    if type(body) is cst.IndentedBlock or type(body) is cst.SimpleStatementSuite:
         yield from _block_statements(body)
-    if isinstance(stmt, cst.Try) or isinstance(stmt, cst.TryStar):
+    if type(stmt) is cst.Try or type(stmt) is cst.TryStar:
         for h in stmt.handlers:
             yield from _block_statements(h.body)
-    if isinstance(stmt, cst.Match):
+    if type(stmt) is cst.Match:
         for case in stmt.cases:
             yield from _block_statements(case.body)
     orelse = getattr(stmt, "orelse", None)
     while orelse is not None:
-        if isinstance(orelse, cst.If):
+        if type(orelse) is cst.If:
             yield orelse
             break
         yield from _block_statements(orelse.body)
@@ -292,58 +292,58 @@ def sub_blocks(stmt: cst.CSTNode) -> Iterator[cst.CSTNode]:
 def collect_bindings(stmts, scope: Scope, cls_of_self: ClassInfo | None = None) -> None:
     """Bind every name a block assigns (flow-insensitive, in source order)."""
     for stmt in iter_statements(stmts):
-        if isinstance(stmt, (cst.Import, cst.ImportFrom)):
+        if type(stmt) in (cst.Import, cst.ImportFrom):
             bind_import(stmt, scope)
-        elif isinstance(stmt, cst.Assign):
+        elif type(stmt) is cst.Assign:
             value = value_path(stmt.value, scope)
             for t in stmt.targets:
                 bind_target(t.target, scope, value if len(stmt.targets) == 1 else None)
-        elif isinstance(stmt, cst.AnnAssign):
+        elif type(stmt) is cst.AnnAssign:
             value = value_path(stmt.value, scope) if stmt.value is not None else None
             if value is None:
                 value = annotation_type(stmt.annotation, scope)
                 value = value + INSTANCE if value else None
             bind_target(stmt.target, scope, value)
-        elif isinstance(stmt, cst.AugAssign):
+        elif type(stmt) is cst.AugAssign:
             bind_target(stmt.target, scope, None)
-        elif isinstance(stmt, cst.FunctionDef):
+        elif type(stmt) is cst.FunctionDef:
             scope.bind(stmt.name.value, LocalDef(stmt, stmt.name.value, stmt.asynchronous is not None,
                                                  nested=scope.kind == "function", owner=scope.owner))
-        elif isinstance(stmt, cst.ClassDef):
+        elif type(stmt) is cst.ClassDef:
             scope.bind(stmt.name.value, None)
-        elif isinstance(stmt, (cst.For,)):
+        elif type(stmt) in (cst.For,):
             bind_target(stmt.target, scope, None)
-        elif isinstance(stmt, cst.With):
+        elif type(stmt) is cst.With:
             for item in stmt.items:
                 if item.asname is not None:
                     bind_target(item.asname.name, scope, with_value(item.item, scope))
-        elif isinstance(stmt, (cst.Try, cst.TryStar)):
+        elif type(stmt) in (cst.Try, cst.TryStar):
             for h in stmt.handlers:
                 if h.name is not None:
                     bind_target(h.name.name, scope, None)
-        elif isinstance(stmt, (cst.Global, cst.Nonlocal)):
+        elif type(stmt) in (cst.Global, cst.Nonlocal):
             for item in stmt.names:
                 scope.names.pop(item.name.value, None)
                 scope.globals_.add(item.name.value)
-        elif isinstance(stmt, cst.Del):
+        elif type(stmt) is cst.Del:
             pass
 
 
 def value_path(value: cst.BaseExpression, scope: Scope) -> Binding:
     """What a name assigned from ``value`` is: an alias, an instance, a lambda, or unknown."""
-    if isinstance(value, cst.Call):
+    if type(value) is cst.Call:
         return call_result(value, scope)
-    if isinstance(value, (cst.Name, cst.Attribute)):
+    if type(value) in (cst.Name, cst.Attribute):
         r = resolve_expr(value, scope)
         return r if isinstance(r, (str, LocalDef)) else None
-    if isinstance(value, cst.Lambda):
+    if type(value) is cst.Lambda:
         return LocalDef(value, "<lambda>", False, nested=scope.kind == "function", owner=scope.owner)
     return None
 
 
 def with_value(item: cst.BaseExpression, scope: Scope) -> str | None:
     # A context manager is assumed to return itself from __enter__ (files, sessions, pools).
-    if isinstance(item, cst.Call):
+    if type(item) is cst.Call:
         return call_result(item, scope)
     return None
 
@@ -352,14 +352,14 @@ def bind_params(fn: cst.FunctionDef | cst.Lambda, scope: Scope, outer: Scope,
                 cls: ClassInfo | None = None) -> None:
     p = fn.params
     params = [*p.posonly_params, *p.params, *p.kwonly_params]
-    if isinstance(p.star_arg, cst.Param):
+    if type(p.star_arg) is cst.Param:
         params.append(p.star_arg)
     if p.star_kwarg is not None:
         params.append(p.star_kwarg)
     first = True
     for param in params:
         name = param.name.value
-        if first and cls is not None and isinstance(fn, cst.FunctionDef) and not _is_static(fn):
+        if first and cls is not None and type(fn) is cst.FunctionDef and not _is_static(fn):
             scope.names[name] = SelfRef(cls) if not _is_classmethod(fn) else cls
         else:
             typ = annotation_type(param.annotation, outer)
@@ -370,7 +370,7 @@ def bind_params(fn: cst.FunctionDef | cst.Lambda, scope: Scope, outer: Scope,
 def _decorator_names(fn: cst.FunctionDef) -> Iterator[str]:
     for d in fn.decorators:
         expr = d.decorator
-        if isinstance(expr, cst.Call):
+        if type(expr) is cst.Call:
             expr = expr.func
         name = dotted(expr)
         if name:
@@ -406,36 +406,37 @@ def class_info(node: cst.ClassDef, scope: Scope) -> ClassInfo:
         info.is_workflow = True
     class_attrs: dict[str, str | None] = {}
     for stmt in iter_statements(_block_statements(node.body)):
-        if isinstance(stmt, cst.FunctionDef):
+        if type(stmt) is cst.FunctionDef:
             info.methods[stmt.name.value] = stmt
-        elif isinstance(stmt, (cst.Assign, cst.AnnAssign)) and stmt.value is not None:
+        elif type(stmt) in (cst.Assign, cst.AnnAssign) and stmt.value is not None:
             # Class-level values are what self.<name> reads until an instance sets its own.
-            targets = [t.target for t in stmt.targets] if isinstance(stmt, cst.Assign) else [stmt.target]
+            targets = [t.target for t in stmt.targets] if type(stmt) is cst.Assign else [stmt.target]
             v = value_path(stmt.value, scope)
             for t in targets:
-                if isinstance(t, cst.Name):
+                if type(t) is cst.Name:
                     class_attrs[t.value] = v if isinstance(v, str) and len(targets) == 1 else None
     # self.x = <value> in any method; resolved in a scope holding the method's parameters.
     for meth in info.methods.values():
-        if _is_static(meth) or _is_classmethod(meth):
-            continue
-        mscope = Scope("function", scope)
-        bind_params(meth, mscope, scope, info)
         self_name = _first_param(meth)
-        if self_name is None:
+        if self_name is None or _is_static(meth) or _is_classmethod(meth):
             continue
+        mscope: Scope | None = None
         for stmt in iter_statements(_block_statements(meth.body)):
             targets: list[cst.BaseExpression] = []
             value = None
-            if isinstance(stmt, cst.Assign):
+            if type(stmt) is cst.Assign:
                 targets = [t.target for t in stmt.targets]
                 value = stmt.value
-            elif isinstance(stmt, cst.AnnAssign):
+            elif type(stmt) is cst.AnnAssign:
                 targets = [stmt.target]
                 value = stmt.value
             for t in targets:
-                if (isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name)
+                if (type(t) is cst.Attribute and type(t.value) is cst.Name
                         and t.value.value == self_name):
+                    if mscope is None:
+                        # Built only for methods that set attributes: parameters shadow.
+                        mscope = Scope("function", scope)
+                        bind_params(meth, mscope, scope, info)
                     v = value_path(value, mscope) if value is not None else None
                     v = v if isinstance(v, str) else None
                     attr = t.attr.value
@@ -469,7 +470,7 @@ STEP_DECORATORS = frozenset({
 def is_step(fn: cst.FunctionDef, scope: Scope, cls: ClassInfo | None) -> bool:
     for d in fn.decorators:
         expr = d.decorator
-        if isinstance(expr, cst.Call):
+        if type(expr) is cst.Call:
             expr = expr.func
         r = resolve_expr(expr, scope)
         if isinstance(r, str) and r in STEP_DECORATORS:
