@@ -11,6 +11,7 @@ any other exception is a crash. Prints the counts; exit status 1 on any crash.
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 import sysconfig
 import time
@@ -23,10 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flake8_wfasync.analyzer import (  # noqa: E402
     SourceParseError,
-    _all_blocking_calls,
+    _Analyzer,
     analyze_module,
     analyze_source,
 )
+from flake8_wfasync.config import DEFAULT_CONFIG  # noqa: E402
 
 
 def stdlib_files(quick: bool = False) -> list[Path]:
@@ -59,10 +61,15 @@ def sweep(files: list[Path]) -> dict[str, object]:
         except UnicodeDecodeError:
             continue
         try:
-            full = analyze_module(cst.parse_module(text), str(path))
+            # One parse for both full modes: no pre-pass, and every function as a coroutine
+            # (what blocking_calls_on_line runs).
+            module = cst.parse_module(text)
+            full = analyze_module(module, str(path))
             if [(f.code, f.line) for f in full] != [(f.code, f.line) for f in findings]:
                 raise AssertionError("analyze_module and analyze_source disagree")
-            counts["line_findings"] += len(_all_blocking_calls(text, str(path)))
+            tree = ast.parse(text)
+            line = _Analyzer(module, tree, str(path), DEFAULT_CONFIG, line_mode=True).run()
+            counts["line_findings"] += len(line)
         except Exception:  # noqa: BLE001
             counts["crashes"].append((str(path), traceback.format_exc()))
     return counts
