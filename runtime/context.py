@@ -81,8 +81,8 @@ class Context(Generic[StateT]):
 
         Returns None while events are missing, then the events ordered as ``expected``
         (and empties the buffer). Events of types not (or no longer) expected are
-        dropped. Buffers are per step, or per ``buffer_id``. Each call costs O(1)
-        amortised, so collecting n events costs O(n).
+        dropped. Buffers are per step, or per ``buffer_id``. With the same ``expected``
+        list object each call is O(1), so collecting n events costs O(n).
         """
         key = (current_step.get(), buffer_id or "")
         return self._live_run("collect_events").collect(key, ev, expected)
