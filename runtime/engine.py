@@ -207,11 +207,13 @@ class Run:
         message = f"{self.name} timed out after {self.timeout} s"
         message += f"; steps still running: {', '.join(repr(s) for s in running)}" if running else "; no step was running"
         if late > _BLOCKED_SLACK:
-            culprit = f"step '{late_step}'" if late_step is not None else "a callback"
-            message += (
-                f". The event loop was blocked {late:.2f} s past the deadline by {culprit}: move its "
-                "blocking work to a thread (a plain def step, or await asyncio.to_thread(...))"
-            )
+            message += f". The event loop was blocked {late:.2f} s past the deadline"
+            on_loop = [lane.name for lane in self.lanes.values() if lane.busy and lane.mode == _ASYNC]
+            if late_step is not None:
+                message += f" by step '{late_step}'"
+            elif len(on_loop) == 1:
+                message += f" (step '{on_loop[0]}' was the only step running on the loop)"
+            message += ": move blocking work to a thread (a plain def step, or await asyncio.to_thread(...))"
         return WorkflowTimeoutError(message, timeout=self.timeout, steps=tuple(running))
 
     def _on_deadline(self) -> None:
