@@ -4,6 +4,7 @@ blocked the event loop across the deadline."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
 import pytest
@@ -44,7 +45,7 @@ async def test_a_step_that_blocked_the_loop_past_the_deadline_fails_when_the_loo
     assert 0.38 < elapsed < 0.8  # at once when the step let go, not at some later check
     message = str(info.value)
     assert "BlocksThenReturns timed out after 0.1 s; steps still running: 'block'" in message
-    assert "The event loop was blocked 0.3" in message and "by step 'block'" in message
+    assert re.search(r"The event loop was blocked 0\.[3-6]\d s past the deadline by step 'block'", message)
     assert info.value.steps == ("block",)
 
 
@@ -67,7 +68,7 @@ class BlocksThenAwaits(Workflow):
 @pytest.mark.wfasync_allow_blocking
 @pytest.mark.asyncio
 async def test_a_late_deadline_timer_says_the_loop_was_blocked():
-    with pytest.raises(WorkflowTimeoutError, match=r"steps still running: 'block'\. The event loop was blocked 0\.2\d s past the deadline \(step 'block' was the only step running on the loop\)"):
+    with pytest.raises(WorkflowTimeoutError, match=r"steps still running: 'block'\. The event loop was blocked 0\.[2-4]\d s past the deadline \(step 'block' was the only step running on the loop\)"):
         await BlocksThenAwaits(timeout=0.05).run()
 
 
@@ -107,7 +108,7 @@ def test_the_blocked_loop_timeout_on_uvloop():
 
     loop = uvloop.new_event_loop()
     try:
-        with pytest.raises(WorkflowTimeoutError, match="blocked 0.[23]\\d s past the deadline by step 'block'"):
+        with pytest.raises(WorkflowTimeoutError, match="blocked 0.[3-6]\\d s past the deadline by step 'block'"):
             loop.run_until_complete(main())
     finally:
         loop.close()
