@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from . import catalog
+from . import callgraph, catalog
 from .config import DEFAULT_CONFIG, Config
 from .findings import Finding
 from .resolve import (
     INSTANCE,
+    PACKAGE,
     ClassInfo,
     LocalDef,
     Scope,
@@ -137,7 +138,7 @@ def analyze_text(
     index: object | None = None,
 ) -> list[Finding]:
     """Like :func:`analyze_source` for a decoded text and its ``ast`` tree (the flake8 path)."""
-    if not might_block_tree(tree, text, config):
+    if not might_block_tree(tree, text, config, index, path):
         return []
     module = _cst_parse(text, path)
     return _Analyzer(module, tree, path, config, index=index).run()
@@ -237,9 +238,12 @@ def _ast_imports(body: list[ast.stmt], names: dict[str, str]) -> None:
 
 
 def might_block_tree(tree: ast.AST, source: str | None = None,
-                     config: Config = DEFAULT_CONFIG) -> bool:
-    """The pre-pass on an ``ast`` tree. Conservative: True whenever a coroutine calls a name
-    that may resolve to a catalog entry, a configured name, an offload or a loop runner."""
+                     config: Config = DEFAULT_CONFIG, index: object | None = None,
+                     path: str = "<string>") -> bool:
+    """The pre-pass on an ``ast`` tree. Conservative: True whenever a coroutine (or a sync
+    function of the module it calls) calls a name that may resolve to a catalog entry, a
+    configured name, an offload or a loop runner, or, with a project ``index``, a project
+    function that blocks."""
     if source is not None and "async" not in source:
         return False
     if not isinstance(tree, ast.Module):
@@ -254,15 +258,20 @@ def might_block_tree(tree: ast.AST, source: str | None = None,
     extra_methods = {k.rpartition(".")[2] for k in extra}
     calls: list[ast.Call] = []
     awaited: set[int] = set()
-    for coro in coros:
+    helpers = callgraph.AstHelpers.of(tree.body)
+    for coro in coros:  # grows with the helpers the coroutines call
         for node in ast.walk(coro):
             if isinstance(node, ast.Call):
                 calls.append(node)
+                if helpers is not None:
+                    helpers.reach(node, coros)
             elif isinstance(node, ast.Await):
                 if isinstance(node.value, ast.Call):
                     awaited.add(id(node.value))
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 _ast_imports([node], imports)
+    if index is not None and callgraph.ast_calls_project_blocking(tree, calls, index, path):
+        return True
     # Instances of catalog types only exist where a module that builds them is imported (or
     # a file is opened): a method call on a local name is a candidate only then.
     roots = {v.partition(".")[0] for v in imports.values()}
@@ -419,15 +428,24 @@ class _Analyzer:
         self.config = config
         self.line_mode = line_mode
         self.ctxs: list[_Ctx] = []
+        # The call graph (WFA201), made by the first call to a sync function of the module.
+        self.graph: callgraph.ModuleGraph | None = None
+        # Every def the pass meets: id -> (def, scope it is defined in, its class).
+        self.defs: dict[int, tuple[cst.FunctionDef, Scope, ClassInfo | None]] = {}
+        self.module_scope: Scope | None = None
 
     # -- structure -----------------------------------------------------------------------------
 
     def run(self) -> list[Finding]:
-        mscope = Scope("module")
+        index = self.index
+        PACKAGE.set(index.package_of(self.path) if index is not None else None)  # type: ignore[attr-defined]
+        mscope = self.module_scope = Scope("module")
         collect_bindings(self.module.body, mscope)
         if self.line_mode:
             self._walk_toplevel(self.module.body, mscope, None)
         self._block(self.module.body, mscope, None)
+        if self.graph is not None:
+            self.graph.resolve()
         raws = [r for c in self._in_scope() for r in c.raws]
         if not raws:
             return []
@@ -454,6 +472,7 @@ class _Analyzer:
                 self._walk(stmt, scope, ctx, None)
 
     def _function(self, fn: cst.FunctionDef, outer: Scope, cls: ClassInfo | None) -> None:
+        self.defs[id(fn)] = (fn, outer, cls)
         body = fn.body.body
         if fn.asynchronous is None and not self.line_mode and not _has_nested_defs(body):
             return  # a plain function holding no def or class: nothing to analyse inside
@@ -545,13 +564,19 @@ class _Analyzer:
             if (target.nested and not target.is_async and id(target.node) not in ctx.inlined
                     and id(call) not in ctx.awaited):
                 self._inline(target, scope, ctx)
+            elif not (target.nested or target.is_async or line_mode or id(call) in ctx.awaited):
+                callgraph.on_local_call(self, ctx, call, target, owner)
             return
         if id(call) in ctx.awaited or id(call) in ctx.suppressed:
             return
         if isinstance(target, str):
             q = call_qualname(target)
             if q is not None:
-                self._blocking(call, q, scope, ctx, owner)
+                index = self.index
+                if index is not None and not line_mode and index.is_project(q):  # type: ignore[attr-defined]
+                    callgraph.on_external_call(self, ctx, call, q, owner)
+                else:
+                    self._blocking(call, q, scope, ctx, owner)
 
     def _inline(self, d: LocalDef, scope: Scope, ctx: _Ctx) -> None:
         """A nested def or lambda the coroutine calls runs on the loop too."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -25,6 +26,9 @@ from . import catalog
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 INSTANCE = "()"
+# The package of the module being analysed, in whole-project mode (None otherwise): relative
+# imports then resolve to the project's own qualified names.
+PACKAGE: ContextVar[str | None] = ContextVar("wfasync_package", default=None)
 
 
 @dataclass(eq=False)
@@ -227,13 +231,28 @@ def bind_import(stmt: cst.Import | cst.ImportFrom, scope: Scope) -> None:
         return
     mod = module_name(stmt.module)
     relative = len(stmt.relative) > 0
+    if relative:
+        mod = relative_module(len(stmt.relative), mod)
     for alias in stmt.names:
         name = dotted(alias.name) or ""
         local = name
         if alias.asname is not None and type(alias.asname.name) is cst.Name:
             local = alias.asname.name.value
-        # Relative imports are the project's own code: never a catalog name.
-        scope.bind(local, None if relative or not mod else f"{mod}.{name}")
+        # Relative imports are the project's own code: never a catalog name, and known only
+        # in whole-project mode.
+        scope.bind(local, None if not mod else f"{mod}.{name}")
+
+
+def relative_module(level: int, mod: str) -> str:
+    """``from ..db import x`` in package ``pkg.sub`` -> ``"pkg.db"``; "" when unknown."""
+    package = PACKAGE.get()
+    if package is None:
+        return ""
+    parts = package.split(".") if package else []
+    if level - 1 > len(parts) or (level - 1 == len(parts) and not mod):
+        return ""
+    base = parts[: len(parts) - (level - 1)]
+    return ".".join([*base, mod] if mod else base)
 
 
 def bind_target(target: cst.BaseExpression, scope: Scope, value: Binding) -> None:
