@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,7 +92,13 @@ def build_project_index(files: Sequence[Path], config: Config) -> Any | None:
         from .callgraph import build_project_index as build  # type: ignore[attr-defined]
     except ImportError:
         return None
-    return build(list(files), config)
+    try:
+        return build(list(files), config)
+    except Exception as exc:  # the per-file analysis still runs; say what is missing, once
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        print(f"wfasync: warning: no project index ({detail}); WFA201 is checked within each file only",
+              file=sys.stderr)
+        return None
 
 
 def index_tag(index: Any, path: str) -> str:

@@ -62,14 +62,14 @@ def test_project_index_tag_reanalyses_only_the_files_it_affects(tmp_path: Path, 
     from flake8_wfasync import analyzer, runner
     from flake8_wfasync.config import Config
 
-    real = analyzer.analyze_source
+    real = analyzer.analyze_text
     seen_index = []
 
-    def analyze_source(source, path, config, index=None):
+    def analyze_text(text, tree, path, config, index=None):
         seen_index.append(index)
-        return real(source, path, config)
+        return real(text, tree, path, config)  # the stand-in index is not the analyzer's
 
-    monkeypatch.setattr(analyzer, "analyze_source", analyze_source)
+    monkeypatch.setattr(analyzer, "analyze_text", analyze_text)
 
     class Index:
         def __init__(self, tags):
