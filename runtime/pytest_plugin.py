@@ -167,6 +167,8 @@ class LoopWatch:
         self._lock = threading.Lock()
         self._detectors: dict[int, tuple[Any, Any]] = {}
         self._reports: list[Any] = []
+        # Loops that ran since their reports were last collected (a stop collects them).
+        self._unflushed: set[int] = set()
         self._closed = False
         self.errors: list[str] = []
 
@@ -195,7 +197,11 @@ class LoopWatch:
         """The reports so far; blocks that already ended are delivered first (the detector
         reports from its watchdog thread, a moment after the block)."""
         with self._lock:
-            detectors = [detector for _loop, detector in self._detectors.values() if detector is not None]
+            detectors = [
+                detector
+                for key, (loop, detector) in self._detectors.items()
+                if detector is not None and (key in self._unflushed or loop.is_running())
+            ]
         for detector in detectors:
             try:
                 detector.flush()
@@ -207,6 +213,7 @@ class LoopWatch:
 
     def _on_loop(self, loop: Any) -> None:
         with self._lock:
+            self._unflushed.add(id(loop))
             if self._closed or id(loop) in self._detectors:
                 return
             self._detectors[id(loop)] = (loop, None)  # reserve: a loop is attached once
@@ -237,6 +244,9 @@ class LoopWatch:
                 entry[1].flush()
             except Exception as exc:  # noqa: BLE001 - runs on the user's loop thread; reported later
                 self._note_error(f"could not collect reports: {type(exc).__name__}: {exc}")
+                return
+        with self._lock:
+            self._unflushed.discard(id(loop))
 
     def _on_report(self, report: Any) -> None:
         with self._lock:

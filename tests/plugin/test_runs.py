@@ -1,7 +1,8 @@
 """A user's suite with blocking coroutines, run by real pytest in a child process.
 
-Each inner test blocks for 0.2 s against a 0.05 s threshold, so a report is unambiguous
-and the clean tests (which sleep asynchronously or in a thread) have four times the margin.
+Each inner test blocks for 0.3 s against a 0.1 s threshold, so a report is unambiguous,
+while the clean tests (which sleep asynchronously or in a thread) never hold the loop for
+more than a few milliseconds.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ import pytest
 
 
 async def fetch():
-    time.sleep(0.2)
+    time.sleep(0.3)
     return 1
 
 
 async def swallowing_step():
     try:
-        time.sleep(0.2)
+        time.sleep(0.3)
     except Exception:
         pass  # a step that swallows everything cannot hide the block
     return 2
@@ -54,7 +55,7 @@ async def test_allowed():
 
 @pytest.mark.asyncio
 async def test_clean():
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.3)
     await asyncio.to_thread(time.sleep, 0.2)
 """
 
@@ -67,7 +68,7 @@ import pytest
 
 @pytest.mark.asyncio
 async def test_async_sleep():
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.3)
 
 
 def test_thread_offload():
@@ -78,7 +79,7 @@ def test_thread_offload():
 
 
 def test_sync_sleep_outside_any_loop():
-    time.sleep(0.2)
+    time.sleep(0.3)
 """
 
 
@@ -90,8 +91,8 @@ def line_of(source: str, text: str, occurrence: int = 1) -> int:
     return hits[occurrence - 1]
 
 
-FETCH_LINE = line_of(BLOCKING, "time.sleep(0.2)")
-SWALLOW_LINE = line_of(BLOCKING, "time.sleep(0.2)", 2)
+FETCH_LINE = line_of(BLOCKING, "time.sleep(0.3)")
+SWALLOW_LINE = line_of(BLOCKING, "time.sleep(0.3)", 2)
 
 
 def outcomes(result: pytest.RunResult) -> dict[str, str]:
@@ -106,7 +107,7 @@ def outcomes(result: pytest.RunResult) -> dict[str, str]:
 
 def test_warn_mode_warns_with_step_line_code_and_advice(suite):
     suite.file("test_flow", BLOCKING)
-    result = suite.run("--wfasync-threshold=0.05", "-rA", "--wfasync-report=out/report.json")
+    result = suite.run("--wfasync-threshold=0.1", "-rA", "--wfasync-report=out/report.json")
     assert result.ret == 0
     assert outcomes(result) == {
         "test_blocks": "PASSED",
@@ -121,25 +122,25 @@ def test_warn_mode_warns_with_step_line_code_and_advice(suite):
         [
             "*warnings summary*",
             (
-                f"*test_flow.py:{FETCH_LINE}: BlockingCallWarning: WFA103 * blocked the event loop for 0.2* s at "
-                f"*test_flow.py:{FETCH_LINE}: time.sleep(0.2) -> *asyncio.sleep*"
+                f"*test_flow.py:{FETCH_LINE}: BlockingCallWarning: WFA103 * blocked the event loop for * s at "
+                f"*test_flow.py:{FETCH_LINE}: time.sleep(0.3) -> *asyncio.sleep*"
             ),
         ]
     )
     assert out.count("BlockingCallWarning: WFA103") == 3
-    # The session summary: each site once, with its tests and its longest block.
-    result.stdout.fnmatch_lines(
-        [
-            "*= wfasync: event loop blocked =*",
-            f"test_flow.py:{FETCH_LINE} WFA103 in fetch(): time.sleep(0.2)",
-            "    2 tests, longest block 0.2* s; *asyncio.sleep*",
-            f"test_flow.py:{SWALLOW_LINE} WFA103 in swallowing_step(): time.sleep(0.2)",
-            "    1 test, longest block 0.2* s; *asyncio.sleep*",
-            "2 blocking sites in 3 tests (mode warn, threshold 0.05 s, strict off)",
-        ]
+    # The session summary: each site once, with its tests and its longest block (worst first,
+    # and these two blocks last equally long, so each site is matched on its own).
+    summary = out[out.index("= wfasync: event loop blocked =") :]
+    summary_lines = summary.splitlines()
+    fetch_head = summary_lines.index(f"test_flow.py:{FETCH_LINE} WFA103 in fetch(): time.sleep(0.3)")
+    assert re.fullmatch(r"    2 tests, longest block \d\.\d\d s; .*asyncio\.sleep.*", summary_lines[fetch_head + 1])
+    swallow_head = summary_lines.index(f"test_flow.py:{SWALLOW_LINE} WFA103 in swallowing_step(): time.sleep(0.3)")
+    assert re.fullmatch(r"    1 test, longest block \d\.\d\d s; .*asyncio\.sleep.*", summary_lines[swallow_head + 1])
+    assert summary_lines[max(fetch_head, swallow_head) + 2] == (
+        "2 blocking sites in 3 tests (mode warn, threshold 0.1 s, strict off)"
     )
     report = suite.json("out/report.json")
-    assert report["settings"] == {"mode": "warn", "threshold": 0.05, "strict": False}
+    assert report["settings"] == {"mode": "warn", "threshold": 0.1, "strict": False}
     assert report["tests_blocked"] == [
         "test_flow.py::test_blocks",
         "test_flow.py::test_blocks_in_asyncio_run",
@@ -150,13 +151,13 @@ def test_warn_mode_warns_with_step_line_code_and_advice(suite):
     fetch = sites["test_flow.py", FETCH_LINE]
     assert fetch["code"] == "WFA103"
     assert fetch["test_count"] == 2 and fetch["hits"] == 2
-    assert 0.18 <= fetch["longest_seconds"] <= 0.5
-    assert fetch["source"] == "time.sleep(0.2)"
+    assert 0.28 <= fetch["longest_seconds"] <= 0.6
+    assert fetch["source"] == "time.sleep(0.3)"
 
 
 def test_error_mode_fails_the_blocking_tests_even_when_the_step_swallows(suite):
     suite.file("test_flow", BLOCKING)
-    result = suite.run("--wfasync-threshold=0.05", "--wfasync-mode=error", "-rA")
+    result = suite.run("--wfasync-threshold=0.1", "--wfasync-mode=error", "-rA")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert outcomes(result) == {
         "test_blocks": "FAILED",
@@ -168,9 +169,9 @@ def test_error_mode_fails_the_blocking_tests_even_when_the_step_swallows(suite):
     result.stdout.fnmatch_lines(
         [
             "*_ test_swallowed _*",
-            "wfasync: the event loop was blocked 1 time during the test (mode error, threshold 0.05 s, strict off)",
+            "wfasync: the event loop was blocked 1 time during the test (mode error, threshold 0.1 s, strict off)",
             "",
-            f"WFA103 * blocked the event loop for 0.2* s at *test_flow.py:{SWALLOW_LINE}: time.sleep(0.2) -> *",
+            f"WFA103 * blocked the event loop for * s at *test_flow.py:{SWALLOW_LINE}: time.sleep(0.3) -> *",
         ]
     )
     assert "BlockingCallWarning" not in result.stdout.str()
@@ -178,7 +179,7 @@ def test_error_mode_fails_the_blocking_tests_even_when_the_step_swallows(suite):
 
 def test_clean_suite_reports_nothing(suite):
     suite.file("test_clean", CLEAN)
-    result = suite.run("--wfasync-threshold=0.05", "--wfasync-mode=error", "--wfasync-report=report.json")
+    result = suite.run("--wfasync-threshold=0.1", "--wfasync-mode=error", "--wfasync-report=report.json")
     result.assert_outcomes(passed=3)
     out = result.stdout.str()
     assert "event loop blocked" not in out
@@ -188,7 +189,7 @@ def test_clean_suite_reports_nothing(suite):
 
 def test_off_mode_watches_nothing(suite):
     suite.file("test_flow", BLOCKING)
-    result = suite.run("--wfasync-threshold=0.05", "--wfasync-mode=off")
+    result = suite.run("--wfasync-threshold=0.1", "--wfasync-mode=off")
     result.assert_outcomes(passed=5)
     assert "BlockingCallWarning" not in result.stdout.str()
     assert "event loop blocked" not in result.stdout.str()
@@ -202,18 +203,18 @@ def test_marker_tunes_one_test(suite):
         import asyncio, time, pytest
 
         async def block():
-            time.sleep(0.2)
+            time.sleep(0.3)
 
         def test_default_threshold_is_too_high_to_notice():
             asyncio.run(block())
 
-        @pytest.mark.wfasync(threshold=0.05, mode="error")
+        @pytest.mark.wfasync(threshold=0.1, mode="error")
         def test_tightened():
             asyncio.run(block())
 
         @pytest.mark.wfasync(mode="error")
         class TestClassLevel:
-            @pytest.mark.wfasync(threshold=0.05)
+            @pytest.mark.wfasync(threshold=0.1)
             def test_method_adds_threshold(self):
                 asyncio.run(block())
         """,
@@ -232,7 +233,7 @@ def test_under_xdist_the_controller_sums_every_worker(suite):
         import asyncio, time
 
         async def slow_sync_helper():
-            time.sleep(0.2)
+            time.sleep(0.3)
 
         def test_one():
             asyncio.run(slow_sync_helper())
@@ -241,7 +242,7 @@ def test_under_xdist_the_controller_sums_every_worker(suite):
             asyncio.run(slow_sync_helper())
         """
     suite.file("test_more", more)
-    result = suite.run("-p", "xdist", "-n", "2", "--wfasync-threshold=0.05", "--wfasync-report=report.json", "-rA", "-v")
+    result = suite.run("-p", "xdist", "-n", "2", "--wfasync-threshold=0.1", "--wfasync-report=report.json", "-rA", "-v")
     assert result.ret == 0
     workers = {m.group(1) for m in re.finditer(r"\[(gw\d)\]", result.stdout.str())}
     assert workers == {"gw0", "gw1"}
@@ -259,13 +260,13 @@ def test_under_xdist_the_controller_sums_every_worker(suite):
         ("test_more.py", line_of(more, "time.sleep"), 2),
     }
     result.stdout.fnmatch_lines(["*= wfasync: event loop blocked =*"])
-    result.stdout.fnmatch_lines(["3 blocking sites in 5 tests (mode warn, threshold 0.05 s, strict off)"])
+    result.stdout.fnmatch_lines(["3 blocking sites in 5 tests (mode warn, threshold 0.1 s, strict off)"])
     assert result.stdout.str().count("BlockingCallWarning: WFA103") == 5
 
 
 def test_under_xdist_error_mode_fails_on_the_workers(suite):
     suite.file("test_flow", BLOCKING)
-    result = suite.run("-p", "xdist", "-n", "2", "--wfasync-threshold=0.05", "--wfasync-mode=error", "-rA")
+    result = suite.run("-p", "xdist", "-n", "2", "--wfasync-threshold=0.1", "--wfasync-mode=error", "-rA")
     assert outcomes(result) == {
         "test_blocks": "FAILED",
         "test_blocks_in_asyncio_run": "FAILED",
@@ -273,7 +274,7 @@ def test_under_xdist_error_mode_fails_on_the_workers(suite):
         "test_allowed": "PASSED",
         "test_clean": "PASSED",
     }
-    result.stdout.fnmatch_lines(["2 blocking sites in 3 tests (mode error, threshold 0.05 s, strict off)"])
+    result.stdout.fnmatch_lines(["2 blocking sites in 3 tests (mode error, threshold 0.1 s, strict off)"])
 
 
 def test_pytest_asyncio_auto_mode(suite):
@@ -282,18 +283,18 @@ def test_pytest_asyncio_auto_mode(suite):
         import asyncio, time
 
         async def test_unmarked_coroutine_blocks():
-            time.sleep(0.2)
+            time.sleep(0.3)
 
         async def test_unmarked_coroutine_is_clean():
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.3)
         """
     suite.file("test_auto", auto)
-    result = suite.run("--wfasync-threshold=0.05", "--wfasync-mode=error", "-rA")
+    result = suite.run("--wfasync-threshold=0.1", "--wfasync-mode=error", "-rA")
     assert outcomes(result) == {
         "test_unmarked_coroutine_blocks": "FAILED",
         "test_unmarked_coroutine_is_clean": "PASSED",
     }
-    result.stdout.fnmatch_lines([f"*WFA103 * at *test_auto.py:{line_of(auto, 'time.sleep')}: time.sleep(0.2) -> *"])
+    result.stdout.fnmatch_lines([f"*WFA103 * at *test_auto.py:{line_of(auto, 'time.sleep')}: time.sleep(0.3) -> *"])
 
 
 def test_loops_that_outlive_a_test(suite):
@@ -314,15 +315,15 @@ def test_loops_that_outlive_a_test(suite):
 
         async def test_first_blocks(module_loop):
             assert asyncio.get_running_loop() is module_loop
-            time.sleep(0.2)
+            time.sleep(0.3)
 
         async def test_second_is_clean(module_loop):
             assert asyncio.get_running_loop() is module_loop
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.3)
 
         async def test_third_blocks(module_loop):
             assert asyncio.get_running_loop() is module_loop
-            time.sleep(0.2)
+            time.sleep(0.3)
         """,
     )
     threaded = """
@@ -340,19 +341,19 @@ def test_loops_that_outlive_a_test(suite):
             loop.close()
 
         async def block():
-            time.sleep(0.2)
+            time.sleep(0.3)
 
         def test_starts_the_loop_cleanly(background_loop):
-            asyncio.run_coroutine_threadsafe(asyncio.sleep(0.2), background_loop).result(5)
+            asyncio.run_coroutine_threadsafe(asyncio.sleep(0.3), background_loop).result(5)
 
         def test_blocks_the_running_loop(background_loop):
             asyncio.run_coroutine_threadsafe(block(), background_loop).result(5)
 
         def test_after_it_is_clean(background_loop):
-            asyncio.run_coroutine_threadsafe(asyncio.sleep(0.2), background_loop).result(5)
+            asyncio.run_coroutine_threadsafe(asyncio.sleep(0.3), background_loop).result(5)
         """
     suite.file("test_threaded", threaded)
-    result = suite.run("--wfasync-threshold=0.05", "--wfasync-mode=error", "-rA")
+    result = suite.run("--wfasync-threshold=0.1", "--wfasync-mode=error", "-rA")
     assert outcomes(result) == {
         "test_first_blocks": "FAILED",
         "test_second_is_clean": "PASSED",
@@ -362,7 +363,7 @@ def test_loops_that_outlive_a_test(suite):
         "test_after_it_is_clean": "PASSED",
     }
     result.stdout.fnmatch_lines(
-        [f"*WFA103 * at *test_threaded.py:{line_of(threaded, 'time.sleep(0.2)')}: time.sleep(0.2) -> *"]
+        [f"*WFA103 * at *test_threaded.py:{line_of(threaded, 'time.sleep(0.3)')}: time.sleep(0.3) -> *"]
     )
 
 
@@ -386,14 +387,14 @@ def test_uvloop_loops_from_pytest_asyncio(suite):
         @pytest.mark.asyncio
         async def test_blocks_on_uvloop():
             assert type(asyncio.get_running_loop()).__module__.startswith("uvloop")
-            time.sleep(0.2)
+            time.sleep(0.3)
 
         @pytest.mark.asyncio
         async def test_clean_on_uvloop():
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.3)
         """,
     )
-    result = suite.run("--wfasync-threshold=0.05", "--wfasync-mode=error", "-rA")
+    result = suite.run("--wfasync-threshold=0.1", "--wfasync-mode=error", "-rA")
     assert outcomes(result) == {"test_blocks_on_uvloop": "FAILED", "test_clean_on_uvloop": "PASSED"}
 
 
@@ -407,7 +408,7 @@ def test_blocking_in_an_async_fixture_is_an_error_at_setup(suite):
 
         @pytest_asyncio.fixture
         async def slow_resource():
-            time.sleep(0.2)
+            time.sleep(0.3)
             yield 1
 
         @pytest.mark.asyncio
@@ -415,7 +416,7 @@ def test_blocking_in_an_async_fixture_is_an_error_at_setup(suite):
             assert slow_resource == 1
         """,
     )
-    result = suite.run("--wfasync-threshold=0.05", "--wfasync-mode=error", "-rA")
+    result = suite.run("--wfasync-threshold=0.1", "--wfasync-mode=error", "-rA")
     assert outcomes(result) == {"test_uses_it": "ERROR"}
     result.stdout.fnmatch_lines(
         [
@@ -445,7 +446,7 @@ def test_engine_steps_are_named(suite):
             @step
             async def fetch(self, ev: StartEvent) -> StopEvent:
                 try:
-                    time.sleep(0.2)
+                    time.sleep(0.3)
                 except Exception:
                     pass
                 return StopEvent(result="done")
@@ -453,7 +454,7 @@ def test_engine_steps_are_named(suite):
         class Offloaded(Workflow):
             @step
             def fetch(self, ev: StartEvent) -> StopEvent:
-                time.sleep(0.2)  # a plain def step runs in a thread
+                time.sleep(0.3)  # a plain def step runs in a thread
                 return StopEvent(result="done")
 
         @pytest.mark.asyncio
@@ -465,19 +466,19 @@ def test_engine_steps_are_named(suite):
             assert await Offloaded().run() == "done"
         """
     suite.file("test_engine_flow", flow)
-    result = suite.run("--wfasync-threshold=0.05", "--wfasync-mode=error", "-rA")
+    result = suite.run("--wfasync-threshold=0.1", "--wfasync-mode=error", "-rA")
     assert outcomes(result) == {"test_blocking_step": "FAILED", "test_sync_step_in_a_thread": "PASSED"}
-    line = line_of(flow, "time.sleep(0.2)")
+    line = line_of(flow, "time.sleep(0.3)")
     result.stdout.fnmatch_lines(
         [
             (
-                f"WFA103 step 'fetch' of Fetcher blocked the event loop for 0.2* s at *test_engine_flow.py:{line}: "
-                "time.sleep(0.2) -> *asyncio.sleep*"
+                f"WFA103 step 'fetch' of Fetcher blocked the event loop for * s at *test_engine_flow.py:{line}: "
+                "time.sleep(0.3) -> *asyncio.sleep*"
             ),
         ]
     )
     result.stdout.fnmatch_lines(
-        [f"test_engine_flow.py:{line} WFA103 in step 'fetch' of Fetcher: time.sleep(0.2)"]
+        [f"test_engine_flow.py:{line} WFA103 in step 'fetch' of Fetcher: time.sleep(0.3)"]
     )
 
 
