@@ -137,19 +137,25 @@ def _is_context_annotation(annotation: Any) -> bool:
 
 
 def _caller_locals(depth: int) -> dict[str, Any]:
-    """Locals of the frames around the decoration site, outermost first, merged."""
+    """Locals lexically around the decoration site: the class bodies being defined and the
+    function that encloses them (module globals are found through the function itself).
+
+    Stopping at the first function frame keeps unrelated locals of callers further up
+    from shadowing the names an annotation means.
+    """
     frame = inspect.currentframe()
     try:
         for _ in range(depth):
             frame = frame.f_back if frame is not None else None
-        merged: dict[str, Any] = {}
         chain = []
-        while frame is not None and len(chain) < 3:
+        while frame is not None and frame.f_code.co_name != "<module>":
             chain.append(frame)
+            if frame.f_code.co_flags & inspect.CO_OPTIMIZED:  # a function, not a class body
+                break
             frame = frame.f_back
-        for fr in reversed(chain):
-            if fr.f_code.co_name != "<module>":
-                merged.update(fr.f_locals)
+        merged: dict[str, Any] = {}
+        for scope in reversed(chain):
+            merged.update(scope.f_locals)
         return merged
     finally:
         del frame
