@@ -277,3 +277,32 @@ def test_validate_reports_human_in_the_loop():
 def test_timeout_must_be_positive():
     with pytest.raises(WorkflowValidationError, match="timeout must be a positive number"):
         Workflow(timeout=0)
+
+
+class Shadowed(Event):
+    pass
+
+
+def _define_flow() -> type[Workflow]:
+    class Flow(Workflow):
+        @step
+        async def s(self, ev: StartEvent) -> Shadowed:
+            return Shadowed()
+
+        @step
+        async def t(self, ev: Shadowed) -> StopEvent:
+            return StopEvent(result="module-level Shadowed")
+
+    return Flow
+
+
+def test_locals_of_callers_further_up_do_not_shadow_annotation_names():
+    import asyncio
+
+    Shadowed = int  # noqa: F841 - an unrelated local up the call chain
+    flow = _define_flow()
+
+    async def main() -> object:
+        return await flow().run()
+
+    assert asyncio.run(main()) == "module-level Shadowed"
