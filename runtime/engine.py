@@ -172,8 +172,12 @@ class Run:
             self._close()
             self.stream.close()
 
-    def cancel_by_user(self) -> None:
+    def cancel_by_user(self) -> bool:
+        """End the run with WorkflowCancelledByUser; False if it had already ended."""
+        if self.finished:
+            return False
         self.fail(WorkflowCancelledByUser(f"run of {self.name} cancelled by the caller"))
+        return True
 
     # -- blocking detector (refcounted per loop, owned by runtime.detector) ------------------
     def _acquire_detector(self) -> None:

@@ -47,9 +47,7 @@ class WorkflowHandler(asyncio.Future):  # type: ignore[type-arg]
 
     async def cancel_run(self) -> None:
         """End the run gracefully: awaiting the handler raises WorkflowCancelledByUser."""
-        if self._run is not None:
-            self._run.cancel_by_user()
-        if self.done() and not self.cancelled():
+        if self._run is not None and self._run.cancel_by_user():
             self.exception()  # retrieved: no "exception was never retrieved" log for a cancel
 
     async def stream_events(self, expose_internal: bool = False) -> AsyncIterator[Event]:
