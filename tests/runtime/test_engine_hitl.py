@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import asyncio
 
 import pytest
 
@@ -44,9 +44,7 @@ async def test_the_answer_can_come_from_another_thread():
     handler = Ask().run()
     async for ev in handler.stream_events():
         if isinstance(ev, InputRequiredEvent):
-            answer = threading.Thread(target=handler.ctx.send_event, args=(HumanResponseEvent(response="bob"),))
-            answer.start()
-            answer.join()
+            await asyncio.to_thread(handler.ctx.send_event, HumanResponseEvent(response="bob"))
     assert await handler == "hello bob"
 
 
