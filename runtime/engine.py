@@ -267,8 +267,13 @@ class Run:
                     streak = 0
                     await asyncio.sleep(0)
         except asyncio.CancelledError:
-            if not self.finished:  # cancelled from inside the step, not by the run ending
-                self.fail(WorkflowRuntimeError(f"{lane.where} was cancelled while the run was still going"))
+            if not self.finished:
+                # Not cancelled by the run ending: the loop is shutting down (asyncio.run
+                # returned without awaiting the handler) or the step let a CancelledError out.
+                # Either way the run is over; cancelling the handler says so without leaving
+                # an exception nobody retrieves.
+                self.abort()
+                self.handler.cancel(msg=f"{lane.where} was cancelled while the run was going")
             raise
         except Exception as exc:  # noqa: BLE001 - a step's own error ends the run and reaches the caller
             if isinstance(exc, (WorkflowRuntimeError, WorkflowTimeoutError)) or not hasattr(exc, "add_note"):

@@ -20,8 +20,6 @@ from runtime import (
 )
 from runtime.workflow import step_for_code
 
-pytestmark = pytest.mark.asyncio
-
 
 class Left(Event):
     value: int
@@ -57,10 +55,12 @@ class Linear(Workflow):
         return StopEvent(result=ev.value)
 
 
+@pytest.mark.asyncio
 async def test_linear_run_passes_kwargs_into_the_start_event():
     assert await Linear().run(n=1) == 20
 
 
+@pytest.mark.asyncio
 async def test_concurrent_runs_of_one_workflow_are_isolated():
     wf = Linear()
     results = await asyncio.gather(*(wf.run(n=i) for i in range(20)))
@@ -81,6 +81,7 @@ class Branch(Workflow):
         return StopEvent(result=(type(ev).__name__, ev.value))
 
 
+@pytest.mark.asyncio
 async def test_union_parameter_and_union_return_route_each_type():
     assert await Branch().run(side="left") == ("Left", 1)
     assert await Branch().run(side="right") == ("Right", 2)
@@ -92,6 +93,7 @@ class OptionalReturn(Workflow):
         return StopEvent(result="optional")
 
 
+@pytest.mark.asyncio
 async def test_typing_optional_return():
     assert await OptionalReturn().run() == "optional"
 
@@ -111,6 +113,7 @@ class Custom(Workflow):
         return Report(text=f"{ev.topic}x{ev.depth}")
 
 
+@pytest.mark.asyncio
 async def test_custom_start_and_stop_events():
     wf = Custom()
     assert wf.start_event_class is Topic and wf.stop_event_class is Report
@@ -120,16 +123,19 @@ async def test_custom_start_and_stop_events():
     assert report.text == "seax2"
 
 
+@pytest.mark.asyncio
 async def test_custom_start_event_missing_field_is_a_runtime_error():
     with pytest.raises(WorkflowRuntimeError, match=r"cannot build the start event Topic .*missing required field 'topic'"):
         Custom().run(depth=3)
 
 
+@pytest.mark.asyncio
 async def test_a_start_event_of_another_type_is_refused():
     with pytest.raises(WorkflowRuntimeError, match="no step of Custom accepts StartEvent; its runs start with Topic"):
         Custom().run(start_event=StartEvent(topic="a"))
 
 
+@pytest.mark.asyncio
 async def test_start_event_and_kwargs_together_are_refused():
     with pytest.raises(WorkflowRuntimeError, match="either start_event or keyword arguments"):
         Custom().run(start_event=Topic(topic="a"), depth=2)
@@ -150,6 +156,7 @@ class Stateful(Workflow):
         return StopEvent(result=(await ctx.store.get("user.name"), await ctx.store.get("count"), await ctx.store.get("edited")))
 
 
+@pytest.mark.asyncio
 async def test_store_dotted_paths_and_a_context_reused_across_runs():
     wf = Stateful()
     ctx = Context(wf)
@@ -173,6 +180,7 @@ class Typed(Workflow):
         return StopEvent(result=await ctx.store.get("count"))
 
 
+@pytest.mark.asyncio
 async def test_typed_state_from_the_context_annotation():
     assert await Typed().run() == 5
 
@@ -199,6 +207,7 @@ class FanOut(Workflow):
         return StopEvent(result=sorted(e.i for e in done))
 
 
+@pytest.mark.asyncio
 async def test_fan_out_with_send_event_and_collect_events():
     assert await FanOut().run(n=200) == list(range(200))
 
@@ -218,6 +227,7 @@ class Pair(Workflow):
         return StopEvent(result=[(type(e).__name__, e.value) for e in both])
 
 
+@pytest.mark.asyncio
 async def test_collect_events_orders_the_batch_as_expected():
     assert await Pair().run() == [("Left", 1), ("Right", 2)]
 
@@ -249,6 +259,7 @@ class Concurrency(Workflow):
         return StopEvent(result="ok")
 
 
+@pytest.mark.asyncio
 async def test_num_workers_bounds_concurrency_of_a_step():
     wf = Concurrency(workers=3)
     assert await wf.run() == "ok"
@@ -264,6 +275,7 @@ class Streaming(Workflow):
         return StopEvent(result="spoken")
 
 
+@pytest.mark.asyncio
 async def test_stream_events_yields_published_events_then_the_stop_event():
     handler = Streaming().run()
     seen = [ev async for ev in handler.stream_events()]
@@ -285,6 +297,7 @@ class Failing(Workflow):
         raise Boom("in the step")
 
 
+@pytest.mark.asyncio
 async def test_a_step_exception_reaches_the_caller_with_its_traceback():
     with pytest.raises(Boom, match="in the step") as info:
         await Failing().run()
@@ -293,6 +306,7 @@ async def test_a_step_exception_reaches_the_caller_with_its_traceback():
     assert "(raised in step 'explode' of Failing)" in getattr(info.value, "__notes__", [])
 
 
+@pytest.mark.asyncio
 async def test_a_failing_run_raises_from_the_stream_too():
     handler = Failing().run()
     with pytest.raises(Boom):
@@ -308,6 +322,7 @@ class ReturnsJunk(Workflow):
         return {"not": "an event"}  # type: ignore[return-value]
 
 
+@pytest.mark.asyncio
 async def test_a_step_returning_a_non_event_is_a_runtime_error():
     with pytest.raises(WorkflowRuntimeError, match=r"step 's' of ReturnsJunk returned dict \(\{'not': 'an event'\}\) instead of an Event"):
         await ReturnsJunk().run()
@@ -341,16 +356,19 @@ class ReturnsUndeclared(Workflow):
         return Unaccepted()  # type: ignore[return-value]
 
 
+@pytest.mark.asyncio
 async def test_sending_an_event_no_step_accepts_is_a_clear_error():
     with pytest.raises(WorkflowRuntimeError, match="step 's' of SendsWrong sent Unaccepted, but no step of SendsWrong accepts Unaccepted"):
         await SendsWrong().run()
 
 
+@pytest.mark.asyncio
 async def test_sending_to_a_step_that_does_not_accept_the_event():
     with pytest.raises(WorkflowRuntimeError, match="sent Right to step 't', which accepts Left, not Right"):
         await SendsToWrongStep().run()
 
 
+@pytest.mark.asyncio
 async def test_returning_an_event_no_step_accepts():
     with pytest.raises(WorkflowRuntimeError, match="step 's' of ReturnsUndeclared returned Unaccepted, but no step"):
         await ReturnsUndeclared().run()
@@ -372,6 +390,7 @@ class Slow(Workflow):
         return StopEvent()
 
 
+@pytest.mark.asyncio
 async def test_handler_cancel_stops_the_running_steps():
     wf = Slow()
     handler = wf.run()
@@ -384,6 +403,7 @@ async def test_handler_cancel_stops_the_running_steps():
     assert wf.cleaned_up
 
 
+@pytest.mark.asyncio
 async def test_cancel_run_ends_with_workflow_cancelled_by_user():
     wf = Slow()
     handler = wf.run()
@@ -395,6 +415,7 @@ async def test_cancel_run_ends_with_workflow_cancelled_by_user():
     assert wf.cleaned_up
 
 
+@pytest.mark.asyncio
 async def test_cancelling_the_awaiting_task_cancels_the_run():
     wf = Slow()
     with pytest.raises(asyncio.TimeoutError):
@@ -409,6 +430,7 @@ class Named(Workflow):
         return StopEvent(result=asyncio.current_task().get_name())  # type: ignore[union-attr]
 
 
+@pytest.mark.asyncio
 async def test_step_tasks_are_named_for_the_detector():
     assert await Named().run() == "wfasync:Named.who"
     assert step_for_code(Named.who.__code__) == ("Named", "who")
@@ -426,17 +448,20 @@ async def finish(ev: Left) -> StopEvent:
     return StopEvent(result=ev.value)
 
 
+@pytest.mark.asyncio
 async def test_free_function_step():
     assert await Host().run() == 4
     assert step_for_code(finish.__code__) == ("Host", "finish")
 
 
+@pytest.mark.asyncio
 async def test_verbose_prints_each_step(capsys):
     await Linear(verbose=True).run(n=0)
     out = capsys.readouterr().out
     assert "Running step first" in out and "Step third produced event StopEvent" in out
 
 
+@pytest.mark.asyncio
 async def test_a_context_cannot_serve_two_runs_at_once():
     wf = Slow()
     ctx = Context(wf)
@@ -460,6 +485,7 @@ class External(Workflow):
         return StopEvent(result=reply.value)
 
 
+@pytest.mark.asyncio
 async def test_wait_for_event_takes_a_matching_event_sent_from_outside():
     handler = External(disable_validation=True).run()
     async for ev in handler.stream_events():
@@ -480,6 +506,7 @@ class OldStyleContext(Workflow):
         return StopEvent(result=(await ctx.get("seen"), await ctx.get("other", default="d")))
 
 
+@pytest.mark.asyncio
 async def test_the_older_ctx_get_and_set_spelling():
     assert await OldStyleContext().run(x=3) == (3, "d")
 
@@ -493,10 +520,12 @@ class ForgetsSuper(Workflow):
         return StopEvent(result=self.label)
 
 
+@pytest.mark.asyncio
 async def test_a_subclass_that_skips_super_init_still_runs():
     assert await ForgetsSuper("x").run() == "x"
 
 
+@pytest.mark.asyncio
 async def test_an_external_send_nobody_accepts_raises_in_the_caller_and_the_run_goes_on():
     wf = Slow()
     handler = wf.run()
@@ -511,3 +540,32 @@ async def test_an_external_send_nobody_accepts_raises_in_the_caller_and_the_run_
     handler.cancel()
     with pytest.raises(asyncio.CancelledError):
         await handler
+
+
+class CancelsItself(Workflow):
+    @step
+    async def s(self, ev: StartEvent) -> StopEvent:
+        raise asyncio.CancelledError
+
+
+@pytest.mark.asyncio
+async def test_a_step_letting_a_cancelled_error_out_ends_the_run_cancelled():
+    handler = CancelsItself().run()
+    with pytest.raises(asyncio.CancelledError):
+        await handler
+    assert handler.cancelled()
+
+
+def test_a_loop_shutting_down_under_a_run_leaves_no_unretrieved_error(caplog):
+    import gc
+
+    wf = Slow()
+
+    async def main():
+        wf.run()  # never awaited: asyncio.run cancels its worker when main returns
+        await wf.started.wait()
+
+    asyncio.run(main())
+    gc.collect()
+    assert wf.cleaned_up
+    assert "never retrieved" not in caplog.text
