@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -119,17 +120,19 @@ def _setup_aiocop() -> None:
     aiocop.detect_slow_tasks(threshold_ms=int(THRESHOLD * 1000), on_slow_task=lambda event: None)
 
 
-def run_once(workload: str, loop_kind: str, mode: str, total: int, path: str) -> float:
+def run_once(workload: str, loop_kind: str, mode: str, total: int, path: str) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the whole process) for one run of the workload."""
     factory = uvloop.new_event_loop if loop_kind == "uvloop" else asyncio.new_event_loop
-    elapsed = 0.0
+    elapsed = (0.0, 0.0)
 
     async def main() -> None:
         nonlocal elapsed
         async with watching(mode):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             await WORKLOADS[workload](total, path)
-            elapsed = time.perf_counter() - start
+            elapsed = (time.perf_counter() - start, time.process_time() - cpu)
 
+    gc.collect()
     with asyncio.Runner(loop_factory=factory, debug=(mode == "debug")) as runner:
         if mode == "debug":
             runner.get_loop().slow_callback_duration = THRESHOLD
@@ -137,17 +140,22 @@ def run_once(workload: str, loop_kind: str, mode: str, total: int, path: str) ->
     return elapsed
 
 
-def measure(modes: tuple[str, ...], plan: list[tuple[str, str, int]], repeats: int, debug_repeats: int, path: str) -> dict[str, float]:
-    """Best time per (workload, loop, mode), repeats interleaved so drift hits every mode."""
-    best: dict[str, float] = {}
+def measure(
+    modes: tuple[str, ...], plan: list[tuple[str, str, int]], repeats: int, debug_repeats: int, path: str
+) -> dict[str, list[float]]:
+    """Best (wall, CPU) per workload/loop/mode; repeats interleaved, and the order of the
+    modes rotated each repeat, so drift on a shared machine hits every mode alike."""
+    best: dict[str, list[float]] = {}
     for rep in range(repeats):
+        order = modes[rep % len(modes):] + modes[: rep % len(modes)]
         for workload, loop_kind, total in plan:
-            for mode in modes:
+            for mode in order:
                 if mode == "debug" and rep >= debug_repeats:
                     continue
-                seconds = run_once(workload, loop_kind, mode, total, path)
+                wall, cpu = run_once(workload, loop_kind, mode, total, path)
                 key = f"{workload}/{loop_kind}/{mode}"
-                best[key] = min(best.get(key, float("inf")), seconds)
+                old = best.get(key, [float("inf"), float("inf")])
+                best[key] = [min(old[0], wall), min(old[1], cpu)]
     return best
 
 
@@ -158,12 +166,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--debug-repeats", type=int, default=1, help="repeats for asyncio debug mode (slow)")
     parser.add_argument("--child", choices=["aiocop"], help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print the raw best times as JSON")
+    parser.add_argument("--modes", default=",".join(MODES), help=f"comma-separated subset of {','.join(MODES)}")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset of sleep0,to_thread")
     args = parser.parse_args(argv)
+    modes = tuple(m for m in MODES if m in args.modes.split(",") or m == "none")
+    chosen = [w for w in args.workloads.split(",") if w in WORKLOADS]
+    if len(modes) < 2 or not chosen:
+        parser.error(f"--modes needs one of {', '.join(MODES[1:])}; --workloads one of {', '.join(WORKLOADS)}")
 
     scale = 10 if args.quick else 1
     repeats = args.repeats or (3 if args.quick else 5)
     loops = ["asyncio"] + (["uvloop"] if uvloop is not None else [])
-    plan = [(w, kind, n // scale) for w, n in (("sleep0", 200_000), ("to_thread", 10_000)) for kind in loops]
+    sizes = {"sleep0": 200_000, "to_thread": 10_000}
+    plan = [(w, kind, sizes[w] // scale) for w in chosen for kind in loops]
 
     logging.getLogger("bench.pyleak").disabled = True
     logging.getLogger("runtime").disabled = True
@@ -178,37 +193,44 @@ def main(argv: list[str] | None = None) -> int:
             _setup_aiocop()
             print(json.dumps(measure(("none", "aiocop"), plan, repeats, 0, path)))
             return 0
-        child_cmd = [sys.executable, os.path.abspath(__file__), "--child", "aiocop", "--repeats", str(repeats)]
+        child_cmd = [sys.executable, os.path.abspath(__file__), "--child", "aiocop", "--repeats", str(repeats),
+                     "--workloads", ",".join(chosen)]
         if args.quick:
             child_cmd.append("--quick")
-        best = measure(IN_PROCESS, plan, repeats, args.debug_repeats, path)
-        child = subprocess.run(child_cmd, capture_output=True, text=True, check=False)
-        aiocop_best: dict[str, float] = {}
-        if child.returncode == 0 and child.stdout.strip():
-            aiocop_best = json.loads(child.stdout.strip().splitlines()[-1])
-        else:
-            print(f"aiocop run failed:\n{child.stderr[-2000:]}", file=sys.stderr)
+        best = measure(tuple(m for m in modes if m in IN_PROCESS), plan, repeats, args.debug_repeats, path)
+        aiocop_best: dict[str, list[float]] = {}
+        if "aiocop" in modes:
+            child = subprocess.run(child_cmd, capture_output=True, text=True, check=False)
+            if child.returncode == 0 and child.stdout.strip():
+                aiocop_best = json.loads(child.stdout.strip().splitlines()[-1])
+            else:
+                print(f"aiocop run failed:\n{child.stderr[-2000:]}", file=sys.stderr)
 
     if args.json:
         print(json.dumps({"in_process": best, "aiocop_process": aiocop_best}, indent=2))
-    header = f"{'workload':<22}{'loop':<9}{'none (s)':>9}" + "".join(f"{m:>13}" for m in MODES[1:])
-    print(header)
-    print("-" * len(header))
-    for workload, loop_kind, total in plan:
-        base = best[f"{workload}/{loop_kind}/none"]
-        cells = []
-        for mode in MODES[1:]:
-            if mode == "aiocop":
-                mine, own_base = aiocop_best.get(f"{workload}/{loop_kind}/aiocop"), aiocop_best.get(f"{workload}/{loop_kind}/none")
-                ratio = mine / own_base if mine and own_base else None
-            else:
-                value = best.get(f"{workload}/{loop_kind}/{mode}")
-                ratio = value / base if value else None
-            cells.append(f"{ratio:>12.2f}x" if ratio else f"{'-':>13}")
-        label = f"{workload} x{total // 1000}k"
-        print(f"{label:<22}{loop_kind:<9}{base:>9.3f}" + "".join(cells))
-    print(f"\nbest of {repeats} repeats (asyncio debug mode: {args.debug_repeats}); threshold {THRESHOLD} s; "
-          "ratio = time with the tool / time without (aiocop: against its own process's baseline)")
+    for index, title in ((0, "wall-clock time"), (1, "CPU time of the process (all threads)")):
+        print(f"\n{title}: ratio to no detector (lower is better)")
+        header = f"{'workload':<18}{'loop':<9}{'none (s)':>9}" + "".join(f"{m:>13}" for m in modes[1:])
+        print(header)
+        print("-" * len(header))
+        for workload, loop_kind, total in plan:
+            base = best[f"{workload}/{loop_kind}/none"][index]
+            cells = []
+            for mode in modes[1:]:
+                if mode == "aiocop":
+                    mine = aiocop_best.get(f"{workload}/{loop_kind}/aiocop")
+                    own = aiocop_best.get(f"{workload}/{loop_kind}/none")
+                    ratio = mine[index] / own[index] if mine and own else None
+                else:
+                    value = best.get(f"{workload}/{loop_kind}/{mode}")
+                    ratio = value[index] / base if value else None
+                cells.append(f"{ratio:>12.2f}x" if ratio else f"{'-':>13}")
+            label = f"{workload} x{total // 1000}k"
+            print(f"{label:<18}{loop_kind:<9}{base:>9.3f}" + "".join(cells))
+    print(
+        f"\nbest of {repeats} repeats (asyncio debug mode: {args.debug_repeats}); threshold {THRESHOLD} s; "
+        "aiocop is measured against its own process's baseline"
+    )
     return 0
 
 

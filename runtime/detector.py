@@ -336,6 +336,9 @@ class _Monitor:
             self.thread_id = _get_ident()
         self.stamp = _perf()
         if self._hook_selector():
+            if not on_loop_thread and loop.is_running():
+                # The loop may be waiting in the old select: wake it so the hook takes over.
+                loop.call_soon_threadsafe(_nothing)
             return
         self.interval = heartbeat_interval(self.threshold)
         if on_loop_thread:
@@ -662,6 +665,10 @@ def _thread_cpu(tid: int | None, now: float) -> tuple[float, float] | None:
     except (OSError, OverflowError, ValueError):
         _cpu_clocks.pop(tid, None)
         return None
+
+
+def _nothing() -> None:
+    pass
 
 
 def _coroutine_name(task: Any) -> str | None:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 class _SlowHandler(http.server.BaseHTTPRequestHandler):
     delay = 0.0
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         time.sleep(self.delay)
         body = b"ok"
         self.send_response(200)
@@ -20,7 +20,7 @@ class _SlowHandler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - silence the log
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 

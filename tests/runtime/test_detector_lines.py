@@ -71,7 +71,6 @@ def test_only_modules_and_classes_are_walked():
         @property
         def sleep(self):  # a property must never run from the watchdog
             calls.append("ran")
-            return None
 
     assert lines.qualified_candidates(["obj", "sleep"], {"obj": Trap()}) == []
     assert calls == []
