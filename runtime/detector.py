@@ -540,9 +540,19 @@ class _Monitor:
         # Classifying may import and parse: it runs on the reporter thread, so the watchdog
         # keeps its eyes on the loops meanwhile.
         root = self.root
-        _REPORTER.submit(lambda: self._report_block(block, end, root, cpu, wall))
+        # The detectors watching now get the report, even if the loop closes meanwhile.
+        detectors = list(self.detectors)
+        _REPORTER.submit(lambda: self._report_block(block, end, root, cpu, wall, detectors))
 
-    def _report_block(self, block: _Block, end: float, root: CodeType | None, cpu: float | None, wall: float | None) -> None:
+    def _report_block(
+        self,
+        block: _Block,
+        end: float,
+        root: CodeType | None,
+        cpu: float | None,
+        wall: float | None,
+        detectors: list[BlockingDetector],
+    ) -> None:
         for start, stop, samples, first in _segments(block, end, root):
             duration = stop - start
             if duration < self.threshold:
@@ -564,7 +574,7 @@ class _Monitor:
             task = block.task if first else None
             # CPU was measured from the detection on: scale its share to the whole block.
             used = duration * min(1.0, cpu / wall) if cpu is not None and wall else None
-            self._deliver(self._report(analysis, task, block.thread_id, start, duration, used))
+            _deliver(detectors, self._report(analysis, task, block.thread_id, start, duration, used))
 
     def _report(
         self, analysis: sampler.Analysis, task: Any, tid: int | None, start: float, duration: float, cpu: float | None
@@ -616,12 +626,14 @@ class _Monitor:
             samples=0,
             started=before + self.interval / 2,
         )
-        _REPORTER.submit(lambda: self._deliver(report))
+        detectors = list(self.detectors)
+        _REPORTER.submit(lambda: _deliver(detectors, report))
 
-    def _deliver(self, report: BlockingReport) -> None:
-        for detector in list(self.detectors):
-            if report.duration >= detector.threshold:
-                detector._deliver(report)
+
+def _deliver(detectors: list[BlockingDetector], report: BlockingReport) -> None:
+    for detector in detectors:
+        if report.duration >= detector.threshold:
+            detector._deliver(report)
 
 
 def _segments(

@@ -500,3 +500,22 @@ def test_the_shared_detector_takes_its_threshold_from_the_environment(monkeypatc
     asyncio.run(body(0.25))
     monkeypatch.setenv("WFASYNC_BLOCKING_THRESHOLD", "fast")
     asyncio.run(body(None))
+
+
+def test_a_loop_closed_without_uninstall_still_delivers_and_lets_go():
+    from runtime import strict
+
+    got: list[BlockingReport] = []
+    detectors: list[BlockingDetector] = []
+
+    async def main() -> None:
+        detectors.append(BlockingDetector(THRESHOLD, strict=True, warn=False, log=False, on_report=got.append).install())
+        time.sleep(BLOCK)  # line: last-words
+
+    asyncio.run(main())  # closes the loop; nobody uninstalls
+    deadline = time.monotonic() + 5
+    while (not got or detectors[0].installed) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [r.lineno for r in got] == [line_of("last-words")]
+    assert not detectors[0].installed
+    assert strict.patched() == {}
