@@ -22,10 +22,12 @@ summaries once per run.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import os
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -38,7 +40,7 @@ from .rules import RULES
 if TYPE_CHECKING:
     from .analyzer import _Analyzer, _Ctx, _Raw
 
-__all__ = ["Chain", "ModuleGraph", "chain_text", "on_external_call",
+__all__ = ["Chain", "ModuleGraph", "build_project_index", "chain_text", "on_external_call",
            "on_local_call", "summarize"]
 
 # Codes that mean "this call blocks" inside a helper. WFA301 counts: to_thread(f(x)) runs f(x)
@@ -118,6 +120,8 @@ class ModuleGraph:
     # -- recording, during the pass ------------------------------------------------------------
 
     def local_call(self, ctx: _Ctx, call: cst.Call, target: LocalDef, owner: Any) -> None:
+        if type(target.node) is cst.Lambda and type(call.func) is cst.Name:
+            target = dataclasses.replace(target, name=call.func.value)  # the name it is called by
         node = self.by_ctx.get(id(ctx))
         if node is not None:
             node.callees.append((call, target))
@@ -299,6 +303,13 @@ def on_external_call(an: _Analyzer, ctx: _Ctx, call: cst.Call, q: str, owner: An
     if graph is None:
         graph = an.graph = ModuleGraph(an)
     graph.external_call(ctx, call, q, owner)
+
+
+def build_project_index(files: Sequence[Path], config: Config, cache_dir: Path | None = None) -> Any:
+    """The project index of one ``wfasync check`` run: see :mod:`flake8_wfasync.project_index`."""
+    from .project_index import ProjectIndex
+
+    return ProjectIndex.build(files, config, cache_dir=cache_dir)
 
 
 def summarize(text: str, path: str, config: Config, index: Any) -> dict[str, Any]:

@@ -149,10 +149,11 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 
     config, root = resolve_config(args)
     files = _files(args, config, root)
-    index = build_project_index(files, config) if files else None
+    cache_dir = None if args.no_cache else Path(args.cache_dir) if args.cache_dir else root / CACHE_DIR_NAME
+    # Module summaries of the project index are kept in the cache folder too.
+    index = build_project_index(files, config, cache_dir) if files else None
     cache = None
-    if not args.no_cache:
-        cache_dir = Path(args.cache_dir) if args.cache_dir else root / CACHE_DIR_NAME
+    if cache_dir is not None:
         acfg = analysis_config(config)
         key = make_key(acfg.scope, sorted(acfg.extra_blocking.items()), sorted(acfg.allow))
         cache = ResultCache.open(cache_dir, key)

@@ -78,7 +78,7 @@ def analysis_config(config: Config) -> Config:
     return dataclasses.replace(config, select=frozenset(), ignore=frozenset(), exclude=())
 
 
-def build_project_index(files: Sequence[Path], config: Config) -> Any | None:
+def build_project_index(files: Sequence[Path], config: Config, cache_dir: Path | None = None) -> Any | None:
     """The project-wide index for cross-module analysis, or None while the analyzer has none.
 
     Contract for the index: picklable; ``analyze_source``/``analyze_module`` accept it as
@@ -93,7 +93,7 @@ def build_project_index(files: Sequence[Path], config: Config) -> Any | None:
     except ImportError:
         return None
     try:
-        return build(list(files), config)
+        return build(list(files), config, cache_dir=cache_dir)
     except Exception as exc:  # the per-file analysis still runs; say what is missing, once
         detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
         print(f"wfasync: warning: no project index ({detail}); WFA201 is checked within each file only",
@@ -177,7 +177,7 @@ def analyze_bytes(
                                    exc.msg or "invalid syntax") from None
         except ValueError as exc:  # null bytes
             raise SourceParseError(path, 1, 0, str(exc)) from None
-        if precheck and not might_block_tree(tree, text, config):
+        if precheck and not might_block_tree(tree, text, config, index, path):
             return {"findings": [], "lines": {}, "error": None, "skipped": True}
         findings = analyze_text(text, tree, path, config, index)
     except SourceParseError as exc:

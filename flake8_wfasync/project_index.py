@@ -1,0 +1,432 @@
+"""The project's own modules and which of their functions block (WFA201 across modules).
+
+Built once per run of ``wfasync check`` (:meth:`ProjectIndex.build`), before any file is
+analysed, and handed to every worker; the flake8 plugin, which sees one file at a time, gets a
+lazy one per project root and process (:func:`lazy_index_for`) that summarises only the modules
+its files call into.
+
+Cheap by construction:
+
+- module names come from the file list and ``__init__.py`` files, no import machinery;
+- only modules that coroutine-holding files import (and the modules those modules' functions
+  call into) are summarised, each with one libcst parse and the analyzer's own walk
+  (:func:`flake8_wfasync.callgraph.summarize`);
+- summaries are kept per file content in the cache folder, so an unchanged tree re-links
+  summaries instead of re-parsing;
+- linking is a reverse breadth-first search over the summaries: every function gets its
+  shortest chain to a blocking call, recursion and import cycles included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections import deque
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .callgraph import Chain, summarize
+from .config import Config
+
+__all__ = ["ProjectIndex", "lazy_index_for", "module_name_for"]
+
+_FORMAT = 1
+_IMPORT = re.compile(
+    r"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)|import[ \t]+([^\n#;]*))",
+    re.MULTILINE,
+)
+
+
+def module_name_for(path: str) -> str:
+    """``pkg/sub/db.py`` -> ``pkg.sub.db`` when ``pkg`` and ``sub`` hold an ``__init__.py``;
+    a file in a folder without one is a top-level module named by its stem."""
+    path = os.path.abspath(path)
+    folder, name = os.path.split(path)
+    stem = name.removesuffix(".py")
+    parts = [] if stem == "__init__" else [stem]
+    while os.path.isfile(os.path.join(folder, "__init__.py")):
+        folder, pkg = os.path.split(folder)
+        parts.insert(0, pkg)
+        if not pkg:
+            break
+    return ".".join(parts) if parts else stem
+
+
+def _scan_imports(text: str, package: str | None) -> set[str]:
+    """Module names a source text may import (over-approximated: ``from a import b`` gives
+    ``a`` and ``a.b``). Relative imports need the file's package."""
+    out: set[str] = set()
+    for m in _IMPORT.finditer(text):
+        dots, mod, names, plain = m.groups()
+        if plain is not None:
+            for item in plain.split(","):
+                name = item.split(" as ")[0].strip()
+                if name:
+                    out.add(name)
+            continue
+        if dots:
+            if package is None:
+                continue
+            parts = package.split(".") if package else []
+            up = len(dots) - 1
+            if up > len(parts):
+                continue
+            base = ".".join(parts[: len(parts) - up])
+            mod = f"{base}.{mod}".strip(".") if mod else base
+        if not mod:
+            continue
+        out.add(mod)
+        for item in names.strip("()").replace("\\", " ").split(","):
+            name = item.split(" as ")[0].strip()
+            if name and name != "*":
+                out.add(f"{mod}.{name}")
+    return out
+
+
+class ProjectIndex:
+    """Module name <-> file, each summarised module's functions, and their linked chains.
+
+    Picklable plain data: workers get a copy once. The analyzer asks it ``module_of``,
+    ``package_of``, ``is_project`` and ``chain``; the runner asks ``digest_for``."""
+
+    def __init__(self, modules: dict[str, str], config: Config, lazy_root: str | None = None) -> None:
+        # module name -> file path as shown; absolute path -> module name
+        self.files: dict[str, str] = dict(modules)
+        self.by_path: dict[str, str] = {os.path.abspath(p): m for m, p in modules.items()}
+        self.roots: set[str] = {m.partition(".")[0] for m in modules}
+        self.config = config
+        self.summaries: dict[str, dict[str, Any]] = {}
+        self.chains: dict[tuple[str, str], Chain] = {}
+        self.tags: dict[str, str] = {}
+        self.lazy_root = lazy_root
+        self._linked = True
+
+    # -- what the analyzer asks ----------------------------------------------------------------
+
+    def module_of(self, path: str) -> str | None:
+        ap = os.path.abspath(path)
+        m = self.by_path.get(ap)
+        if m is None and self.lazy_root is not None and os.path.isfile(ap):
+            m = module_name_for(ap)
+            self._add_module(m, ap)
+        return m
+
+    def package_of(self, path: str) -> str | None:
+        m = self.module_of(path)
+        if m is None:
+            return None
+        if os.path.basename(path) == "__init__.py":
+            return m
+        return m.rpartition(".")[0]
+
+    def is_project(self, qualname: str) -> bool:
+        root = qualname.partition(".")[0]
+        if root in self.roots:
+            return True
+        if self.lazy_root is not None:
+            return self._find_module(root) is not None
+        return False
+
+    def chain(self, qualname: str) -> Chain | None:
+        """How the project function or method ``qualname`` blocks, or None."""
+        loc = self._locate(qualname)
+        if loc is None:
+            return None
+        if not self._linked:
+            self._link()
+        return self.chains.get(loc)
+
+    def digest_for(self, path: str) -> str:
+        """What the index knows that can change this file's findings."""
+        return self.tags.get(os.path.abspath(path), "")
+
+    # -- locating names ------------------------------------------------------------------------
+
+    def _locate(self, qualname: str, depth: int = 0) -> tuple[str, str] | None:
+        parts = qualname.split(".")
+        for i in range(len(parts) - 1, 0, -1):
+            module = ".".join(parts[:i])
+            if module not in self.files and not (self.lazy_root and self._find_module(module)):
+                continue
+            summary = self._summary(module)
+            if summary is None:
+                return None
+            key = ".".join(parts[i:])
+            funcs = summary["funcs"]
+            if key in funcs:
+                return module, key
+            if f"{key}.__init__" in funcs:
+                return module, f"{key}.__init__"
+            target = summary["aliases"].get(parts[i])
+            if target is not None and depth < 8:
+                return self._locate(".".join([target, *parts[i + 1:]]), depth + 1)
+            return None
+        return None
+
+    def _summary(self, module: str) -> dict[str, Any] | None:
+        s = self.summaries.get(module)
+        if s is None and self.lazy_root is not None and module in self.files:
+            self._summarise_closure([module])
+            s = self.summaries.get(module)
+        return s
+
+    # -- building ------------------------------------------------------------------------------
+
+    def _add_module(self, module: str, path: str) -> None:
+        self.files.setdefault(module, path)
+        self.by_path.setdefault(os.path.abspath(path), module)
+        self.roots.add(module.partition(".")[0])
+
+    def _find_module(self, module: str) -> str | None:
+        """Lazy mode: the file of a module under the project root, if there is one."""
+        if module in self.files:
+            return self.files[module]
+        assert self.lazy_root is not None
+        base = os.path.join(self.lazy_root, *module.split("."))
+        for candidate in (base + ".py", os.path.join(base, "__init__.py")):
+            if os.path.isfile(candidate):
+                self._add_module(module, candidate)
+                return candidate
+        return None
+
+    def _summarise_closure(self, modules: Iterable[str], store: _SummaryStore | None = None) -> None:
+        """Summarise ``modules`` and every project module their functions call into."""
+        todo = deque(m for m in modules if m not in self.summaries)
+        while todo:
+            module = todo.popleft()
+            if module in self.summaries:
+                continue
+            path = self.files.get(module)
+            summary = _EMPTY
+            if path is not None:
+                summary = (store.get(path) if store is not None else None) or self._summarise(module, path)
+                if store is not None:
+                    store.put(path, summary)
+            self.summaries[module] = summary
+            self._linked = False
+            for entry in summary["funcs"].values():
+                for q in entry.get("ext", ()):
+                    target = self._module_prefix(q)
+                    if target is not None and target not in self.summaries:
+                        todo.append(target)
+            for q in summary["aliases"].values():
+                target = self._module_prefix(q)
+                if target is not None and target not in self.summaries:
+                    todo.append(target)
+
+    def _module_prefix(self, qualname: str) -> str | None:
+        parts = qualname.split(".")
+        for i in range(len(parts), 0, -1):
+            module = ".".join(parts[:i])
+            if module in self.files or (self.lazy_root and self._find_module(module)):
+                return module
+        return None
+
+    def _summarise(self, module: str, path: str) -> dict[str, Any]:
+        from .analyzer import SourceParseError, decode_source
+
+        try:
+            with open(path, "rb") as fh:
+                text = decode_source(fh.read())
+            if "def " not in text and "import" not in text:
+                return _EMPTY
+            return summarize(text, self.files[module], self.config, self)
+        except (OSError, SourceParseError, RecursionError, MemoryError):
+            return _EMPTY  # the file's own check reports what is wrong with it
+
+    def _link(self) -> None:
+        """Every function's shortest chain to a blocking call: a reverse breadth-first search
+        from the functions that block by themselves."""
+        callers: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        chains: dict[tuple[str, str], Chain] = {}
+        queue: deque[tuple[str, str]] = deque()
+        edges: list[tuple[tuple[str, str], tuple[str, str]]] = []
+        for module, summary in self.summaries.items():
+            path = self.files.get(module, "")
+            for key, entry in summary["funcs"].items():
+                node = (module, key)
+                site = entry.get("site")
+                if site is not None:
+                    chains[node] = Chain(((module, key),), site[0], path, site[1])
+                    queue.append(node)
+                for callee in entry.get("calls", ()):
+                    edges.append((node, (module, callee)))
+                for q in entry.get("ext", ()):
+                    loc = self._locate_linked(q)
+                    if loc is not None:
+                        edges.append((node, loc))
+        for caller, callee in edges:
+            callers.setdefault(callee, []).append(caller)
+        while queue:
+            node = queue.popleft()
+            for caller in callers.get(node, ()):
+                if caller not in chains:
+                    chains[caller] = chains[node].prepend(*caller)
+                    queue.append(caller)
+        self.chains = chains
+        self._linked = True
+
+    def _locate_linked(self, qualname: str) -> tuple[str, str] | None:
+        if self.lazy_root is None:
+            return self._locate(qualname)
+        # Lazy mode links only what is summarised already; no summarising while linking.
+        saved, self.lazy_root = self.lazy_root, None
+        try:
+            return self._locate(qualname)
+        finally:
+            self.lazy_root = saved
+
+    # -- the whole-project build ---------------------------------------------------------------
+
+    @classmethod
+    def build(cls, files: Sequence[Path], config: Config, cache_dir: Path | None = None) -> ProjectIndex:
+        """The index of a ``wfasync check`` run over ``files``."""
+        modules: dict[str, str] = {}
+        for f in files:
+            shown = str(f)
+            if shown.endswith(".py"):
+                modules.setdefault(module_name_for(shown), shown)
+        index = cls(modules, config)
+        store = _SummaryStore.open(cache_dir, config)
+        # Which project modules the files with coroutines import.
+        imports: dict[str, set[str]] = {}
+        for module, shown in modules.items():
+            info = store.scan(shown, index)
+            if info is not None:
+                imports[os.path.abspath(shown)] = {m for m in info if index._module_prefix(m)}
+        wanted = {index._module_prefix(m) for ms in imports.values() for m in ms}
+        index._summarise_closure(sorted(m for m in wanted if m), store)
+        index._link()
+        store.save()
+        # A file's tag: the chains of every function of the project modules it imports.
+        per_module: dict[str, str] = {}
+        for module in index.summaries:
+            items = sorted((k, c.steps, c.call, c.path, c.line) for (m, k), c in index.chains.items() if m == module)
+            per_module[module] = hashlib.blake2b(repr((items, sorted(index.summaries[module]["aliases"].items())))
+                                                 .encode(), digest_size=8).hexdigest()
+        for ap, ms in imports.items():
+            mods = sorted({p for p in (index._module_prefix(m) for m in ms) if p})
+            h = hashlib.blake2b(digest_size=8)
+            for m in mods:
+                h.update(f"{m}={per_module.get(m, '')};".encode())
+            index.tags[ap] = h.hexdigest()
+        return index
+
+
+_EMPTY: dict[str, Any] = {"funcs": {}, "aliases": {}}
+
+
+class _SummaryStore:
+    """Summaries and import scans per file, keyed by size and mtime, in the cache folder."""
+
+    def __init__(self, file: Path | None, key: str) -> None:
+        self.file = file
+        self.key = key
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.dirty = False
+
+    @classmethod
+    def open(cls, cache_dir: Path | None, config: Config) -> _SummaryStore:
+        from .cache import analyzer_digest
+
+        payload = json.dumps([_FORMAT, analyzer_digest(), sorted(config.extra_blocking.items()),
+                              sorted(config.allow)], default=repr)
+        key = hashlib.blake2b(payload.encode(), digest_size=10).hexdigest()
+        store = cls(cache_dir / f"project-{key}.json" if cache_dir is not None else None, key)
+        if store.file is not None:
+            try:
+                raw = json.loads(store.file.read_text(encoding="utf-8"))
+                if raw.get("key") == key and isinstance(raw.get("files"), dict):
+                    store.entries = raw["files"]
+            except (OSError, ValueError, AttributeError):
+                store.entries = {}
+        return store
+
+    def _entry(self, path: str) -> dict[str, Any] | None:
+        ap = os.path.abspath(path)
+        try:
+            st = os.stat(ap)
+        except OSError:
+            return None
+        stamp = [st.st_size, st.st_mtime_ns]
+        entry = self.entries.get(ap)
+        if entry is None or entry.get("stamp") != stamp:
+            entry = {"stamp": stamp}
+            self.entries[ap] = entry
+            self.dirty = True
+        return entry
+
+    def scan(self, path: str, index: ProjectIndex) -> list[str] | None:
+        """The modules a file with coroutines imports; None for a file without any."""
+        entry = self._entry(path)
+        if entry is None:
+            return None
+        if "imports" not in entry:
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                return None
+            if b"async" not in data:
+                entry["imports"] = None
+            else:
+                text = data.decode("utf-8", "replace")
+                entry["imports"] = sorted(_scan_imports(text, index.package_of(path)))
+            self.dirty = True
+        return entry["imports"]
+
+    def get(self, path: str) -> dict[str, Any] | None:
+        entry = self._entry(path)
+        return None if entry is None else entry.get("summary")
+
+    def put(self, path: str, summary: dict[str, Any]) -> None:
+        entry = self._entry(path)
+        if entry is not None and entry.get("summary") != summary:
+            entry["summary"] = summary
+            self.dirty = True
+
+    def save(self) -> None:
+        if self.file is None or not self.dirty:
+            return
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".project-", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump({"key": self.key, "files": self.entries}, fh, separators=(",", ":"))
+                os.replace(tmp, self.file)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+        except OSError:
+            return
+
+
+# --- the flake8 plugin's lazy index -----------------------------------------------------------
+
+_LAZY: dict[tuple[str, str], ProjectIndex] = {}
+
+
+def lazy_index_for(path: str, config: Config) -> ProjectIndex | None:
+    """The lazy index of the project a file belongs to (one per root and process), or None
+    for a file that is not in a package or not on disk."""
+    ap = os.path.abspath(path)
+    if not os.path.isfile(ap):
+        return None
+    module = module_name_for(ap)
+    depth = module.count(".") + (1 if os.path.basename(ap) == "__init__.py" else 0)
+    root = os.path.dirname(ap)
+    for _ in range(depth):
+        root = os.path.dirname(root)
+    key = (root, repr((sorted(config.extra_blocking.items()), sorted(config.allow))))
+    index = _LAZY.get(key)
+    if index is None:
+        index = _LAZY[key] = ProjectIndex({}, config, lazy_root=root)
+    return index
