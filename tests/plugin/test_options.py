@@ -144,25 +144,3 @@ def test_header_shows_the_settings(suite):
     result.stdout.fnmatch_lines(["wfasync: mode error, threshold 0.25 s, strict on"])
     result.assert_outcomes(passed=1)
 
-
-def test_bad_marker_under_xdist_errors_that_test(suite):
-    # Workers collect, and a worker cannot end the session: the test errors at setup instead.
-    suite.file(
-        "test_suite",
-        """
-        import pytest
-
-        @pytest.mark.wfasync(mode="loud")
-        def test_bad():
-            pass
-
-        def test_fine():
-            pass
-        """,
-    )
-    result = suite.run("-p", "xdist", "-n", "2")
-    result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines(
-        ["wfasync: test_suite.py::test_bad: @pytest.mark.wfasync: mode must be one of warn, error, off; got 'loud'"]
-    )
-    assert "INTERNALERROR" not in result.stdout.str()

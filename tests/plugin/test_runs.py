@@ -266,6 +266,17 @@ def test_under_xdist_the_controller_sums_every_worker(suite):
 
 def test_under_xdist_error_mode_fails_on_the_workers(suite):
     suite.file("test_flow", BLOCKING)
+    # Workers collect, and a worker cannot end the session: a bad marker errors its test.
+    suite.file(
+        "test_marker",
+        """
+        import pytest
+
+        @pytest.mark.wfasync(mode="loud")
+        def test_bad_marker():
+            pass
+        """,
+    )
     result = suite.run("-p", "xdist", "-n", "2", "--wfasync-threshold=0.1", "--wfasync-mode=error", "-rA")
     assert outcomes(result) == {
         "test_blocks": "FAILED",
@@ -273,8 +284,18 @@ def test_under_xdist_error_mode_fails_on_the_workers(suite):
         "test_swallowed": "FAILED",
         "test_allowed": "PASSED",
         "test_clean": "PASSED",
+        "test_bad_marker": "ERROR",
     }
     result.stdout.fnmatch_lines(["2 blocking sites in 3 tests (mode error, threshold 0.1 s, strict off)"])
+    result.stdout.fnmatch_lines(
+        [
+            (
+                "wfasync: test_marker.py::test_bad_marker: @pytest.mark.wfasync: "
+                "mode must be one of warn, error, off; got 'loud'"
+            )
+        ]
+    )
+    assert "INTERNALERROR" not in result.stdout.str()
 
 
 def test_pytest_asyncio_auto_mode(suite):
