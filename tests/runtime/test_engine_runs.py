@@ -569,3 +569,15 @@ def test_a_loop_shutting_down_under_a_run_leaves_no_unretrieved_error(caplog):
     gc.collect()
     assert wf.cleaned_up
     assert "never retrieved" not in caplog.text
+
+
+class Outer(Workflow):
+    @step
+    async def delegate(self, ev: StartEvent) -> StopEvent:
+        inner = await Linear().run(n=ev.n)  # a run inside a step of another run
+        return StopEvent(result=(inner, asyncio.current_task().get_name()))  # type: ignore[union-attr]
+
+
+@pytest.mark.asyncio
+async def test_a_step_may_await_another_workflow():
+    assert await Outer().run(n=2) == (30, "wfasync:Outer.delegate")
