@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from . import __version__
 from .analyzer import SourceParseError, analyze_text
 from .config import DEFAULT_CONFIG, SCOPES, Config, ConfigError
+from .project_index import lazy_index_for
 
 _QUALNAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\.?$")
 
@@ -87,6 +88,7 @@ class WfasyncChecker:
     name = "flake8-wfasync"
     version = __version__
     config: ClassVar[Config] = DEFAULT_CONFIG
+    cross_module: ClassVar[bool] = False
 
     def __init__(self, tree: ast.AST, lines: list[str], filename: str = "<stdin>") -> None:
         self.tree = tree
@@ -109,6 +111,11 @@ class WfasyncChecker:
             "--wfasync-allow", default="", parse_from_config=True,
             help="Qualified names never reported (comma separated; 'pkg.' allows a package).",
         )
+        manager.add_option(
+            "--wfasync-cross-module", action="store_true", default=False, parse_from_config=True,
+            help="Follow imports between the project's own modules for WFA201 (each module "
+                 "summarised once per process, when a coroutine calls into it).",
+        )
 
     @classmethod
     def parse_options(cls, options: Any) -> None:
@@ -118,6 +125,7 @@ class WfasyncChecker:
                 getattr(options, "wfasync_extra_blocking", ""),
                 getattr(options, "wfasync_allow", ""),
             )
+            cls.cross_module = bool(getattr(options, "wfasync_cross_module", False))
         except ConfigError as exc:
             # One clear line and exit status 1, instead of a traceback from inside flake8.
             raise SystemExit(f"flake8-wfasync: {exc}") from None
@@ -127,7 +135,9 @@ class WfasyncChecker:
         if "async" not in source:
             return
         try:
-            findings = analyze_text(source, self.tree, self.filename, self.config)  # type: ignore[arg-type]
+            # The project's other modules, summarised lazily once per process (WFA201).
+            index = lazy_index_for(self.filename, self.config) if self.cross_module else None
+            findings = analyze_text(source, self.tree, self.filename, self.config, index)  # type: ignore[arg-type]
         except SourceParseError as exc:
             # flake8 reports Python syntax errors itself (E999); this is the rare file that
             # the ast module accepts and libcst does not.

@@ -202,11 +202,24 @@ def test_import_cycles_and_recursion_across_modules(tmp_path: Path):
 def test_wfasync_check_follows_imports(tmp_path: Path):
     _project(tmp_path, APP)
     cmd = [str(Path(sys.executable).parent / "wfasync"), "check", "--isolated", "--format", "json", "."]
-    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, check=False)
     assert proc.returncode == 1, proc.stderr
     findings = json.loads(proc.stdout)["findings"]
     assert [(Path(f["path"]).name, f["line"], f["code"]) for f in findings] == [("flow.py", 5, "WFA201")]
     # Warm: the same answer from the caches.
-    again = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
+    again = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, check=False)
     assert json.loads(again.stdout)["findings"] == findings
     assert list((tmp_path / ".wfasync_cache").glob("project-*.json"))
+
+
+def test_flake8_follows_imports_with_the_option(tmp_path: Path):
+    _project(tmp_path, APP)
+    flake8 = [sys.executable, "-m", "flake8", "--isolated", "--select", "WFA", "-j", "1"]
+    with_index = subprocess.run([*flake8, "--wfasync-cross-module", "app"], cwd=tmp_path, capture_output=True,
+                                text=True, check=False)
+    lines = with_index.stdout.splitlines()
+    assert len(lines) == 1, with_index.stdout + with_index.stderr
+    assert lines[0].startswith(str(Path("app", "flow.py")) + ":5:12: WFA201 load() blocks the event loop")
+    assert "through app.db.load() -> app.db.fetch() -> time.sleep (" in lines[0]
+    per_file = subprocess.run([*flake8, "app"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert per_file.stdout == "" and per_file.returncode == 0, per_file.stdout + per_file.stderr
