@@ -331,10 +331,11 @@ def classify(frames: Sample) -> tuple[FrameInfo | None, Verdict | None]:
     # The outermost catalog match is what the application called; the line is its caller's.
     for index in range(len(frames) - 1, -1, -1):
         code, _, module = frames[index]
-        entry = CLASSIFIER.frame_entry(module, code.co_qualname)
+        qualname = qualname_of(code)
+        entry = CLASSIFIER.frame_entry(module, qualname)
         if entry is not None:
             site = frames[index + 1] if index + 1 < len(frames) else frames[index]
-            return site, CLASSIFIER.entry_verdict(entry, f"{module}.{code.co_qualname}")
+            return site, CLASSIFIER.entry_verdict(entry, f"{module}.{qualname}")
     # No Python frame for the blocking call: ask the static matcher about the line itself.
     innermost = frames[0]
     verdict = CLASSIFIER.line_verdict(innermost[0].co_filename, innermost[1], innermost[2])
@@ -346,6 +347,11 @@ def classify(frames: Sample) -> tuple[FrameInfo | None, Verdict | None]:
         if verdict is not None:
             return user, verdict
     return (user or innermost), None
+
+
+def qualname_of(code: CodeType) -> str:
+    """``co_qualname`` (Python 3.11+), else the plain function name."""
+    return getattr(code, "co_qualname", code.co_name)
 
 
 def first_user_frame(frames: Sample) -> FrameInfo | None:
@@ -366,7 +372,7 @@ def find_step(frames: Sample) -> tuple[str, str] | None:
 def outermost_coroutine(frames: Sample) -> str | None:
     for code, _, _ in reversed(frames):
         if code.co_flags & _CORO_FLAGS:
-            return code.co_qualname
+            return qualname_of(code)
     return None
 
 

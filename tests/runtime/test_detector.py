@@ -293,9 +293,9 @@ def test_two_tasks_blocking_back_to_back_are_two_reports():
 
 def test_a_block_shorter_than_the_threshold_is_not_reported():
     async def body() -> None:
-        time.sleep(THRESHOLD * 0.5)
+        time.sleep(THRESHOLD * 0.3)
         await asyncio.sleep(0.05)
-        time.sleep(THRESHOLD * 0.5)
+        time.sleep(THRESHOLD * 0.3)
 
     reports, _ = watch(body)
     assert reports == []
