@@ -23,6 +23,7 @@ run that did not ask for it.
 from __future__ import annotations
 
 import threading
+import time
 import warnings
 from collections.abc import Generator
 from pathlib import Path
@@ -167,8 +168,9 @@ class LoopWatch:
         self._lock = threading.Lock()
         self._detectors: dict[int, tuple[Any, Any]] = {}
         self._reports: list[Any] = []
-        # Loops that ran since their reports were last collected (a stop collects them).
-        self._unflushed: set[int] = set()
+        # Loops that ran since their reports were last collected (a stop collects them), with
+        # when that run started.
+        self._unflushed: dict[int, float] = {}
         self._closed = False
         self.errors: list[str] = []
 
@@ -213,7 +215,7 @@ class LoopWatch:
 
     def _on_loop(self, loop: Any) -> None:
         with self._lock:
-            self._unflushed.add(id(loop))
+            self._unflushed[id(loop)] = time.perf_counter()
             if self._closed or id(loop) in self._detectors:
                 return
             self._detectors[id(loop)] = (loop, None)  # reserve: a loop is attached once
@@ -239,14 +241,18 @@ class LoopWatch:
         # reports now rather than after the close.
         with self._lock:
             entry = self._detectors.get(id(loop))
-        if entry is not None and entry[1] is not None:
+            started = self._unflushed.get(id(loop))
+        # A run shorter than the threshold cannot hold a block: nothing to wait for. (Strict
+        # reports are delivered at once, on the loop's thread.)
+        short = started is not None and time.perf_counter() - started < self.settings.threshold / 2
+        if entry is not None and entry[1] is not None and not short:
             try:
                 entry[1].flush()
             except Exception as exc:  # noqa: BLE001 - runs on the user's loop thread; reported later
                 self._note_error(f"could not collect reports: {type(exc).__name__}: {exc}")
                 return
         with self._lock:
-            self._unflushed.discard(id(loop))
+            self._unflushed.pop(id(loop), None)
 
     def _on_report(self, report: Any) -> None:
         with self._lock:
