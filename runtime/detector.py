@@ -753,7 +753,10 @@ class _Watchdog:
                     logger.exception("blocking watchdog failed on %r", monitor.loop)
                     monitor.block = None
                 if monitor.closed:
-                    _forget_closed(monitor)
+                    # Detach its detectors only after the reports already queued for it (the
+                    # last block before the loop closed) have been delivered to them.
+                    self.remove(monitor)
+                    _REPORTER.submit(lambda closed=monitor: _forget_closed(closed))
             delay = wake_at - _perf()
             planned = wake_at if delay > 0 else math.inf
             if delay > 0 and self._wake.wait(delay):
