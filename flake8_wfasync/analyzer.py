@@ -438,6 +438,8 @@ class _Analyzer:
 
     def run(self) -> list[Finding]:
         index = self.index
+        if index is not None and not hasattr(index, "chain"):
+            index = self.index = None  # an index without the project's call graph (a cache tag only)
         PACKAGE.set(index.package_of(self.path) if index is not None else None)  # type: ignore[attr-defined]
         mscope = self.module_scope = Scope("module")
         collect_bindings(self.module.body, mscope)
@@ -649,7 +651,9 @@ class _Analyzer:
                    "with a small dedicated pool")
         else:
             fix = f"use await asyncio.to_thread({offload})"
-        if ctx.step:
+        if code == "WFA110" and entry is not None:
+            fix = f"{entry.advice}, or {fix}"  # the async client first: it names the way out
+        elif ctx.step:
             fix += ", or make the step a plain def"
         elif entry is not None and entry.category in _ALTERNATIVES:
             fix += f", or {_ALTERNATIVES[entry.category]}"

@@ -399,6 +399,8 @@ def _ast_block(body: list[ast.stmt]) -> list[ast.stmt]:
 
 def ast_calls_project_blocking(tree: ast.Module, calls: list[ast.Call], index: Any, path: str) -> bool:
     """True when one of ``calls`` names a project function that the index says blocks."""
+    if not hasattr(index, "chain"):
+        return False
     package = index.package_of(path)
     names: dict[str, str] = {}
     for stmt in _ast_block(tree.body):

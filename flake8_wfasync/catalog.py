@@ -317,46 +317,90 @@ _add(
 )
 
 # --- WFA110: sync calls on SDK / LLM clients -------------------------------------------------
-# LlamaIndex LLMs, embeddings, indexes, query/chat engines and retrievers: sync method -> twin.
-LLAMA_TWINS: dict[str, str] = {
-    "complete": "acomplete", "chat": "achat", "stream_complete": "astream_complete",
-    "stream_chat": "astream_chat", "predict": "apredict", "structured_predict":
-    "astructured_predict", "query": "aquery", "retrieve": "aretrieve",
-    "get_text_embedding": "aget_text_embedding", "get_query_embedding": "aget_query_embedding",
-    "get_text_embedding_batch": "aget_text_embedding_batch",
-    "get_agg_embedding_from_queries": "aget_agg_embedding_from_queries",
+# LlamaIndex objects by kind: the base type a value of that kind is tracked as, the modules
+# whose classes are of that kind, and its sync methods with their async twins.
+LLAMA_KINDS: dict[str, tuple[str, tuple[str, ...], dict[str, str]]] = {
+    "llm": ("llama_index.core.llms.LLM", ("llama_index.llms", "llama_index.core.llms"), {
+        "complete": "acomplete", "chat": "achat", "stream_complete": "astream_complete",
+        "stream_chat": "astream_chat", "predict": "apredict", "stream": "astream",
+        "structured_predict": "astructured_predict",
+        "stream_structured_predict": "astream_structured_predict",
+        "predict_and_call": "apredict_and_call"}),
+    "embedding": ("llama_index.core.base.embeddings.base.BaseEmbedding",
+                  ("llama_index.embeddings", "llama_index.core.embeddings",
+                   "llama_index.core.base.embeddings"), {
+        "get_text_embedding": "aget_text_embedding", "get_query_embedding": "aget_query_embedding",
+        "get_text_embedding_batch": "aget_text_embedding_batch",
+        "get_agg_embedding_from_queries": "aget_agg_embedding_from_queries"}),
+    "index": ("llama_index.core.indices.base.BaseIndex", ("llama_index.core.indices",), {
+        "insert": "ainsert", "insert_nodes": "ainsert_nodes", "delete_nodes": "adelete_nodes",
+        "delete_ref_doc": "adelete_ref_doc", "update_ref_doc": "aupdate_ref_doc",
+        "refresh_ref_docs": "arefresh_ref_docs"}),
+    "query_engine": ("llama_index.core.base.base_query_engine.BaseQueryEngine",
+                     ("llama_index.core.query_engine", "llama_index.core.base.base_query_engine"), {
+        "query": "aquery", "retrieve": "aretrieve", "synthesize": "asynthesize"}),
+    "retriever": ("llama_index.core.base.base_retriever.BaseRetriever",
+                  ("llama_index.core.retrievers", "llama_index.core.base.base_retriever"), {
+        "retrieve": "aretrieve"}),
+    "chat_engine": ("llama_index.core.chat_engine.types.BaseChatEngine",
+                    ("llama_index.core.chat_engine",), {
+        "chat": "achat", "stream_chat": "astream_chat"}),
 }
-LLAMA_TYPES: tuple[str, ...] = (
-    "llama_index.llms", "llama_index.embeddings", "llama_index.core.llms",
-    "llama_index.core.indices", "llama_index.core.query_engine", "llama_index.core.retrievers",
-    "llama_index.core.chat_engine", "llama_index.core.base",
-)
+# Where the runtime sees each kind's methods run (module + co_qualname of the base class).
+_LLAMA_RUNTIME = {
+    "llm": ("llama_index.core.llms.llm.LLM", "llama_index.core.base.llms.base.BaseLLM"),
+    "embedding": ("llama_index.core.base.embeddings.base.BaseEmbedding",),
+    "index": ("llama_index.core.indices.base.BaseIndex",),
+    "query_engine": ("llama_index.core.base.base_query_engine.BaseQueryEngine",),
+    "retriever": ("llama_index.core.base.base_retriever.BaseRetriever",),
+    "chat_engine": ("llama_index.core.chat_engine.types.BaseChatEngine",),
+}
+_LLAMA_SETTINGS = {"llm": "llama_index.core.Settings.llm",
+                   "embedding": "llama_index.core.Settings.embed_model"}
+# Every sync method name -> its twin (one name has one twin whatever the kind).
+LLAMA_TWINS: dict[str, str] = {m: t for _, _, twins in LLAMA_KINDS.values() for m, t in twins.items()}
 for _sync, _async in LLAMA_TWINS.items():
+    _methods_of: list[str] = []
+    _runtime_of: list[str] = []
+    for _kind, (_base, _prefixes, _twins) in LLAMA_KINDS.items():
+        if _sync not in _twins:
+            continue
+        _methods_of.append(f"{_base}.{_sync}")
+        _methods_of += [f"{p}.*.{_sync}" for p in _prefixes]
+        if _kind in _LLAMA_SETTINGS:
+            _methods_of.append(f"{_LLAMA_SETTINGS[_kind]}.{_sync}")
+        _runtime_of += [f"{r}.{_sync}" for r in _LLAMA_RUNTIME[_kind]]
     _add(
         "WFA110", "sdk",
         f"await the async twin .{_async}(...) instead of .{_sync}(...)",
-        methods=[f"{p}.*.{_sync}" for p in LLAMA_TYPES] + [f"llama_index.core.Settings.llm.{_sync}",
-                                                             f"llama_index.core.Settings.embed_model.{_sync}"],
-        runtime=[f"llama_index.core.llms.llm.LLM.{_sync}",
-                 f"llama_index.core.base.base_query_engine.BaseQueryEngine.{_sync}",
-                 f"llama_index.core.base.base_retriever.BaseRetriever.{_sync}",
-                 f"llama_index.core.base.embeddings.base.BaseEmbedding.{_sync}"],
-        twin=_async,
+        methods=_methods_of, runtime=_runtime_of, twin=_async,
     )
 _add(
     "WFA110", "sdk",
-    "use the async client (openai.AsyncOpenAI, anthropic.AsyncAnthropic) and await the call",
-    methods=["openai.OpenAI.*", "openai.AzureOpenAI.*", "anthropic.Anthropic.*"],
-    runtime=["openai._base_client.SyncAPIClient.request", "anthropic._base_client.SyncAPIClient.request"],
+    "use openai.AsyncOpenAI (or AsyncAzureOpenAI) and await the same call",
+    methods=["openai.OpenAI.*", "openai.AzureOpenAI.*"],
+    runtime=["openai._base_client.SyncAPIClient.request"],
+)
+_add(
+    "WFA110", "sdk",
+    "use anthropic.AsyncAnthropic and await the same call",
+    methods=["anthropic.Anthropic.*"],
+    runtime=["anthropic._base_client.SyncAPIClient.request"],
 )
 _ctor("openai.OpenAI", "openai.OpenAI", "openai.Client")
 _ctor("openai.AzureOpenAI", "openai.AzureOpenAI")
 _ctor("anthropic.Anthropic", "anthropic.Anthropic", "anthropic.Client")
 _add(
     "WFA110", "sdk",
-    "use an async SDK (aioboto3, aiobotocore, aiodocker) or await asyncio.to_thread(...)",
-    methods=["boto3.client.*", "boto3.resource.*", "docker.DockerClient.*"],
-    runtime=["botocore.client.BaseClient._make_api_call", "docker.api.client.APIClient._result"],
+    "use aioboto3 (or aiobotocore) and await the same call",
+    methods=["boto3.client.*", "boto3.resource.*"],
+    runtime=["botocore.client.BaseClient._make_api_call"],
+)
+_add(
+    "WFA110", "sdk",
+    "use aiodocker and await the same call",
+    methods=["docker.DockerClient.*"],
+    runtime=["docker.api.client.APIClient._result"],
 )
 _ctor("boto3.client", "boto3.client", "boto3.Session.client", "boto3.session.Session.client")
 _ctor("boto3.resource", "boto3.resource", "boto3.Session.resource")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from . import catalog
+from . import catalog, origins
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 INSTANCE = "()"
@@ -179,6 +179,10 @@ def call_result(node: cst.Call, scope: Scope) -> str | None:
 
 
 def result_of(target: str) -> str | None:
+    if target.startswith("llama_index."):
+        made = origins.result_type(target, INSTANCE)
+        if made is not None:
+            return made + INSTANCE
     parts = split_instance(target)
     if parts is None:
         typ = catalog.constructed_type(target)
@@ -207,7 +211,7 @@ def annotation_type(ann: cst.Annotation | None, scope: Scope) -> str | None:
     target = resolve_expr(ann.annotation, scope)
     if isinstance(target, str) and INSTANCE not in target and not target.startswith("builtins."):
         if target.rpartition(".")[2][:1].isupper():
-            return catalog.constructed_type(target) or target
+            return origins.annotated_type(target) or catalog.constructed_type(target) or target
     return None
 
 
