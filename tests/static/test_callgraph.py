@@ -5,10 +5,10 @@ from __future__ import annotations
 import textwrap
 
 from flake8_wfasync.analyzer import analyze_source
-from flake8_wfasync.config import Config
+from flake8_wfasync.config import DEFAULT_CONFIG, Config
 
 
-def findings(src: str, config: Config = Config()):
+def findings(src: str, config: Config = DEFAULT_CONFIG):
     return analyze_source(textwrap.dedent(src), "mod.py", config)
 
 
