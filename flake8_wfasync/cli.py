@@ -204,7 +204,10 @@ def cmd_fix(args: argparse.Namespace, out: TextIO) -> int:
     config, root = resolve_config(args)
     files = _files(args, config, root)
     style = Style.for_stream(out, args.color)
-    report = fix_files(files, config, write=not args.diff)
+    from .cache import CACHE_DIR_NAME
+
+    # The project index keeps its module summaries in the cache folder, as for check.
+    report = fix_files(files, config, write=not args.diff, cache_dir=root / CACHE_DIR_NAME)
     for file_report in report.files:
         if args.diff and file_report.diff:
             out.write(file_report.diff)

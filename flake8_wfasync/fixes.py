@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import io
 import os
 import stat
@@ -56,19 +57,44 @@ MAX_PASSES = 4
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 
 
-class _Parents(cst.CSTVisitor):
-    def __init__(self) -> None:
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(cls: type) -> tuple[str, ...]:
+    names = _CHILD_FIELDS.get(cls)
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(cls))
+        _CHILD_FIELDS[cls] = names
+    return names
+
+
+class _Parents:
+    """Every node's parent and the names of awaited calls, in one walk over the dataclass
+    fields (libcst's visitors rebuild each node they pass, several times slower)."""
+
+    def __init__(self, module: cst.Module) -> None:
         self.parent: dict[cst.CSTNode, cst.CSTNode] = {}
-        self._stack: list[cst.CSTNode] = []
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if self._stack:
-            self.parent[node] = self._stack[-1]
-        self._stack.append(node)
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        self._stack.pop()
+        self.awaited: set[str] = set()
+        parent = self.parent
+        stack: list[cst.CSTNode] = [module]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Await) and isinstance(node.expression, cst.Call):
+                func = node.expression.func
+                if isinstance(func, cst.Name):
+                    self.awaited.add(func.value)
+                elif isinstance(func, cst.Attribute):
+                    self.awaited.add(func.attr.value)
+            for name in _child_fields(type(node)):
+                value = getattr(node, name)
+                if isinstance(value, cst.CSTNode):
+                    parent[value] = node
+                    stack.append(value)
+                elif isinstance(value, (list, tuple)):
+                    for item in value:
+                        if isinstance(item, cst.CSTNode):
+                            parent[item] = node
+                            stack.append(item)
 
 
 def _dotted(expr: cst.BaseExpression) -> str | None:
@@ -227,12 +253,10 @@ def _plural(n: int, word: str) -> str:
 class _ModuleFacts:
     def __init__(self, module: cst.Module) -> None:
         self.module = module
-        collector = _Parents()
-        module.visit(collector)
+        collector = _Parents(module)
         self.parent = collector.parent
+        self.awaited_attrs = collector.awaited
         self.asyncio_name = self._find_asyncio_import()
-        self.module_bound = _bound_names(module)
-        self.awaited_attrs = self._awaited_names()
         self._fn_bound: dict[cst.FunctionDef, set[str]] = {}
         self._fn_files: dict[cst.FunctionDef, set[str]] = {}
 
@@ -249,20 +273,10 @@ class _ModuleFacts:
                                     return alias.asname.name.value
         return None
 
-    def _awaited_names(self) -> set[str]:
-        names: set[str] = set()
-
-        class Collect(cst.CSTVisitor):
-            def visit_Await(self, n: cst.Await) -> None:
-                if isinstance(n.expression, cst.Call):
-                    func = n.expression.func
-                    if isinstance(func, cst.Name):
-                        names.add(func.value)
-                    elif isinstance(func, cst.Attribute):
-                        names.add(func.attr.value)
-
-        self.module.visit(Collect())
-        return names
+    @functools.cached_property
+    def module_bound(self) -> set[str]:
+        # Only asked when asyncio is not imported and a rewrite needs it: a whole extra pass.
+        return _bound_names(self.module)
 
     def enclosing(self, node: cst.CSTNode) -> tuple[cst.FunctionDef | None, str | None]:
         """(the coroutine the node runs in, None) or (None, reason it cannot be awaited there)."""
@@ -708,7 +722,10 @@ def _analyze(module: cst.Module, path: str, config: Config, index: Any) -> list[
 
 
 def _relevant(findings: Iterable[Finding], module: cst.Module, config: Config) -> list[Finding]:
-    lines = source_lines(module.code)
+    findings = list(findings)
+    if not findings:
+        return []
+    lines = source_lines(module.code)  # code generation costs about a parse: only when needed
     out = []
     for f in findings:
         if not config.code_enabled(f.code):
@@ -781,13 +798,24 @@ def fixable_findings(text: str, path: str, config: Config, index: Any = None) ->
     return {(f.code, f.line, f.col) for f in planned}
 
 
-def _reasons(refusals: Sequence[tuple[Finding, str]], module: cst.Module) -> dict[tuple[str, str, str], str]:
-    lines = source_lines(module.code)
+def _reasons(refusals: Sequence[tuple[Finding, str]], code: str) -> dict[tuple[str, str, str], str]:
+    lines = source_lines(code)
     out = {}
     for f, reason in refusals:
         text = lines[f.line - 1].strip() if 0 < f.line <= len(lines) else ""
         out[(f.code, f.qualname or "", text)] = reason
     return out
+
+
+def _worth_parsing(data: bytes) -> bool:
+    """The analyzer's cheap pre-check: a file without a coroutine that might block has nothing
+    to fix (a file that does not parse passes, so that its error is reported)."""
+    from .analyzer import might_block
+
+    try:
+        return bool(might_block(data))
+    except Exception:  # noqa: BLE001 - the full parse below reports what is wrong
+        return True
 
 
 def fix_file(path: Path, config: Config, *, write: bool, index: Any = None) -> FileFix:
@@ -799,6 +827,9 @@ def fix_file(path: Path, config: Config, *, write: bool, index: Any = None) -> F
         result.error = f"cannot read: {exc.strerror or exc}"
         return result
     result.original = data
+    if not _worth_parsing(data):
+        result.fixed = data
+        return result
     try:
         module = cst.parse_module(data)
     except cst.ParserSyntaxError as exc:
@@ -820,18 +851,21 @@ def fix_file(path: Path, config: Config, *, write: bool, index: Any = None) -> F
         result.internal = True
         return result
     result.applied = [dataclasses.replace(a) for a in applied]
-    new_bytes = fixed.bytes
+    unchanged = fixed is module  # no pass rewrote anything: no code generation needed
+    new_bytes = data if unchanged else fixed.bytes
     result.fixed = new_bytes
-    reasons = _reasons(refusals, fixed)
-    lines = source_lines(fixed.code)
-    shift = _line_shift(module, fixed) if not write else None
-    for f in remaining:
-        text = lines[f.line - 1].strip() if 0 < f.line <= len(lines) else ""
-        reason = reasons.get((f.code, f.qualname or "", text)) or (
-            f"no automatic rewrite: {f.advice or 'see wfasync explain ' + f.code}")
-        if shift is not None:
-            f = dataclasses.replace(f, line=shift(f.line))
-        result.remaining.append((dataclasses.replace(f, path=shown), reason))
+    if remaining:
+        new_code = module.code if unchanged else fixed.code
+        reasons = _reasons(refusals, new_code)
+        lines = source_lines(new_code)
+        shift = None if (write or unchanged) else _line_shift(module.code, new_code)
+        for f in remaining:
+            text = lines[f.line - 1].strip() if 0 < f.line <= len(lines) else ""
+            reason = reasons.get((f.code, f.qualname or "", text)) or (
+                f"no automatic rewrite: {f.advice or 'see wfasync explain ' + f.code}")
+            if shift is not None:
+                f = dataclasses.replace(f, line=shift(f.line))
+            result.remaining.append((dataclasses.replace(f, path=shown), reason))
     if result.changed:
         old_text, new_text = module.code, fixed.code
         result.diff = "".join(
@@ -850,9 +884,9 @@ def fix_file(path: Path, config: Config, *, write: bool, index: Any = None) -> F
     return result
 
 
-def _line_shift(before: cst.Module, after: cst.Module) -> Any:
+def _line_shift(before: str, after: str) -> Any:
     """Map a line of the fixed text to the original text (only whole inserted lines move lines)."""
-    old, new = source_lines(before.code), source_lines(after.code)
+    old, new = source_lines(before), source_lines(after)
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
     mapping: dict[int, int] = {}
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -883,10 +917,10 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def fix_files(files: Sequence[Path], config: Config, *, write: bool) -> FixReport:
+def fix_files(files: Sequence[Path], config: Config, *, write: bool, cache_dir: Path | None = None) -> FixReport:
     from .runner import build_project_index
 
-    index = build_project_index(files, config) if files else None
+    index = build_project_index(files, config, cache_dir) if files else None
     report = FixReport()
     for path in files:
         report.files.append(fix_file(path, config, write=write, index=index))
