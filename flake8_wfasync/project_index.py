@@ -193,30 +193,48 @@ class ProjectIndex:
                 return candidate
         return None
 
-    def _summarise_closure(self, modules: Iterable[str], store: _SummaryStore | None = None) -> None:
-        """Summarise ``modules`` and every project module their functions call into."""
-        todo = deque(m for m in modules if m not in self.summaries)
-        while todo:
-            module = todo.popleft()
-            if module in self.summaries:
-                continue
-            path = self.files.get(module)
-            summary = _EMPTY
-            if path is not None:
-                summary = (store.get(path) if store is not None else None) or self._summarise(module, path)
+    def _summarise_closure(self, modules: Iterable[str], store: _SummaryStore | None = None,
+                           jobs: int = 1) -> None:
+        """Summarise ``modules`` and every project module their functions call into, a
+        frontier at a time (in a process pool when it is large and ``jobs`` allows)."""
+        frontier = sorted({m for m in modules if m not in self.summaries})
+        while frontier:
+            fresh: list[str] = []
+            for module in frontier:
+                path = self.files.get(module)
+                cached = store.get(path) if store is not None and path is not None else None
+                if cached is not None:
+                    self.summaries[module] = cached
+                elif path is None:
+                    self.summaries[module] = _EMPTY
+                else:
+                    fresh.append(module)
+            for module, summary in zip(fresh, self._summarise_many(fresh, jobs), strict=True):
+                self.summaries[module] = summary
                 if store is not None:
-                    store.put(path, summary)
-            self.summaries[module] = summary
+                    store.put(self.files[module], summary)
             self._linked = False
-            for entry in summary["funcs"].values():
-                for q in entry.get("ext", ()):
+            nxt: set[str] = set()
+            for module in frontier:
+                summary = self.summaries[module]
+                targets = [q for entry in summary["funcs"].values() for q in entry.get("ext", ())]
+                targets += summary["aliases"].values()
+                for q in targets:
                     target = self._module_prefix(q)
                     if target is not None and target not in self.summaries:
-                        todo.append(target)
-            for q in summary["aliases"].values():
-                target = self._module_prefix(q)
-                if target is not None and target not in self.summaries:
-                    todo.append(target)
+                        nxt.add(target)
+            frontier = sorted(nxt)
+
+    def _summarise_many(self, modules: list[str], jobs: int) -> list[dict[str, Any]]:
+        if jobs <= 1 or len(modules) < _PARALLEL_SUMMARIES or self.lazy_root is not None:
+            return [self._summarise(m, self.files[m]) for m in modules]
+        from concurrent.futures import ProcessPoolExecutor
+
+        try:
+            with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(self,)) as pool:
+                return list(pool.map(_summarise_in_worker, modules, chunksize=max(1, len(modules) // (jobs * 4))))
+        except (OSError, RuntimeError):  # no processes here: do it in this one
+            return [self._summarise(m, self.files[m]) for m in modules]
 
     def _module_prefix(self, qualname: str) -> str | None:
         parts = qualname.split(".")
@@ -299,7 +317,7 @@ class ProjectIndex:
             if info is not None:
                 imports[os.path.abspath(shown)] = {m for m in info if index._module_prefix(m)}
         wanted = {index._module_prefix(m) for ms in imports.values() for m in ms}
-        index._summarise_closure(sorted(m for m in wanted if m), store)
+        index._summarise_closure(sorted(m for m in wanted if m), store, jobs=_jobs())
         index._link()
         store.save()
         # A file's tag: the chains of every function of the project modules it imports.
@@ -318,6 +336,18 @@ class ProjectIndex:
 
 
 _EMPTY: dict[str, Any] = {"funcs": {}, "aliases": {}}
+_PARALLEL_SUMMARIES = 16  # below this many modules to summarise, a pool costs more than it saves
+_worker_index: ProjectIndex | None = None
+
+
+def _init_worker(index: ProjectIndex) -> None:
+    global _worker_index
+    _worker_index = index
+
+
+def _summarise_in_worker(module: str) -> dict[str, Any]:
+    assert _worker_index is not None
+    return _worker_index._summarise(module, _worker_index.files[module])
 
 
 class _SummaryStore:
@@ -407,6 +437,13 @@ class _SummaryStore:
                 raise
         except OSError:
             return
+
+
+def _jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # type: ignore[attr-defined]
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 # --- the flake8 plugin's lazy index -----------------------------------------------------------
