@@ -561,6 +561,12 @@ class _Analyzer:
                     fix="use asyncio.get_running_loop()"),
                     "asyncio.get_event_loop", "use asyncio.get_running_loop()",
                     "asyncio.get_running_loop")
+        if type(target) is ClassInfo:
+            # Building an instance of a class of the module runs its __init__ right here.
+            init = target.methods.get("__init__")
+            if init is not None and init.asynchronous is None and not line_mode and id(call) not in ctx.awaited:
+                callgraph.on_local_call(self, ctx, call, LocalDef(init, "__init__", False, target), owner)
+            return
         if isinstance(target, LocalDef):
             ctx.local_calls.append(target)
             if (target.nested and not target.is_async and id(target.node) not in ctx.inlined

@@ -364,6 +364,8 @@ class AstHelpers:
                 for item in _ast_block(stmt.body):
                     if isinstance(item, ast.FunctionDef):
                         methods.setdefault(item.name, []).append(item)
+                        if item.name == "__init__":  # Class(...) runs it
+                            funcs.setdefault(stmt.name, []).append(item)
         if not funcs and not methods:
             return None
         return cls(funcs, methods)

@@ -173,3 +173,23 @@ def test_a_step_blocking_only_through_helpers_is_also_wfa401():
 
 def test_without_async_nothing():
     assert findings(CHAIN.replace("async def", "def")) == []
+
+
+def test_building_an_instance_runs_its_init():
+    src = """\
+        class Config:
+            def __init__(self, path):
+                self.data = open(path).read()
+
+
+        class Plain:
+            def __init__(self, value):
+                self.value = value
+
+
+        async def go(path):
+            return Config(path), Plain(path)
+        """
+    (f,) = findings(src)
+    assert (f.line, f.code) == (12, "WFA201")
+    assert "through Config.__init__() -> open (mod.py:3)" in f.message
