@@ -662,20 +662,13 @@ def _segments(
     return out
 
 
-_cpu_clocks: dict[int, int] = {}
-
-
 def _thread_cpu(tid: int | None, now: float) -> tuple[float, float] | None:
     """(now, CPU seconds used so far by thread ``tid``), where the platform can tell."""
     if tid is None or not hasattr(time, "pthread_getcpuclockid"):
         return None
     try:
-        clock = _cpu_clocks.get(tid)
-        if clock is None:
-            clock = _cpu_clocks[tid] = time.pthread_getcpuclockid(tid)
-        return now, time.clock_gettime(clock)
-    except (OSError, OverflowError, ValueError):
-        _cpu_clocks.pop(tid, None)
+        return now, time.clock_gettime(time.pthread_getcpuclockid(tid))
+    except (OSError, OverflowError, ValueError):  # the thread is gone
         return None
 
 
