@@ -2,16 +2,19 @@
 
 Usage:  python bench/cli_speed.py [--repeat N] [--corpus DIR ...] [--libcst]
 
-The corpus is real installed code: the packages that bench/lint_speed.py uses when it exposes
-them (``CORPUS_PACKAGES``), else a fixed set of asyncio-heavy packages from this environment
-plus the standard library's asyncio. Files are copied to a scratch folder outside any project,
-so neither tool picks up a configuration or an ignore file.
+The corpus is the one of bench/lint_speed.py: pinned releases of llama-index-core and aiohttp
+(``bench/_corpus.py`` fetches them once with ``pip download``), or the folders given with
+``--corpus``. Files are copied to a scratch folder outside any project, so neither tool picks
+up a configuration or an ignore file.
 
-Rows (each the median of N runs, wall clock, both cores available to both tools):
+Rows (median of N runs, wall clock, both cores available to both tools):
     ruff       ruff check --select ASYNC --no-cache
-    cold       wfasync check with an empty cache (every file read, pre-checked, analysed)
+    cold       wfasync check with an empty cache: every file read, pre-checked, the project
+               index built, the files that might block analysed, on a process pool
     warm       wfasync check again on the unchanged tree (answers from the cache)
+    cold seq   cold with --jobs 1
     libcst     (with --libcst) bare libcst.parse_module of every file, one process: the floor
+               of any libcst analyzer that parses everything
 Goals: warm within 2x ruff, cold within 30x ruff.
 """
 
@@ -34,17 +37,15 @@ DEFAULT_PACKAGES = ("workflows", "llama_agents", "pytest_asyncio", "_pytest", "p
                     "hypothesis", "blockbuster", "aiocop", "pyleak")
 
 
-def _corpus_packages() -> tuple[str, ...]:
-    spec = importlib.util.spec_from_file_location("lint_speed", HERE / "lint_speed.py")
-    if spec is None or spec.loader is None or not (HERE / "lint_speed.py").exists():
-        return DEFAULT_PACKAGES
+def _default_sources() -> list[Path]:
+    sys.path.insert(0, str(HERE))
     try:
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    except Exception:
-        return DEFAULT_PACKAGES
-    packages = getattr(module, "CORPUS_PACKAGES", None)
-    return tuple(packages) if packages else DEFAULT_PACKAGES
+        from _corpus import corpus_dirs
+
+        return corpus_dirs()
+    except Exception as exc:  # noqa: BLE001 - no registry here: fall back to installed packages
+        print(f"(pinned corpus unavailable: {exc}; using installed packages)")
+        return _package_dirs(DEFAULT_PACKAGES)
 
 
 def _package_dirs(names: tuple[str, ...]) -> list[Path]:
@@ -108,7 +109,7 @@ def main() -> int:
     # and holds copies of packages (libcst among them) that must not shadow the real ones.
     script = Path(sys.executable).parent / "wfasync"
     wfasync = [str(script)] if script.exists() else [shutil.which("wfasync") or "wfasync"]
-    sources = args.corpus or _package_dirs(_corpus_packages())
+    sources = args.corpus or _default_sources()
     with tempfile.TemporaryDirectory(prefix="wfasync-bench-") as tmp:
         root = Path(tmp) / "corpus"
         root.mkdir()
