@@ -110,6 +110,8 @@ def _cst_parse(text: str, path: str) -> cst.Module:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         msg = " ".join(exc.message.split()) or "invalid syntax"
+        if len(msg) > 120:
+            msg = msg[:117] + "..."
         raise SourceParseError(path, exc.raw_line, exc.raw_column, msg) from None
     except (RecursionError, MemoryError, ValueError, TypeError) as exc:
         raise SourceParseError(path, 1, 0, f"{type(exc).__name__}: {exc}") from None
@@ -149,7 +151,12 @@ def analyze_module(
     index: object | None = None,
 ) -> list[Finding]:
     """Findings for a parsed module; ``Finding.node`` is a node of this very module object."""
-    tree = _ast_parse(module.code, path)
+    try:
+        code = module.code
+    except RecursionError:
+        # libcst's code generation recurses once per operand of a very long expression.
+        raise SourceParseError(path, 1, 0, "too deeply nested for libcst to print") from None
+    tree = _ast_parse(code, path)
     return _Analyzer(module, tree, path, config, index=index).run()
 
 
