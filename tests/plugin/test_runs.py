@@ -232,10 +232,13 @@ def test_marker_tunes_one_test(suite):
     }
 
 
-def test_under_xdist_the_controller_sums_every_worker(suite):
-    suite.file("test_flow", BLOCKING)
+def test_under_xdist_workers_warn_fail_and_report_to_the_controller(suite):
+    suite.file("test_flow", BLOCKING)  # warn mode
     more = """
         import asyncio, time
+        import pytest
+
+        pytestmark = pytest.mark.wfasync(mode="error")
 
         async def slow_sync_helper():
             time.sleep(0.3)
@@ -247,10 +250,50 @@ def test_under_xdist_the_controller_sums_every_worker(suite):
             asyncio.run(slow_sync_helper())
         """
     suite.file("test_more", more)
+    # Workers collect, and a worker cannot end the session: a bad marker errors its test.
+    suite.file(
+        "test_marker",
+        """
+        import pytest
+
+        @pytest.mark.wfasync(mode="loud")
+        def test_bad_marker():
+            pass
+        """,
+    )
     result = suite.run("-p", "xdist", "-n", "2", "--wfasync-threshold=0.1", "--wfasync-report=report.json", "-rA", "-v")
-    assert result.ret == 0
     workers = {m.group(1) for m in re.finditer(r"\[(gw\d)\]", result.stdout.str())}
     assert workers == {"gw0", "gw1"}
+    assert outcomes(result) == {
+        "test_blocks": "PASSED",
+        "test_blocks_in_asyncio_run": "PASSED",
+        "test_swallowed": "PASSED",
+        "test_allowed": "PASSED",
+        "test_clean": "PASSED",
+        "test_one": "FAILED",
+        "test_two": "FAILED",
+        "test_bad_marker": "ERROR",
+    }
+    # Warnings travel from the workers: one per blocking test in warn mode.
+    assert result.stdout.str().count("BlockingCallWarning: WFA103") == 3
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_one _*",
+            "wfasync: the event loop was blocked 1 time during the test (mode error, threshold 0.1 s, strict off)",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            (
+                "wfasync: test_marker.py::test_bad_marker: @pytest.mark.wfasync: "
+                "mode must be one of warn, error, off; got 'loud'"
+            )
+        ]
+    )
+    assert "INTERNALERROR" not in result.stdout.str()
+    # The controller's summary and report hold every worker's sites.
+    result.stdout.fnmatch_lines(["*= wfasync: event loop blocked =*"])
+    result.stdout.fnmatch_lines(["3 blocking sites in 5 tests (mode warn, threshold 0.1 s, strict off)"])
     report = suite.json("report.json")
     assert report["tests_blocked"] == [
         "test_flow.py::test_blocks",
@@ -264,43 +307,6 @@ def test_under_xdist_the_controller_sums_every_worker(suite):
         ("test_flow.py", SWALLOW_LINE, 1),
         ("test_more.py", line_of(more, "time.sleep"), 2),
     }
-    result.stdout.fnmatch_lines(["*= wfasync: event loop blocked =*"])
-    result.stdout.fnmatch_lines(["3 blocking sites in 5 tests (mode warn, threshold 0.1 s, strict off)"])
-    assert result.stdout.str().count("BlockingCallWarning: WFA103") == 5
-
-
-def test_under_xdist_error_mode_fails_on_the_workers(suite):
-    suite.file("test_flow", BLOCKING)
-    # Workers collect, and a worker cannot end the session: a bad marker errors its test.
-    suite.file(
-        "test_marker",
-        """
-        import pytest
-
-        @pytest.mark.wfasync(mode="loud")
-        def test_bad_marker():
-            pass
-        """,
-    )
-    result = suite.run("-p", "xdist", "-n", "2", "--wfasync-threshold=0.1", "--wfasync-mode=error", "-rA")
-    assert outcomes(result) == {
-        "test_blocks": "FAILED",
-        "test_blocks_in_asyncio_run": "FAILED",
-        "test_swallowed": "FAILED",
-        "test_allowed": "PASSED",
-        "test_clean": "PASSED",
-        "test_bad_marker": "ERROR",
-    }
-    result.stdout.fnmatch_lines(["2 blocking sites in 3 tests (mode error, threshold 0.1 s, strict off)"])
-    result.stdout.fnmatch_lines(
-        [
-            (
-                "wfasync: test_marker.py::test_bad_marker: @pytest.mark.wfasync: "
-                "mode must be one of warn, error, off; got 'loud'"
-            )
-        ]
-    )
-    assert "INTERNALERROR" not in result.stdout.str()
 
 
 def test_loops_that_outlive_a_test(suite):
