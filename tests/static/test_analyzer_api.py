@@ -158,3 +158,16 @@ def test_scope_steps_keeps_awaited_helpers_only():
 ])
 def test_not_flagged(src):
     assert analyze_source(src) == []
+
+
+def test_very_long_expression_is_a_clear_error_or_a_result():
+    src = "async def f():\n    return " + " + ".join(["'a'"] * 1200) + "\n"
+    try:
+        module = cst.parse_module(src)
+    except Exception:
+        pytest.skip("libcst cannot parse it here")
+    for run in (lambda: analyze_module(module), lambda: analyze_source(src)):
+        try:
+            assert run() == []
+        except SourceParseError as exc:
+            assert "\n" not in str(exc)
