@@ -181,8 +181,11 @@ class LoopWatch:
             self._on_loop(loop)
 
     def stop(self) -> None:
+        """Detach from every loop; each detector delivers what is pending first."""
         loop_hooks.unsubscribe(self._on_loop)
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
             detectors = list(self._detectors.values())
             self._detectors.clear()
@@ -354,11 +357,8 @@ class WfasyncSession:
         try:
             return (yield)
         finally:
-            if watch is not None:
-                watch.stop()
-                for error in watch.errors:
-                    self._problem(error)
-                del item.stash[_watch_key]
+            if _watch_key in item.stash:  # teardown did not run: stop watching anyway
+                self._stop_watch(item)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, Any, Any]:
@@ -379,7 +379,19 @@ class WfasyncSession:
         try:
             return (yield)
         finally:
-            self._end_phase(item, "teardown")
+            # Detach first: uninstalling waits for every pending report, so none is lost.
+            self._stop_watch(item, when="teardown")
+
+    def _stop_watch(self, item: pytest.Item, when: str | None = None) -> None:
+        watch: LoopWatch | None = item.stash.get(_watch_key, None)
+        if watch is None:
+            return
+        watch.stop()
+        if when is not None:
+            self._end_phase(item, when)
+        for error in watch.errors:
+            self._problem(error)
+        del item.stash[_watch_key]
 
     def _end_phase(self, item: pytest.Item, when: str) -> None:
         watch: LoopWatch | None = item.stash.get(_watch_key, None)
