@@ -341,7 +341,6 @@ class WfasyncSession:
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
-        watch = None
         settings = None
         if _marker_error_key not in item.stash:
             try:
@@ -351,8 +350,8 @@ class WfasyncSession:
         if settings is not None:
             kit = self._detector_kit()
             if kit.detector_cls is not None:
-                watch = LoopWatch(settings, kit.detector_cls)
-                item.stash[_watch_key] = watch
+                # Started before setup, so loops that fixtures start or run are watched too.
+                item.stash[_watch_key] = watch = LoopWatch(settings, kit.detector_cls)
                 watch.start()
         try:
             return (yield)
