@@ -807,13 +807,19 @@ def _reasons(refusals: Sequence[tuple[Finding, str]], code: str) -> dict[tuple[s
     return out
 
 
-def _worth_parsing(data: bytes) -> bool:
-    """The analyzer's cheap pre-check: a file without a coroutine that might block has nothing
-    to fix (a file that does not parse passes, so that its error is reported)."""
-    from .analyzer import might_block
+def _worth_parsing(data: bytes, path: str, config: Config, index: Any) -> bool:
+    """The analyzer's cheap pre-check (with the project index, so that a call into a blocking
+    helper of another module counts): a file without a coroutine that might block has nothing
+    to fix. A file that does not decode or parse passes, so that its error is reported."""
+    import ast
+
+    from .analyzer import decode_source, might_block_tree
 
     try:
-        return bool(might_block(data))
+        text = decode_source(data)
+        if "async" not in text:
+            return False
+        return bool(might_block_tree(ast.parse(text), text, analysis_config(config), index, path))
     except Exception:  # noqa: BLE001 - the full parse below reports what is wrong
         return True
 
@@ -827,7 +833,7 @@ def fix_file(path: Path, config: Config, *, write: bool, index: Any = None) -> F
         result.error = f"cannot read: {exc.strerror or exc}"
         return result
     result.original = data
-    if not _worth_parsing(data):
+    if not _worth_parsing(data, shown, config, index):
         result.fixed = data
         return result
     try:

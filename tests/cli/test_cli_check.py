@@ -235,3 +235,28 @@ def test_process_pool_and_sequential_agree(tmp_path: Path) -> None:
     assert json.loads(seq.stdout) == json.loads(par.stdout)
     assert len(json.loads(par.stdout)["findings"]) == 80
     assert seq.returncode == par.returncode == 1
+
+
+def test_whole_project_wfa201_across_modules_and_its_cache(tmp_path: Path) -> None:
+    write(tmp_path, "pkg/__init__.py", "")
+    helpers = write(tmp_path, "pkg/helpers.py", "def load(path):\n    with open(path) as fh:\n        return fh.read()\n")
+    write(tmp_path, "pkg/app.py", "from pkg import helpers\n\n\nasync def main(p):\n    return helpers.load(p)\n")
+    write(tmp_path, "pkg/other.py", BAD)
+    first = run_wfasync("check", "--isolated", "-v", "--format", "json", ".", cwd=tmp_path)
+    assert "index: yes" in first.stderr
+    found = [(f["path"], f["code"]) for f in json.loads(first.stdout)["findings"]]
+    assert (os.path.join("pkg", "app.py"), "WFA201") in found
+    app = next(f for f in json.loads(first.stdout)["findings"] if f["code"] == "WFA201")
+    assert "pkg.helpers.load() -> open" in app["message"]
+    # The helper stops blocking: app.py is analysed again (its index tag changed), other.py
+    # still comes from the cache, and the cross-module finding is gone.
+    helpers.write_text("def load(path):\n    return path.upper()\n")
+    second = run_wfasync("check", "--isolated", "-v", "--format", "json", ".", cwd=tmp_path)
+    assert "from the cache" in second.stderr
+    assert [f["code"] for f in json.loads(second.stdout)["findings"] if "app.py" in f["path"]] == []
+    assert re.search(r"4 files: [23] from the cache", second.stderr), second.stderr
+    # And fix offloads a cross-module call like any other.
+    helpers.write_text("import time\n\n\ndef load(path):\n    time.sleep(1)\n    return path\n")
+    fixed = run_wfasync("fix", "--isolated", os.path.join("pkg", "app.py"), ".", cwd=tmp_path)
+    assert "return await asyncio.to_thread(helpers.load, p)" in (tmp_path / "pkg" / "app.py").read_text()
+    assert fixed.returncode == 0, fixed.stdout
