@@ -239,7 +239,8 @@ def test_process_pool_and_sequential_agree(tmp_path: Path) -> None:
 
 def test_whole_project_wfa201_across_modules_and_its_cache(tmp_path: Path) -> None:
     write(tmp_path, "pkg/__init__.py", "")
-    helpers = write(tmp_path, "pkg/helpers.py", "def load(path):\n    with open(path) as fh:\n        return fh.read()\n")
+    helpers = write(tmp_path, "pkg/helpers.py",
+                    "def load(path):\n    with open(path) as fh:\n        return fh.read()\n")
     write(tmp_path, "pkg/app.py", "from pkg import helpers\n\n\nasync def main(p):\n    return helpers.load(p)\n")
     write(tmp_path, "pkg/other.py", BAD)
     first = run_wfasync("check", "--isolated", "-v", "--format", "json", ".", cwd=tmp_path)
