@@ -174,6 +174,10 @@ def call_result(node: cst.Call, scope: Scope) -> str | None:
     """The path of the value a call returns, when it is a known instance type."""
     target = resolve_expr(node.func, scope)
     if not isinstance(target, str):
+        if type(target) is LocalDef and type(target.node) is cst.FunctionDef and target.node.returns is not None:
+            # A function of the module annotated to return a tracked type: def make() -> LLM.
+            typ = annotation_type(target.node.returns, scope)
+            return typ + INSTANCE if typ is not None else None
         return None
     return result_of(target)
 
