@@ -227,6 +227,14 @@ def discover(
     return [found[key] for key in sorted(found)]
 
 
+def _regular_or_link(entry: os.DirEntry[str]) -> bool:
+    """A regular file, or a symlink (a broken one is then reported as unreadable)."""
+    try:
+        return entry.is_file() or entry.is_symlink()
+    except OSError:
+        return True
+
+
 def _walk(shown: Path, absolute: Path, excluder: Excluder) -> Iterable[str]:
     stack = [(str(shown), absolute)]
     while stack:
@@ -251,6 +259,8 @@ def _walk(shown: Path, absolute: Path, excluder: Excluder) -> Iterable[str]:
                     continue
                 subdirs.append((os.path.join(shown_dir, name), abs_path))
             elif name.endswith(PYTHON_SUFFIXES):
+                if not _regular_or_link(entry):
+                    continue  # a FIFO, socket or device: reading it could wait forever
                 if excluder.patterns and excluder.is_excluded(abs_path, False, check_ancestors=False):
                     continue
                 yield os.path.join(shown_dir, name)
