@@ -354,12 +354,14 @@ class _Monitor:
         monitor = self
         perf = _perf
         late = self.late
+        wake = _WATCHDOG.wake
 
         def select(timeout: float | None = None) -> Any:
             now = perf()
             start = monitor.stamp
             if now - start > monitor.late_gap:
                 late.append((start, now))
+                wake()  # a block just ended: report it without waiting for the next round
             monitor.idle = True
             try:
                 return original(timeout)
@@ -397,6 +399,7 @@ class _Monitor:
         stamp = self.stamp
         if now - stamp > self.late_gap:
             self.late.append((stamp, now))
+            _WATCHDOG.wake()
         if self._learn_root:
             try:
                 self.root = sys._getframe(1).f_code
@@ -705,9 +708,7 @@ class _Watchdog:
     def add(self, monitor: _Monitor) -> None:
         with self._lock:
             self._monitors.append(monitor)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="wfasync-blocking-watchdog", daemon=True)
-                self._thread.start()
+        self._start_thread()
         self._wake.set()
 
     def remove(self, monitor: _Monitor) -> None:
@@ -725,6 +726,23 @@ class _Watchdog:
         return current is self._thread or _REPORTER.is_current()
 
     def _run(self) -> None:
+        try:
+            self._watch()
+        except BaseException:  # noqa: BLE001 - never leave a dead thread registered as the watchdog
+            logger.exception("the blocking watchdog stopped")
+            with self._lock:
+                self._thread = None
+                again = bool(self._monitors)
+            if again:
+                self._start_thread()
+
+    def _start_thread(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="wfasync-blocking-watchdog", daemon=True)
+                self._thread.start()
+
+    def _watch(self) -> None:
         # The catalog is light (no libcst): load it now rather than in the middle of a report.
         sampler.CLASSIFIER.warm_up(("catalog", "rules"))
         planned = math.inf

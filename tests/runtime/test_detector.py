@@ -516,6 +516,6 @@ def test_a_loop_closed_without_uninstall_still_delivers_and_lets_go():
     deadline = time.monotonic() + 5
     while (not got or detectors[0].installed) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert [r.lineno for r in got] == [line_of("last-words")]
+    assert [r.lineno for r in got] == [line_of("last-words")], [r.format() for r in got]
     assert not detectors[0].installed
-    assert strict.patched() == {}
+    assert strict.patched() == {}, strict.patched()
