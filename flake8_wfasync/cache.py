@@ -53,6 +53,18 @@ def analyzer_digest() -> str:
     return _analyzer_digest
 
 
+def tree_digest(files: list[str]) -> str | None:
+    """Digest of the paths, sizes and mtimes of a run's files; None when one cannot be read."""
+    h = hashlib.blake2b(digest_size=16)
+    for path in files:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        h.update(f"{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
 def make_key(*parts: Any) -> str:
     payload = json.dumps([_FORMAT, __version__, analyzer_digest(), *parts], sort_keys=True, default=repr)
     return hashlib.blake2b(payload.encode(), digest_size=12).hexdigest()
@@ -76,6 +88,9 @@ class ResultCache:
     key: str
     entries: dict[str, Entry] = field(default_factory=dict)
     dirty: bool = False
+    # tree_digest() of the last run's files: when it is unchanged, so is every result, and the
+    # project index need not even be built.
+    tree: str = ""
 
     @property
     def file(self) -> Path:
@@ -89,19 +104,22 @@ class ResultCache:
             if raw.get("format") == _FORMAT and raw.get("key") == key:
                 for path, (size, mtime_ns, digest, result, tag) in raw["files"].items():
                     cache.entries[path] = Entry(size, mtime_ns, digest, result, tag)
+                cache.tree = str(raw.get("tree", ""))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             cache.entries.clear()
         return cache
 
-    def by_stat(self, path: str, st: os.stat_result, tag: str = "") -> dict[str, Any] | None:
+    def by_stat(self, path: str, st: os.stat_result, tag: str | None = "") -> dict[str, Any] | None:
+        """The result for an unchanged size and mtime; ``tag=None`` trusts the stored tag."""
         entry = self.entries.get(path)
-        if entry is not None and entry.size == st.st_size and entry.mtime_ns == st.st_mtime_ns and entry.tag == tag:
+        if (entry is not None and entry.size == st.st_size and entry.mtime_ns == st.st_mtime_ns
+                and (tag is None or entry.tag == tag)):
             return entry.result
         return None
 
-    def by_content(self, path: str, st: os.stat_result, digest: str, tag: str = "") -> dict[str, Any] | None:
+    def by_content(self, path: str, st: os.stat_result, digest: str, tag: str | None = "") -> dict[str, Any] | None:
         entry = self.entries.get(path)
-        if entry is not None and entry.digest == digest and entry.tag == tag:
+        if entry is not None and entry.digest == digest and (tag is None or entry.tag == tag):
             if entry.size != st.st_size or entry.mtime_ns != st.st_mtime_ns:
                 entry.size, entry.mtime_ns = st.st_size, st.st_mtime_ns
                 self.dirty = True
@@ -124,6 +142,7 @@ class ResultCache:
             payload = {
                 "format": _FORMAT,
                 "key": self.key,
+                "tree": self.tree,
                 "files": {p: [e.size, e.mtime_ns, e.digest, e.result, e.tag] for p, e in self.entries.items()},
             }
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".results-", suffix=".tmp")

@@ -143,27 +143,41 @@ def _files(args: argparse.Namespace, config: Config, root: Path) -> list[Path]:
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
-    from .cache import CACHE_DIR_NAME, ResultCache, make_key
+    from .cache import CACHE_DIR_NAME, ResultCache, make_key, tree_digest
     from .output import write_github, write_json, write_text
     from .runner import analysis_config, build_project_index, check_paths
 
     config, root = resolve_config(args)
     files = _files(args, config, root)
     cache_dir = None if args.no_cache else Path(args.cache_dir) if args.cache_dir else root / CACHE_DIR_NAME
-    # Module summaries of the project index are kept in the cache folder too.
-    index = build_project_index(files, config, cache_dir) if files else None
     cache = None
+    tree = None
     if cache_dir is not None:
         acfg = analysis_config(config)
         key = make_key(acfg.scope, sorted(acfg.extra_blocking.items()), sorted(acfg.allow))
         cache = ResultCache.open(cache_dir, key)
-    result = check_paths(files, config, cache=cache, jobs=args.jobs, index=index)
+        tree = tree_digest([str(f) for f in files])
+    # The same files with the same sizes and mtimes as last time: every cached result stands,
+    # and the project index (a function of those files) need not be built at all.
+    unchanged = cache is not None and tree is not None and cache.tree == tree
+    # Module summaries of the project index are kept in the cache folder too.
+    index = build_project_index(files, config, cache_dir) if files and not unchanged else None
+    result = check_paths(files, config, cache=cache, jobs=args.jobs, index=index, unchanged_tree=unchanged)
+    if unchanged and (result.files_analysed or result.skipped_by_precheck or result.errors):
+        # A file changed under us, or an earlier result was not cached: do it properly.
+        unchanged = False
+        index = build_project_index(files, config, cache_dir)
+        result = check_paths(files, config, cache=cache, jobs=args.jobs, index=index)
     if cache is not None:
+        if tree is not None and cache.tree != tree:
+            cache.tree, cache.dirty = tree, True
         cache.save()
     if args.verbose:
         print(f"wfasync: {result.files_checked} files: {result.cache_hits} from the cache, "
               f"{result.files_analysed} analysed, {result.skipped_by_precheck} skipped by the pre-check "
-              f"(no coroutine that might block); index: {'yes' if index is not None else 'none'}", file=sys.stderr)
+              f"(no coroutine that might block); index: "
+              f"{'yes' if index is not None else 'not needed (unchanged tree)' if unchanged else 'none'}",
+              file=sys.stderr)
 
     stream = out
     handle = None

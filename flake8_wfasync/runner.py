@@ -250,7 +250,10 @@ def check_paths(
     cache: ResultCache | None = None,
     jobs: int | None = None,
     index: Any = None,
+    unchanged_tree: bool = False,
 ) -> CheckResult:
+    """Check ``files``. ``unchanged_tree``: the cache saw exactly these files, sizes and mtimes
+    last time, so its results stand as they are, index tags included (no index is built)."""
     result = CheckResult()
     acfg = analysis_config(config)
     raw: dict[str, dict[str, Any]] = {}
@@ -259,7 +262,7 @@ def check_paths(
         shown = str(path)
         result.files_checked += 1
         key = os.path.abspath(shown)
-        tag = index_tag(index, shown)
+        tag: str | None = None if unchanged_tree else index_tag(index, shown)
         try:
             st = os.stat(shown)
             if cache is not None:
@@ -292,7 +295,7 @@ def check_paths(
             result.files_analysed += 1
         raw[shown] = outcome
         if cache is not None and not (outcome.get("error") or {}).get("internal"):
-            cache.store(os.path.abspath(shown), st, digest, outcome, index_tag(index, shown))
+            cache.store(os.path.abspath(shown), st, digest, outcome, index_tag(index, shown) if tag is None else tag)
 
     for shown in sorted(raw):
         outcome = raw[shown]
