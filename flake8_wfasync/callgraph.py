@@ -403,6 +403,12 @@ def ast_calls_project_blocking(tree: ast.Module, calls: list[ast.Call], index: A
     """True when one of ``calls`` names a project function that the index says blocks."""
     if not hasattr(index, "chain"):
         return False
+    return any(index.chain(q) is not None for q in ast_project_calls(tree, calls, index, path))
+
+
+def ast_project_calls(tree: ast.Module, calls: list[ast.Call], index: Any, path: str) -> list[str]:
+    """The project names (``pkg.db.load``, ``pkg.db.Repo.fetch``) that ``calls`` call through
+    the module's imports."""
     package = index.package_of(path)
     names: dict[str, str] = {}
     for stmt in _ast_block(tree.body):
@@ -423,8 +429,9 @@ def ast_calls_project_blocking(tree: ast.Module, calls: list[ast.Call], index: A
                     continue
             for a in stmt.names:
                 names[a.asname or a.name] = f"{mod}.{a.name}"
+    out: list[str] = []
     if not names:
-        return False
+        return out
     for call in calls:
         func = call.func
         parts: list[str] = []
@@ -436,13 +443,33 @@ def ast_calls_project_blocking(tree: ast.Module, calls: list[ast.Call], index: A
             while isinstance(inner, ast.Attribute):
                 inner = inner.value
             func = inner
-            parts = parts[:1]
+            if len(parts) != 1:
+                continue
         if not isinstance(func, ast.Name):
             continue
         base = names.get(func.id)
         if base is None:
             continue
         q = ".".join([base, *reversed(parts)]) if parts else base
-        if index.is_project(q) and index.chain(q) is not None:
-            return True
-    return False
+        if index.is_project(q):
+            out.append(q)
+    return out
+
+
+def coroutine_calls(tree: ast.Module) -> list[ast.Call]:
+    """Calls in the module's coroutines and in the sync functions of the module they call."""
+    from .analyzer import _ast_coroutines
+
+    coros: list[Any] = []
+    _ast_coroutines(tree.body, coros)
+    calls: list[ast.Call] = []
+    if not coros:
+        return calls
+    helpers = AstHelpers.of(tree.body)
+    for coro in coros:
+        for node in ast.walk(coro):
+            if isinstance(node, ast.Call):
+                calls.append(node)
+                if helpers is not None:
+                    helpers.reach(node, coros)
+    return calls

@@ -8,8 +8,9 @@ its files call into.
 Cheap by construction:
 
 - module names come from the file list and ``__init__.py`` files, no import machinery;
-- only modules that coroutine-holding files import (and the modules those modules' functions
-  call into) are summarised, each with one libcst parse and the analyzer's own walk
+- only the modules of project functions that coroutines call (found with an ``ast`` pass over
+  the files that hold coroutines), and of the project functions those call, are summarised,
+  each with one libcst parse and the analyzer's own walk
   (:func:`flake8_wfasync.callgraph.summarize`);
 - summaries are kept per file content in the cache folder, so an unchanged tree re-links
   summaries instead of re-parsing;
@@ -22,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import tempfile
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -35,10 +35,6 @@ from .config import Config
 __all__ = ["ProjectIndex", "lazy_index_for", "module_name_for"]
 
 _FORMAT = 1
-_IMPORT = re.compile(
-    r"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)|import[ \t]+([^\n#;]*))",
-    re.MULTILINE,
-)
 
 
 def module_name_for(path: str) -> str:
@@ -54,37 +50,6 @@ def module_name_for(path: str) -> str:
         if not pkg:
             break
     return ".".join(parts) if parts else stem
-
-
-def _scan_imports(text: str, package: str | None) -> set[str]:
-    """Module names a source text may import (over-approximated: ``from a import b`` gives
-    ``a`` and ``a.b``). Relative imports need the file's package."""
-    out: set[str] = set()
-    for m in _IMPORT.finditer(text):
-        dots, mod, names, plain = m.groups()
-        if plain is not None:
-            for item in plain.split(","):
-                name = item.split(" as ")[0].strip()
-                if name:
-                    out.add(name)
-            continue
-        if dots:
-            if package is None:
-                continue
-            parts = package.split(".") if package else []
-            up = len(dots) - 1
-            if up > len(parts):
-                continue
-            base = ".".join(parts[: len(parts) - up])
-            mod = f"{base}.{mod}".strip(".") if mod else base
-        if not mod:
-            continue
-        out.add(mod)
-        for item in names.strip("()").replace("\\", " ").split(","):
-            name = item.split(" as ")[0].strip()
-            if name and name != "*":
-                out.add(f"{mod}.{name}")
-    return out
 
 
 class ProjectIndex:
@@ -104,6 +69,8 @@ class ProjectIndex:
         self.tags: dict[str, str] = {}
         self.lazy_root = lazy_root
         self._linked = True
+        self._building = False
+        self._store: _SummaryStore | None = None  # while building only
 
     # -- what the analyzer asks ----------------------------------------------------------------
 
@@ -169,8 +136,8 @@ class ProjectIndex:
 
     def _summary(self, module: str) -> dict[str, Any] | None:
         s = self.summaries.get(module)
-        if s is None and self.lazy_root is not None and module in self.files:
-            self._summarise_closure([module])
+        if s is None and module in self.files and (self.lazy_root is not None or self._building):
+            self._summarise_closure([module], self._store, follow=self.lazy_root is not None)
             s = self.summaries.get(module)
         return s
 
@@ -194,7 +161,7 @@ class ProjectIndex:
         return None
 
     def _summarise_closure(self, modules: Iterable[str], store: _SummaryStore | None = None,
-                           jobs: int = 1) -> None:
+                           jobs: int = 1, follow: bool = True) -> None:
         """Summarise ``modules`` and every project module their functions call into, a
         frontier at a time (in a process pool when it is large and ``jobs`` allows)."""
         frontier = sorted({m for m in modules if m not in self.summaries})
@@ -215,7 +182,7 @@ class ProjectIndex:
                     store.put(self.files[module], summary)
             self._linked = False
             nxt: set[str] = set()
-            for module in frontier:
+            for module in frontier if follow else ():
                 summary = self.summaries[module]
                 targets = [q for entry in summary["funcs"].values() for q in entry.get("ext", ())]
                 targets += summary["aliases"].values()
@@ -289,14 +256,13 @@ class ProjectIndex:
         self._linked = True
 
     def _locate_linked(self, qualname: str) -> tuple[str, str] | None:
-        if self.lazy_root is None:
-            return self._locate(qualname)
-        # Lazy mode links only what is summarised already; no summarising while linking.
-        saved, self.lazy_root = self.lazy_root, None
+        # Linking uses what is summarised already: no summarising while linking.
+        saved = self.lazy_root, self._building
+        self.lazy_root, self._building = None, False
         try:
             return self._locate(qualname)
         finally:
-            self.lazy_root = saved
+            self.lazy_root, self._building = saved
 
     # -- the whole-project build ---------------------------------------------------------------
 
@@ -309,31 +275,50 @@ class ProjectIndex:
             if shown.endswith(".py"):
                 modules.setdefault(module_name_for(shown), shown)
         index = cls(modules, config)
-        store = _SummaryStore.open(cache_dir, config)
-        # Which project modules the files with coroutines import.
-        imports: dict[str, set[str]] = {}
-        for module, shown in modules.items():
-            info = store.scan(shown, index)
-            if info is not None:
-                imports[os.path.abspath(shown)] = {m for m in info if index._module_prefix(m)}
-        wanted = {index._module_prefix(m) for ms in imports.values() for m in ms}
-        index._summarise_closure(sorted(m for m in wanted if m), store, jobs=_jobs())
+        index._building = True
+        store = index._store = _SummaryStore.open(cache_dir, config)
+        # The project names that the coroutines of each file (and the helpers they call) call.
+        demands: dict[str, list[str]] = {}
+        for shown in modules.values():
+            names = store.demand(shown, index)
+            if names is not None:
+                demands[os.path.abspath(shown)] = names
+        index._demand_closure(sorted({q for names in demands.values() for q in names}), store, jobs=_jobs())
         index._link()
         store.save()
-        # A file's tag: the chains of every function of the project modules it imports.
-        per_module: dict[str, str] = {}
-        for module in index.summaries:
-            items = sorted((k, c.steps, c.call, c.path, c.line) for (m, k), c in index.chains.items() if m == module)
-            per_module[module] = hashlib.blake2b(repr((items, sorted(index.summaries[module]["aliases"].items())))
-                                                 .encode(), digest_size=8).hexdigest()
-        for ap, ms in imports.items():
-            mods = sorted({p for p in (index._module_prefix(m) for m in ms) if p})
+        # A file's tag: how the project names it calls block (or that they do not).
+        for ap, names in demands.items():
             h = hashlib.blake2b(digest_size=8)
-            for m in mods:
-                h.update(f"{m}={per_module.get(m, '')};".encode())
+            for q in names:
+                c = index.chains.get(index._locate(q) or ("", ""))
+                h.update(repr((q, c)).encode())
             index.tags[ap] = h.hexdigest()
+        index._building, index._store = False, None
         return index
 
+    def _demand_closure(self, qualnames: list[str], store: _SummaryStore | None, jobs: int) -> None:
+        """Summarise the modules of ``qualnames`` and of every project function those functions
+        call, a round at a time (each round's new modules in a process pool when many)."""
+        seen: set[tuple[str, str]] = set()
+        work = list(qualnames)
+        while work:
+            needed = {self._module_prefix(q) for q in work}
+            self._summarise_closure(sorted(m for m in needed if m and m not in self.summaries), store, jobs,
+                                    follow=False)
+            nxt: list[str] = []
+            for q in work:
+                loc = self._locate(q)
+                stack = [loc] if loc is not None else []
+                while stack:
+                    node = stack.pop()
+                    if node in seen:
+                        continue
+                    seen.add(node)
+                    module, key = node
+                    entry = self.summaries[module]["funcs"].get(key, {})
+                    stack.extend((module, k) for k in entry.get("calls", ()))
+                    nxt.extend(entry.get("ext", ()))
+            work = nxt
 
 _EMPTY: dict[str, Any] = {"funcs": {}, "aliases": {}}
 _PARALLEL_SUMMARIES = 16  # below this many modules to summarise, a pool costs more than it saves
@@ -390,24 +375,15 @@ class _SummaryStore:
             self.dirty = True
         return entry
 
-    def scan(self, path: str, index: ProjectIndex) -> list[str] | None:
-        """The modules a file with coroutines imports; None for a file without any."""
+    def demand(self, path: str, index: ProjectIndex) -> list[str] | None:
+        """The project names a file's coroutines call; None for a file without coroutines."""
         entry = self._entry(path)
         if entry is None:
             return None
-        if "imports" not in entry:
-            try:
-                with open(path, "rb") as fh:
-                    data = fh.read()
-            except OSError:
-                return None
-            if b"async" not in data:
-                entry["imports"] = None
-            else:
-                text = data.decode("utf-8", "replace")
-                entry["imports"] = sorted(_scan_imports(text, index.package_of(path)))
+        if "demand" not in entry:
+            entry["demand"] = _demanded(path, index)
             self.dirty = True
-        return entry["imports"]
+        return entry["demand"]
 
     def get(self, path: str) -> dict[str, Any] | None:
         entry = self._entry(path)
@@ -444,6 +420,24 @@ def _jobs() -> int:
         return len(os.sched_getaffinity(0))  # type: ignore[attr-defined]
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
+
+
+def _demanded(path: str, index: ProjectIndex) -> list[str] | None:
+    import ast
+
+    from .analyzer import SourceParseError, decode_source
+    from .callgraph import ast_project_calls, coroutine_calls
+
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+        if b"async" not in data:
+            return None
+        tree = ast.parse(decode_source(data), filename=path)
+    except (OSError, SourceParseError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # the file's own check reports it
+    calls = coroutine_calls(tree)
+    return sorted(set(ast_project_calls(tree, calls, index, path))) if calls else None
 
 
 # --- the flake8 plugin's lazy index -----------------------------------------------------------
