@@ -33,10 +33,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "tests" / "reliability"))
 
-import runtime.detector as detector_mod  # noqa: E402
-from runtime import strict  # noqa: E402
-from runtime.detector import BlockingDetector  # noqa: E402
-from runtime_load import install_pool, live_executors, run_batch  # noqa: E402
+from runtime_load import install_pool, live_executors, run_batch
+
+import runtime.detector as detector_mod
+from runtime import strict
+from runtime.detector import BlockingDetector
 
 POOL = 16
 # Growth of traced memory allowed from the second batch to the last (the first one warms

@@ -32,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from sweep_static import corpus, stdlib_root  # noqa: E402
+from sweep_static import corpus, stdlib_root
 
 
 def _findings(path: str) -> list[tuple[str, str]]:

@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-import _corpus  # noqa: E402
+import _corpus
 
 # Beyond the lint corpus: async frameworks and clients (where the findings are) and two
 # large synchronous code bases (where the pre-check and the resolver see the most code).
@@ -80,7 +80,12 @@ def corpus(quick: bool = False, packages: bool = True) -> dict[str, list[Path]]:
 
 def sweep_file(path: str) -> dict[str, object]:
     """Everything the static side does with one file; crashes are caught and returned."""
-    from flake8_wfasync.analyzer import SourceParseError, analyze_module, analyze_source, blocking_calls_on_line
+    from flake8_wfasync.analyzer import (
+        SourceParseError,
+        analyze_module,
+        analyze_source,
+        blocking_calls_on_line,
+    )
     from flake8_wfasync.plugin import WfasyncChecker
 
     out: dict[str, object] = {"path": path, "parse_error": False, "libcst_rejects": False, "codes": [],

@@ -87,7 +87,7 @@ def check_run(corpus: Path) -> tuple[dict[str, list[object]], subprocess.Complet
     proc = subprocess.run(
         [sys.executable, "-m", "flake8_wfasync.cli", "check", "--isolated", "--no-cache", "-j", "1",
          "--format", "json", "."],
-        cwd=corpus, capture_output=True, text=True, timeout=120,
+        cwd=corpus, capture_output=True, text=True, timeout=120, check=False,
     )
     rows: list[tuple[str, object]] = []
     for f in json.loads(proc.stdout)["findings"]:
@@ -104,7 +104,7 @@ def flake8_run(corpus: Path) -> tuple[dict[str, list[object]], subprocess.Comple
     proc = subprocess.run(
         [sys.executable, "-m", "flake8", "--isolated", "--select=WFA,E9",
          "--format=%(path)s|%(row)d|%(col)d|%(code)s", "."],
-        cwd=corpus, capture_output=True, text=True, timeout=120,
+        cwd=corpus, capture_output=True, text=True, timeout=120, check=False,
     )
     rows: list[tuple[str, object]] = []
     for line in proc.stdout.splitlines():

@@ -14,11 +14,17 @@ import time
 import tracemalloc
 
 import pytest
+from runtime_load import (
+    KINDS,
+    install_pool,
+    live_executors,
+    run_batch,
+    wait_for_threads,
+)
 
 import runtime.detector as detector_mod
 from runtime import sampler, strict
 from runtime.detector import BlockingDetector
-from runtime_load import KINDS, install_pool, live_executors, run_batch, wait_for_threads
 
 BATCH = 1000
 # What a batch may leave allocated beyond the one before it (the same work again must not
