@@ -6,7 +6,9 @@ A report speaks the static checker's language: the same rule code and the same a
 
 from __future__ import annotations
 
+import io
 import os
+import tokenize
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +19,19 @@ UNKNOWN_ADVICE = (
     "await loop.run_in_executor(pool, fn, ...) for CPU-heavy work, "
     "or make the step a plain def"
 )
+
+
+def _without_comment(line: str) -> str:
+    """The code of a source line, so a trailing comment does not read as part of the advice."""
+    code = line.strip()
+    try:
+        # Lazily: a line that opens a bracket fails only at its end, after its comment token.
+        for tok in tokenize.generate_tokens(io.StringIO(code + "\n").readline):
+            if tok.type == tokenize.COMMENT:
+                return code[: tok.start[1]].rstrip()
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return code
 
 
 class BlockingCallWarning(RuntimeWarning):
@@ -90,7 +105,7 @@ class BlockingReport:
         head = f"{self.code} " if self.code else ""
         how = "called a blocking function" if self.strict else "blocked the event loop"
         text = f"{head}{self.who} {how} for {_seconds(self.duration)} at {self.location()}"
-        line = (self.source_line or "").strip()
+        line = _without_comment(self.source_line or "")
         if line:
             text += f": {line}"
         if self.code is None:

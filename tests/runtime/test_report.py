@@ -35,6 +35,17 @@ def test_the_line_reads_like_the_static_finding(tmp_path, monkeypatch):
     assert str(report) == report.format()
 
 
+def test_a_trailing_comment_is_not_part_of_the_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    report = make(tmp_path, source_line='        time.sleep(1)  # wait for "#1" -> retry\n')
+    assert report.format() == (
+        "WFA103 step 'fetch' of MyFlow blocked the event loop for 1.02 s at app.py:14: "
+        "time.sleep(1) -> use await asyncio.sleep(...)"
+    )
+    report = make(tmp_path, source_line='print("a # b")  # note')
+    assert ': print("a # b") -> ' in report.format()
+
+
 def test_advice_already_in_words_is_kept_as_it_is(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     report = make(tmp_path, code="WFA101", advice="use an async HTTP client (httpx.AsyncClient, aiohttp)")
