@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from .context import Context
@@ -18,6 +19,10 @@ from .events import Event, HumanResponseEvent, InputRequiredEvent, StartEvent, S
 from .handler import WorkflowHandler
 from .steps import step
 from .workflow import Workflow
+
+# A library's logger stays silent until the application configures logging: reports already
+# reach the user as BlockingCallWarning, and Python's last-resort handler would print them twice.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "BlockingDetector",
