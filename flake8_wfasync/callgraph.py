@@ -318,6 +318,10 @@ def summarize(text: str, path: str, config: Config, index: Any) -> dict[str, Any
     from .analyzer import _Analyzer, _ast_parse, _cst_parse
 
     tree = _ast_parse(text, path)
+    if not _may_matter(tree, config, index, path):
+        # Nothing in it can block or reach the project: its re-exports are all that counts.
+        return {"funcs": {}, "aliases": {k: v for k, v in _ast_import_names(tree, index, path).items()
+                                         if index.is_project(v)}}
     module = _cst_parse(text, path)
     an = _Analyzer(module, tree, path, config, index=index)
     an.graph = ModuleGraph(an, summary=True)
@@ -409,26 +413,7 @@ def ast_calls_project_blocking(tree: ast.Module, calls: list[ast.Call], index: A
 def ast_project_calls(tree: ast.Module, calls: list[ast.Call], index: Any, path: str) -> list[str]:
     """The project names (``pkg.db.load``, ``pkg.db.Repo.fetch``) that ``calls`` call through
     the module's imports."""
-    package = index.package_of(path)
-    names: dict[str, str] = {}
-    for stmt in _ast_block(tree.body):
-        if isinstance(stmt, ast.Import):
-            for a in stmt.names:
-                names[a.asname or a.name.partition(".")[0]] = a.name if a.asname else a.name.partition(".")[0]
-        elif isinstance(stmt, ast.ImportFrom):
-            mod = stmt.module or ""
-            if stmt.level:
-                if package is None:
-                    continue
-                token = PACKAGE.set(package)
-                try:
-                    mod = resolve.relative_module(stmt.level, mod)
-                finally:
-                    PACKAGE.reset(token)
-                if not mod:
-                    continue
-            for a in stmt.names:
-                names[a.asname or a.name] = f"{mod}.{a.name}"
+    names = _ast_import_names(tree, index, path)
     out: list[str] = []
     if not names:
         return out
@@ -454,6 +439,55 @@ def ast_project_calls(tree: ast.Module, calls: list[ast.Call], index: Any, path:
         if index.is_project(q):
             out.append(q)
     return out
+
+
+def _ast_import_names(tree: ast.Module, index: Any, path: str) -> dict[str, str]:
+    """Module-level import bindings: local name -> qualified name (relative ones resolved)."""
+    package = index.package_of(path)
+    names: dict[str, str] = {}
+    for stmt in _ast_block(tree.body):
+        if isinstance(stmt, ast.Import):
+            for a in stmt.names:
+                names[a.asname or a.name.partition(".")[0]] = a.name if a.asname else a.name.partition(".")[0]
+        elif isinstance(stmt, ast.ImportFrom):
+            mod = stmt.module or ""
+            if stmt.level:
+                if package is None:
+                    continue
+                token = PACKAGE.set(package)
+                try:
+                    mod = resolve.relative_module(stmt.level, mod)
+                finally:
+                    PACKAGE.reset(token)
+                if not mod:
+                    continue
+            for a in stmt.names:
+                names[a.asname or a.name] = f"{mod}.{a.name}"
+    return names
+
+
+def _may_matter(tree: ast.Module, config: Config, index: Any, path: str) -> bool:
+    """Cheap test on the ``ast`` tree: may a sync function of the module block or call a
+    project function? The analyzer's own pre-pass answers the first half, with a probe
+    coroutine that calls every function and method of the module."""
+    from .analyzer import might_block_tree
+
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    if ast_project_calls(tree, calls, index, path):
+        return True
+    probe_calls: list[ast.stmt] = []
+    for stmt in _ast_block(tree.body):
+        if isinstance(stmt, ast.FunctionDef):
+            probe_calls.append(ast.Expr(ast.Call(ast.Name(stmt.name), [], [])))
+        elif isinstance(stmt, ast.ClassDef):
+            for item in _ast_block(stmt.body):
+                if isinstance(item, ast.FunctionDef):
+                    probe_calls.append(ast.Expr(ast.Call(ast.Attribute(ast.Name("self"), item.name), [], [])))
+    if not probe_calls:
+        return False
+    probe = ast.AsyncFunctionDef(name="__wfasync_probe__", args=ast.arguments([], [], None, [], [], None, []),
+                                 body=probe_calls, decorator_list=[], returns=None, type_params=[])
+    return might_block_tree(ast.Module([*tree.body, probe], []), None, config)
 
 
 def coroutine_calls(tree: ast.Module) -> list[ast.Call]:

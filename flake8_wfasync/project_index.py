@@ -279,6 +279,7 @@ class ProjectIndex:
         store = index._store = _SummaryStore.open(cache_dir, config)
         # The project names that the coroutines of each file (and the helpers they call) call.
         demands: dict[str, list[str]] = {}
+        store.prefetch_demands(list(modules.values()), index, _jobs())
         for shown in modules.values():
             names = store.demand(shown, index)
             if names is not None:
@@ -328,6 +329,11 @@ _worker_index: ProjectIndex | None = None
 def _init_worker(index: ProjectIndex) -> None:
     global _worker_index
     _worker_index = index
+
+
+def _demanded_in_worker(path: str) -> list[str] | None:
+    assert _worker_index is not None
+    return _demanded(path, _worker_index)
 
 
 def _summarise_in_worker(module: str) -> dict[str, Any]:
@@ -384,6 +390,28 @@ class _SummaryStore:
             entry["demand"] = _demanded(path, index)
             self.dirty = True
         return entry["demand"]
+
+    def prefetch_demands(self, paths: list[str], index: ProjectIndex, jobs: int) -> None:
+        """Scan the files not known yet, in a process pool when they are many."""
+        todo = []
+        for path in paths:
+            entry = self._entry(path)
+            if entry is not None and "demand" not in entry:
+                todo.append(path)
+        if jobs <= 1 or len(todo) < _PARALLEL_SUMMARIES * 2:
+            return  # demand() scans them one by one
+        from concurrent.futures import ProcessPoolExecutor
+
+        try:
+            with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(index,)) as pool:
+                found = list(pool.map(_demanded_in_worker, todo, chunksize=max(1, len(todo) // (jobs * 4))))
+        except (OSError, RuntimeError):
+            return
+        for path, names in zip(todo, found, strict=True):
+            entry = self._entry(path)
+            if entry is not None:
+                entry["demand"] = names
+                self.dirty = True
 
     def get(self, path: str) -> dict[str, Any] | None:
         entry = self._entry(path)
