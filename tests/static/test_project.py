@@ -223,3 +223,21 @@ def test_flake8_follows_imports_with_the_option(tmp_path: Path):
     assert "through app.db.load() -> app.db.fetch() -> time.sleep (" in lines[0]
     per_file = subprocess.run([*flake8, "app"], cwd=tmp_path, capture_output=True, text=True, check=False)
     assert per_file.stdout == "" and per_file.returncode == 0, per_file.stdout + per_file.stderr
+
+
+def test_a_module_that_cannot_block_is_summarised_without_libcst(tmp_path: Path, monkeypatch):
+    files = _project(tmp_path, APP)
+    import libcst
+
+    parsed = []
+    real = libcst.parse_module
+
+    def counting(text, *args, **kwargs):
+        parsed.append(text)
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(libcst, "parse_module", counting)
+    index = callgraph.build_project_index(files, Config())
+    assert index.summaries["app.other"]["funcs"] == {}
+    assert len(parsed) == 1 and "time.sleep" in parsed[0]  # only app.db needed libcst
+    assert index.chain("app.db.load") is not None and index.chain("app.other.helper") is None
