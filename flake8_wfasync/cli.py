@@ -139,6 +139,27 @@ def _files(args: argparse.Namespace, config: Config, root: Path) -> list[Path]:
         raise UsageError(str(exc)) from None
 
 
+def _project_files(args: argparse.Namespace, config: Config, root: Path, files: list[Path]) -> list[Path]:
+    """What the project index covers: every file of the project (so that a coroutine in a
+    checked file sees the blocking helpers of modules that were not named, as with pre-commit's
+    file lists), plus the checked files. Only under a marked project root (pyproject.toml or
+    .git): a folder that is merely the current one may be a home directory."""
+    if not ((root / "pyproject.toml").is_file() or (root / ".git").exists()):
+        return list(files)
+    try:
+        shown_root = os.path.relpath(root)
+    except ValueError:  # another drive
+        shown_root = str(root)
+    try:
+        project = discover([shown_root], root, config.exclude, use_gitignore=not args.no_gitignore)
+    except (DiscoveryError, OSError):
+        project = []
+    merged = {os.path.abspath(p): p for p in project}
+    for f in files:
+        merged.setdefault(os.path.abspath(f), f)
+    return list(merged.values())
+
+
 # --- commands -------------------------------------------------------------------------------
 
 
@@ -152,21 +173,23 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     cache_dir = None if args.no_cache else Path(args.cache_dir) if args.cache_dir else root / CACHE_DIR_NAME
     cache = None
     tree = None
+    project = _project_files(args, config, root, files) if files else []
     if cache_dir is not None:
         acfg = analysis_config(config)
         key = make_key(acfg.scope, sorted(acfg.extra_blocking.items()), sorted(acfg.allow))
         cache = ResultCache.open(cache_dir, key)
-        tree = tree_digest([str(f) for f in files])
+        # The index reads every project file: all of them must be unchanged, not only the checked.
+        tree = tree_digest(sorted({os.path.abspath(f) for f in (*files, *project)}))
     # The same files with the same sizes and mtimes as last time: every cached result stands,
     # and the project index (a function of those files) need not be built at all.
     unchanged = cache is not None and tree is not None and cache.tree == tree
     # Module summaries of the project index are kept in the cache folder too.
-    index = build_project_index(files, config, cache_dir) if files and not unchanged else None
+    index = build_project_index(project, config, cache_dir) if files and not unchanged else None
     result = check_paths(files, config, cache=cache, jobs=args.jobs, index=index, unchanged_tree=unchanged)
     if unchanged and (result.files_analysed or result.skipped_by_precheck or result.errors):
         # A file changed under us, or an earlier result was not cached: do it properly.
         unchanged = False
-        index = build_project_index(files, config, cache_dir)
+        index = build_project_index(project, config, cache_dir)
         result = check_paths(files, config, cache=cache, jobs=args.jobs, index=index)
     if cache is not None:
         if tree is not None and cache.tree != tree:
@@ -221,7 +244,8 @@ def cmd_fix(args: argparse.Namespace, out: TextIO) -> int:
     from .cache import CACHE_DIR_NAME
 
     # The project index keeps its module summaries in the cache folder, as for check.
-    report = fix_files(files, config, write=not args.diff, cache_dir=root / CACHE_DIR_NAME)
+    report = fix_files(files, config, write=not args.diff, cache_dir=root / CACHE_DIR_NAME,
+                       project=_project_files(args, config, root, files) if files else None)
     for file_report in report.files:
         if args.diff and file_report.diff:
             out.write(file_report.diff)

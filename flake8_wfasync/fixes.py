@@ -923,10 +923,14 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def fix_files(files: Sequence[Path], config: Config, *, write: bool, cache_dir: Path | None = None) -> FixReport:
+def fix_files(
+    files: Sequence[Path], config: Config, *, write: bool, cache_dir: Path | None = None,
+    project: Sequence[Path] | None = None,
+) -> FixReport:
+    """Fix ``files``; the project index covers ``project`` (default: the same files)."""
     from .runner import build_project_index
 
-    index = build_project_index(files, config, cache_dir) if files else None
+    index = build_project_index(list(project or files), config, cache_dir) if files else None
     report = FixReport()
     for path in files:
         report.files.append(fix_file(path, config, write=write, index=index))

@@ -263,3 +263,16 @@ def test_whole_project_wfa201_across_modules_and_its_cache(tmp_path: Path) -> No
     fixed = run_wfasync("fix", "--isolated", os.path.join("pkg", "app.py"), ".", cwd=tmp_path)
     assert "return await asyncio.to_thread(helpers.load, p)" in (tmp_path / "pkg" / "app.py").read_text()
     assert fixed.returncode == 0, fixed.stdout
+
+
+def test_named_files_see_the_helpers_of_the_whole_project(tmp_path: Path) -> None:
+    """pre-commit passes only the changed files: the project index still covers the project."""
+    write(tmp_path, "pyproject.toml", "[project]\nname = 'demo'\n")
+    write(tmp_path, "pkg/__init__.py", "")
+    write(tmp_path, "pkg/helpers.py", "import time\n\n\ndef wait():\n    time.sleep(1)\n")
+    write(tmp_path, "pkg/app.py", "from pkg.helpers import wait\n\n\nasync def main():\n    wait()\n")
+    result = run_wfasync("check", "--format", "json", os.path.join("pkg", "app.py"), cwd=tmp_path)
+    findings = json.loads(result.stdout)["findings"]
+    assert [(f["code"], f["line"]) for f in findings] == [("WFA201", 5)]
+    assert "pkg.helpers.wait() -> time.sleep" in findings[0]["message"]
+    assert json.loads(result.stdout)["files_checked"] == 1
