@@ -54,6 +54,8 @@ class ClassInfo:
     # self.<attr> -> path, from assignments in its methods (None when unknown or conflicting).
     attrs: dict[str, str | None] = field(default_factory=dict)
     is_workflow: bool = False
+    # Base classes defined in the same module, whose methods and attributes self reaches too.
+    local_bases: list[ClassInfo] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -125,13 +127,7 @@ def resolve_expr(node: cst.BaseExpression, scope: Scope) -> Binding:
         if isinstance(base, str):
             return base + "." + attr
         if isinstance(base, SelfRef):
-            cls = base.cls
-            if attr in cls.attrs:
-                return cls.attrs[attr]
-            m = cls.methods.get(attr)
-            if m is not None:
-                return LocalDef(m, attr, m.asynchronous is not None, cls)
-            return None
+            return _self_attribute(base.cls, attr)
         if isinstance(base, ClassInfo):
             m = base.methods.get(attr)
             if m is not None:
@@ -139,6 +135,22 @@ def resolve_expr(node: cst.BaseExpression, scope: Scope) -> Binding:
         return None
     if type(node) is cst.Call:
         return call_result(node, scope)
+    return None
+
+
+def _self_attribute(cls: ClassInfo, attr: str, depth: int = 0) -> Binding:
+    """``self.<attr>`` in a method of ``cls``: its own attributes and methods first, then
+    those of its base classes of the same module, in order."""
+    if attr in cls.attrs:
+        return cls.attrs[attr]
+    m = cls.methods.get(attr)
+    if m is not None:
+        return LocalDef(m, attr, m.asynchronous is not None, cls)
+    if depth < 8:
+        for base in cls.local_bases:
+            found = _self_attribute(base, attr, depth + 1)
+            if found is not None:
+                return found
     return None
 
 
@@ -427,8 +439,10 @@ def class_info(node: cst.ClassDef, scope: Scope) -> ClassInfo:
         r = resolve_expr(arg.value, scope)
         info.bases.append(r if isinstance(r, str) else None)
         info.base_names.append((dotted(arg.value) or "").rpartition(".")[2])
-        if isinstance(r, ClassInfo) and r.is_workflow:
-            info.is_workflow = True
+        if isinstance(r, ClassInfo):
+            info.local_bases.append(r)
+            if r.is_workflow:
+                info.is_workflow = True
     if any(b in WORKFLOW_BASES for b in info.bases if b) or "Workflow" in info.base_names:
         info.is_workflow = True
     class_attrs: dict[str, str | None] = {}
