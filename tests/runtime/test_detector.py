@@ -155,7 +155,7 @@ def test_time_sleep_in_a_step_is_caught_once_with_step_line_duration_and_code():
     report = assert_one(reports, code="WFA103", line=line_of("sleep-step"), actual=actual, step="fetch", workflow="SleepFlow")
     assert report.advice == "await asyncio.sleep(...)"
     assert report.format().startswith("WFA103 step 'fetch' of SleepFlow blocked the event loop for 0.3")
-    assert report.format().endswith(": time.sleep(BLOCK)  # line: sleep-step -> use await asyncio.sleep(...)")
+    assert report.format().endswith(": time.sleep(BLOCK) -> use await asyncio.sleep(...)")
     assert report.thread_name == threading.current_thread().name
     assert report.stack[-1].lineno == line_of("sleep-step")
 
