@@ -148,15 +148,19 @@ def analyze_text(
 
 def analyze_module(
     module: cst.Module, path: str = "<string>", config: Config = DEFAULT_CONFIG,
-    index: object | None = None,
+    index: object | None = None, tree: ast.Module | None = None,
 ) -> list[Finding]:
-    """Findings for a parsed module; ``Finding.node`` is a node of this very module object."""
-    try:
-        code = module.code
-    except RecursionError:
-        # libcst's code generation recurses once per operand of a very long expression.
-        raise SourceParseError(path, 1, 0, "too deeply nested for libcst to print") from None
-    tree = _ast_parse(code, path)
+    """Findings for a parsed module; ``Finding.node`` is a node of this very module object.
+
+    ``tree``: the ``ast`` tree of the very source the module was parsed from, when the caller
+    has it; saves printing the module and parsing it again."""
+    if tree is None:
+        try:
+            code = module.code
+        except RecursionError:
+            # libcst's code generation recurses once per operand of a very long expression.
+            raise SourceParseError(path, 1, 0, "too deeply nested for libcst to print") from None
+        tree = _ast_parse(code, path)
     return _Analyzer(module, tree, path, config, index=index).run()
 
 
