@@ -9,11 +9,17 @@ Options (command line, or ``[flake8]`` in setup.cfg / tox.ini / .flake8)::
 ``--wfasync-extra-blocking`` lists qualified names reported as WFA199. Entries are separated
 by commas or newlines; ``name=advice`` attaches advice, which runs to the end of its line (so
 it may contain commas) and must therefore come last on that line.
+
+The starting point is ``[tool.wfasync]`` in the nearest pyproject.toml (the table the
+``wfasync`` command reads), read once per flake8 process; an option given to flake8 replaces
+the table's value for that key. ``select``, ``ignore`` and ``exclude`` of the table are left to
+flake8's own options of the same names.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 import sys
 from collections.abc import Iterator
@@ -22,6 +28,7 @@ from typing import Any, ClassVar
 from . import __version__
 from .analyzer import SourceParseError, analyze_text
 from .config import DEFAULT_CONFIG, SCOPES, Config, ConfigError
+from .project_config import load_nearest
 from .project_index import lazy_index_for
 
 _QUALNAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\.?$")
@@ -63,17 +70,24 @@ def parse_allow(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
-def config_from_options(scope: Any, extra: Any, allow: Any) -> Config:
-    scope = (scope or "async").strip() if isinstance(scope, str) else scope
-    if scope not in SCOPES:
-        raise ConfigError(
-            f"--wfasync-scope: must be one of {', '.join(SCOPES)}, got {scope!r}"
-        )
-    return Config(
-        scope=scope,
-        extra_blocking=parse_extra_blocking(_as_text(extra)),
-        allow=parse_allow(_as_text(allow)),
-    )
+def config_from_options(scope: Any, extra: Any, allow: Any, base: Config = DEFAULT_CONFIG) -> Config:
+    """flake8's options over ``base`` (the project's ``[tool.wfasync]``). An option that was not
+    given (None) keeps the base value; one that was given replaces it. select, ignore and
+    exclude are flake8's business, so the base's are dropped."""
+    changes: dict[str, Any] = {"select": frozenset(), "ignore": frozenset(), "exclude": ()}
+    if isinstance(scope, str):
+        scope = scope.strip() or None
+    if scope is not None:
+        if scope not in SCOPES:
+            raise ConfigError(
+                f"--wfasync-scope: must be one of {', '.join(SCOPES)}, got {scope!r}"
+            )
+        changes["scope"] = scope
+    if extra is not None:
+        changes["extra_blocking"] = parse_extra_blocking(_as_text(extra))
+    if allow is not None:
+        changes["allow"] = parse_allow(_as_text(allow))
+    return dataclasses.replace(base, **changes)
 
 
 def _as_text(value: Any) -> str:
@@ -98,18 +112,21 @@ class WfasyncChecker:
     @classmethod
     def add_options(cls, manager: Any) -> None:
         manager.add_option(
-            "--wfasync-scope", default="async", parse_from_config=True,
-            help="What flake8-wfasync checks: 'async' (every coroutine function, default) or "
-                 "'steps' (workflow steps and the coroutines they call).",
+            "--wfasync-scope", default=None, parse_from_config=True,
+            help="What flake8-wfasync checks: 'async' (every coroutine function) or 'steps' "
+                 "(workflow steps and the coroutines they call). Default: 'scope' of "
+                 "[tool.wfasync] in pyproject.toml, else 'async'.",
         )
         manager.add_option(
-            "--wfasync-extra-blocking", default="", parse_from_config=True,
+            "--wfasync-extra-blocking", default=None, parse_from_config=True,
             help="Qualified names to report as blocking (WFA199), separated by commas or "
-                 "newlines; 'name=advice' attaches advice (to the end of the line).",
+                 "newlines; 'name=advice' attaches advice (to the end of the line). Replaces "
+                 "'extra-blocking' of [tool.wfasync].",
         )
         manager.add_option(
-            "--wfasync-allow", default="", parse_from_config=True,
-            help="Qualified names never reported (comma separated; 'pkg.' allows a package).",
+            "--wfasync-allow", default=None, parse_from_config=True,
+            help="Qualified names never reported (comma separated; 'pkg.' allows a package). "
+                 "Replaces 'allow' of [tool.wfasync].",
         )
         manager.add_option(
             "--wfasync-cross-module", action="store_true", default=False, parse_from_config=True,
@@ -119,11 +136,16 @@ class WfasyncChecker:
 
     @classmethod
     def parse_options(cls, options: Any) -> None:
+        # flake8 calls this once per process (and once per worker it spawns), so the
+        # pyproject.toml is read once, not per file. Defaults are None so that an option left
+        # alone keeps the project's value.
         try:
+            base, _ = load_nearest()
             cls.config = config_from_options(
-                getattr(options, "wfasync_scope", "async"),
-                getattr(options, "wfasync_extra_blocking", ""),
-                getattr(options, "wfasync_allow", ""),
+                getattr(options, "wfasync_scope", None),
+                getattr(options, "wfasync_extra_blocking", None),
+                getattr(options, "wfasync_allow", None),
+                base,
             )
             cls.cross_module = bool(getattr(options, "wfasync_cross_module", False))
         except ConfigError as exc:
