@@ -73,6 +73,8 @@ OFFLOADS: dict[str, int] = {
     "trio.to_thread.run_sync": 0,
     "functools.partial": 0,
 }
+# The offloads that pass keyword arguments on to the callable.
+_KEYWORD_OFFLOADS = frozenset({"asyncio.to_thread", "functools.partial"})
 NESTED_LOOP_RUNNERS = frozenset({"asyncio.run", "anyio.run", "trio.run"})
 PROCESS_POOL = "concurrent.futures.ProcessPoolExecutor" + INSTANCE
 # Codes that say "this call blocks" (the ones that make a never-awaiting step a WFA401).
@@ -689,8 +691,15 @@ class _Analyzer:
                 ctx.suppressed.add(id(fn))
                 inner_func = _short(self._code(fn.func), 40)
                 inner_args = self._args_text(fn)
-                before = ", ".join(self._args_text_list(pos[:idx]) + [inner_func])
-                fixed = f"{offload_text}({before}{', ' + inner_args if inner_args else ''})"
+                off = resolve_expr(call.func, scope)
+                if (not (isinstance(off, str) and off in _KEYWORD_OFFLOADS)
+                        and any(a.keyword is not None or a.star == "**" for a in fn.args)):
+                    # run_in_executor and run_sync pass no keyword arguments on: bind them.
+                    bound = f"functools.partial({inner_func}, {inner_args})"
+                    fixed = f"{offload_text}({', '.join(self._args_text_list(pos[:idx]) + [bound])})"
+                else:
+                    before = ", ".join(self._args_text_list(pos[:idx]) + [inner_func])
+                    fixed = f"{offload_text}({before}{', ' + inner_args if inner_args else ''})"
                 fix = f"pass the callable and its arguments: {fixed}"
                 display = q[9:] if q.startswith("builtins.") else q
                 msg = RULES["WFA301"].message.format(

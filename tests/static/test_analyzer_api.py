@@ -47,6 +47,54 @@ def test_twin_is_filled():
     assert "use await asyncio.sleep(2)" in f.message
 
 
+EXECUTOR_SOURCE = """\
+import asyncio
+
+import anyio
+import requests
+
+
+async def fetch(url, kw):
+    loop = asyncio.get_running_loop()
+    return await {offload}
+"""
+
+
+@pytest.mark.parametrize("offload, fixed", [
+    ("loop.run_in_executor(None, requests.get(url, timeout=5))",
+     "loop.run_in_executor(None, functools.partial(requests.get, url, timeout=5))"),
+    ("loop.run_in_executor(None, requests.get(url, **kw))",
+     "loop.run_in_executor(None, functools.partial(requests.get, url, **kw))"),
+    ("anyio.to_thread.run_sync(requests.get(url, timeout=5))",
+     "anyio.to_thread.run_sync(functools.partial(requests.get, url, timeout=5))"),
+    ("loop.run_in_executor(None, requests.get(url))", "loop.run_in_executor(None, requests.get, url)"),
+    ("asyncio.to_thread(requests.get(url, timeout=5))", "asyncio.to_thread(requests.get, url, timeout=5)"),
+])
+def test_wfa301_advice_is_a_call_that_works(offload, fixed):
+    [f] = analyze_source(EXECUTOR_SOURCE.format(offload=offload))
+    assert f.code == "WFA301"
+    assert f.advice == f"pass the callable and its arguments: {fixed}"
+    assert f.message.endswith(f.advice)
+
+    # The advice runs as written on a real loop (run_in_executor takes no keyword arguments).
+    if "anyio" in fixed:
+        return  # anyio is not a dependency of the project
+    import asyncio
+    import functools
+    import types
+
+    calls: list[tuple[str, dict]] = []
+    requests = types.SimpleNamespace(get=lambda url, **kw: calls.append((url, kw)))
+
+    async def run() -> None:
+        namespace = {"loop": asyncio.get_running_loop(), "functools": functools, "asyncio": asyncio,
+                     "requests": requests, "url": "u", "kw": {"timeout": 5}}
+        await eval(fixed, namespace)
+
+    asyncio.run(run())
+    assert calls == [("u", {"timeout": 5} if "=" in offload or "**" in offload else {})]
+
+
 def test_bytes_with_bom_and_coding_cookie():
     src = "import time\nasync def f():\n    s = 'é'\n    time.sleep(1)\n"
     assert [f.line for f in analyze_source(b"\xef\xbb\xbf" + src.encode())] == [4]
