@@ -26,9 +26,12 @@ import difflib
 import functools
 import io
 import os
+import re
 import stat
 import tempfile
+import time
 import tokenize
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -763,7 +766,10 @@ def fix_module(
         new_code = new_module.code
         try:
             reparsed = cst.parse_module(new_module.bytes)
-            compile(new_code, path, "exec", dont_inherit=True)
+            with warnings.catch_warnings():
+                # SyntaxWarnings about the user's own code (``x is 1``) are not ours to print.
+                warnings.simplefilter("ignore")
+                compile(new_code, path, "exec", dont_inherit=True)
         except (cst.ParserSyntaxError, SyntaxError, ValueError) as exc:
             detail = " ".join(str(exc).split())[:120]
             raise FixError(f"a rewrite would not compile ({detail}); file left unchanged") from None
@@ -819,7 +825,10 @@ def _worth_parsing(data: bytes, path: str, config: Config, index: Any) -> bool:
         text = decode_source(data)
         if "async" not in text:
             return False
-        return bool(might_block_tree(ast.parse(text), text, analysis_config(config), index, path))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the user's code, as for compile() in fix_module
+            tree = ast.parse(text)
+        return bool(might_block_tree(tree, text, analysis_config(config), index, path))
     except Exception:  # noqa: BLE001 - the full parse below reports what is wrong
         return True
 
@@ -902,12 +911,20 @@ def _line_shift(before: str, after: str) -> Any:
     return lambda line: mapping.get(line, line)
 
 
+TEMP_SUFFIX = ".wfasync-tmp"
+# mkstemp's names: prefix, eight characters of [a-z0-9_], suffix -> ".NAME.k3j_x9q2.wfasync-tmp".
+_TEMP_NAME = re.compile(r"\.(?P<target>.+)\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX) + r"\Z", re.DOTALL)
+# A live fix holds its temp file for the time of one write; one this old was left by a fix
+# that was killed (and one younger may belong to a fix running right now).
+STALE_TEMP_SECONDS = 60.0
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` in one step: a temp file in the same folder, then
     os.replace, keeping the file's permissions. A symlink keeps pointing at the new content."""
     target = Path(os.path.realpath(path))
     st = target.stat()
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".wfasync-tmp")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -931,7 +948,41 @@ def fix_files(
     from .runner import build_project_index
 
     index = build_project_index(list(project or files), config, cache_dir) if files else None
+    if write:
+        remove_stale_temps(files)
     report = FixReport()
     for path in files:
         report.files.append(fix_file(path, config, write=write, index=index))
     return report
+
+
+def remove_stale_temps(files: Iterable[Path], older_than: float = STALE_TEMP_SECONDS) -> list[Path]:
+    """Remove the temp files that a killed fix left next to ``files`` (where atomic_write puts
+    them: beside the real file a symlink points to). Only regular files named exactly as
+    atomic_write names them for one of ``files`` and untouched for ``older_than`` seconds go;
+    what cannot be removed stays, silently. Returns what was removed."""
+    targets: dict[str, set[str]] = {}
+    for path in files:
+        real = os.path.realpath(path)
+        targets.setdefault(os.path.dirname(real), set()).add(os.path.basename(real))
+    cutoff = time.time() - older_than
+    removed: list[Path] = []
+    for folder, names in targets.items():
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            m = _TEMP_NAME.match(entry.name)
+            if m is None or m.group("target") not in names:
+                continue
+            try:
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                if entry.stat(follow_symlinks=False).st_mtime > cutoff:
+                    continue
+                os.unlink(entry.path)
+            except OSError:
+                continue
+            removed.append(Path(entry.path))
+    return removed
