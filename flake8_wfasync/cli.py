@@ -4,7 +4,7 @@ Exit codes
     0   nothing found (``check``); nothing left to fix (``fix``)
     1   findings (``check``), findings left after fixing or changes shown (``fix``), or a file
         that could not be read or parsed (reported as one ``file:line:col: error:`` line; every
-        other file is still checked)
+        other file is still checked); ``check --exit-zero`` makes these 0
     2   usage or configuration error, or an internal error of the analyzer
 """
 
@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="processes to use (default: one per core; 1 = no pool)")
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     check.add_argument("--no-source", action="store_true", help="text format: do not show source lines")
+    check.add_argument("--exit-zero", action="store_true",
+                       help="exit 0 even when there are findings or unparsable files (usage and "
+                            "configuration errors still exit 2)")
     check.add_argument("-v", "--verbose", action="store_true",
                        help="say on stderr how many files came from the cache, were analysed or skipped")
 
@@ -232,6 +235,8 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
             print(error.text(), file=sys.stderr)
     if any(e.internal for e in result.errors):
         return EXIT_ERROR
+    if args.exit_zero:
+        return EXIT_OK
     return EXIT_FINDINGS if (result.findings or result.errors) else EXIT_OK
 
 

@@ -66,6 +66,24 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert "missing.py: no such file or directory" in run_wfasync("check", "missing.py", cwd=tmp_path).stderr
 
 
+def test_exit_zero_reports_findings_and_exits_0_but_usage_errors_still_exit_2(tmp_path: Path) -> None:
+    write(tmp_path, "bad.py", BAD)
+    write(tmp_path, "broken.py", "async def f(:\n    pass\n")
+    plain = run_wfasync("check", "--isolated", "--no-cache", "--no-source", ".", cwd=tmp_path)
+    assert plain.returncode == 1
+    result = run_wfasync("check", "--isolated", "--no-cache", "--no-source", "--exit-zero", ".", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == plain.stdout  # the same report, only the status differs
+    assert "WFA103" in result.stdout and "broken.py:1:" in result.stdout
+    as_json = run_wfasync("check", "--isolated", "--no-cache", "--exit-zero", "--format", "json", ".", cwd=tmp_path)
+    assert as_json.returncode == 0 and len(json.loads(as_json.stdout)["findings"]) == 2
+    for args in (["missing.py"], ["--select", "E501", "."], ["--config", "nope.toml", "."]):
+        assert run_wfasync("check", "--exit-zero", *args, cwd=tmp_path).returncode == 2, args
+    write(tmp_path, "pyproject.toml", '[tool.wfasync]\nscope = "sometimes"\n')
+    broken_config = run_wfasync("check", "--exit-zero", ".", cwd=tmp_path)
+    assert broken_config.returncode == 2 and "key 'scope'" in broken_config.stderr
+
+
 def test_unparsable_file_is_one_line_and_the_rest_is_checked(tmp_path: Path) -> None:
     write(tmp_path, "a_broken.py", "async def f(:\n    pass\n")
     write(tmp_path, "b_bad.py", BAD)
