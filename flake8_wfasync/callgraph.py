@@ -323,6 +323,9 @@ def summarize(text: str, path: str, config: Config, index: Any) -> dict[str, Any
         return {"funcs": {}, "aliases": {k: v for k, v in _ast_import_names(tree, index, path).items()
                                          if index.is_project(v)}}
     module = _cst_parse(text, path)
+    keep = getattr(index, "keep_parsed", None)
+    if keep is not None:  # the same file may be analysed next: one parse serves both
+        keep(path, text, module)
     an = _Analyzer(module, tree, path, config, index=index)
     an.graph = ModuleGraph(an, summary=True)
     # The first half of the analyzer's run: bindings and the one pass over the module.

@@ -169,7 +169,7 @@ def _project_files(args: argparse.Namespace, config: Config, root: Path, files: 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     from .cache import CACHE_DIR_NAME, ResultCache, make_key, tree_digest
     from .output import write_github, write_json, write_text
-    from .runner import analysis_config, build_project_index, check_paths
+    from .runner import analysis_config, check_paths, check_project
 
     config, root = resolve_config(args)
     files = _files(args, config, root)
@@ -186,14 +186,16 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     # The same files with the same sizes and mtimes as last time: every cached result stands,
     # and the project index (a function of those files) need not be built at all.
     unchanged = cache is not None and tree is not None and cache.tree == tree
-    # Module summaries of the project index are kept in the cache folder too.
-    index = build_project_index(project, config, cache_dir) if files and not unchanged else None
-    result = check_paths(files, config, cache=cache, jobs=args.jobs, index=index, unchanged_tree=unchanged)
-    if unchanged and (result.files_analysed or result.skipped_by_precheck or result.errors):
-        # A file changed under us, or an earlier result was not cached: do it properly.
-        unchanged = False
-        index = build_project_index(project, config, cache_dir)
-        result = check_paths(files, config, cache=cache, jobs=args.jobs, index=index)
+    index = None
+    result = None
+    if unchanged:
+        result = check_paths(files, config, cache=cache, jobs=args.jobs, unchanged_tree=True)
+        if result.files_analysed or result.skipped_by_precheck or result.errors:
+            # A file changed under us, or an earlier result was not cached: do it properly.
+            unchanged, result = False, None
+    if result is None:
+        # Module summaries of the project index are kept in the cache folder too.
+        result, index = check_project(files, project, config, cache=cache, cache_dir=cache_dir, jobs=args.jobs)
     if cache is not None:
         if tree is not None and cache.tree != tree:
             cache.tree, cache.dirty = tree, True

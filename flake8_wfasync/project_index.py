@@ -20,6 +20,7 @@ Cheap by construction:
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -71,6 +72,9 @@ class ProjectIndex:
         self._linked = True
         self._building = False
         self._store: _SummaryStore | None = None  # while building only
+        # Libcst modules that summarising parsed, kept for the analysis of the same files.
+        self._keep: set[str] = set()
+        self._parsed: dict[str, tuple[str, Any]] = {}
 
     # -- what the analyzer asks ----------------------------------------------------------------
 
@@ -269,6 +273,15 @@ class ProjectIndex:
     @classmethod
     def build(cls, files: Sequence[Path], config: Config, cache_dir: Path | None = None) -> ProjectIndex:
         """The index of a ``wfasync check`` run over ``files``."""
+        index = cls.start(files, config, cache_dir)
+        index.finish()
+        return index
+
+    @classmethod
+    def start(cls, files: Sequence[Path], config: Config, cache_dir: Path | None = None) -> ProjectIndex:
+        """An index that knows the project's modules, not yet their summaries: a caller that
+        parses the files anyway hands over what they call (:meth:`scanned`), then calls
+        :meth:`finish`."""
         modules: dict[str, str] = {}
         for f in files:
             shown = str(f)
@@ -276,26 +289,70 @@ class ProjectIndex:
                 modules.setdefault(module_name_for(shown), shown)
         index = cls(modules, config)
         index._building = True
-        store = index._store = _SummaryStore.open(cache_dir, config)
+        index._store = _SummaryStore.open(cache_dir, config)
+        return index
+
+    def knows(self, path: str) -> bool:
+        """While building: True when the calls of this file are known from the cache folder."""
+        assert self._store is not None
+        entry = self._store._entry(path)
+        return entry is not None and "demand" in entry
+
+    def scanned(self, path: str, tree: ast.Module | None) -> list[str] | None:
+        """While building: the ``ast`` tree of a file as it is on disk now (None: a file without
+        coroutines, or one that does not parse). Returns the project names its coroutines call."""
+        assert self._store is not None
+        entry = self._store._entry(path)
+        demand = _demand_of(tree, path, self) if tree is not None else None
+        if entry is not None:
+            entry["demand"] = demand
+            self._store.dirty = True
+        return demand
+
+    def finish(self, jobs: int | None = None, keep: Iterable[str] = ()) -> None:
+        """Summarise what the coroutines call, link, tag every file. ``keep``: absolute paths
+        of files about to be analysed in this process; their libcst modules, when summarising
+        parses them, are kept for the analysis (:meth:`take_parsed`)."""
+        store = self._store
+        assert store is not None
+        jobs = _jobs() if jobs is None else jobs
+        self._keep = set(keep)
+        modules = self.files
         # The project names that the coroutines of each file (and the helpers they call) call.
         demands: dict[str, list[str]] = {}
-        store.prefetch_demands(list(modules.values()), index, _jobs())
+        store.prefetch_demands(list(modules.values()), self, jobs)
         for shown in modules.values():
-            names = store.demand(shown, index)
+            names = store.demand(shown, self)
             if names is not None:
                 demands[os.path.abspath(shown)] = names
-        index._demand_closure(sorted({q for names in demands.values() for q in names}), store, jobs=_jobs())
-        index._link()
+        self._demand_closure(sorted({q for names in demands.values() for q in names}), store, jobs=jobs)
+        self._link()
         store.save()
         # A file's tag: how the project names it calls block (or that they do not).
         for ap, names in demands.items():
             h = hashlib.blake2b(digest_size=8)
             for q in names:
-                c = index.chains.get(index._locate(q) or ("", ""))
+                c = self.chains.get(self._locate(q) or ("", ""))
                 h.update(repr((q, c)).encode())
-            index.tags[ap] = h.hexdigest()
-        index._building, index._store = False, None
-        return index
+            self.tags[ap] = h.hexdigest()
+        self._building, self._store, self._keep = False, None, set()
+
+    def take_parsed(self, path: str, text: str) -> Any | None:
+        """The libcst module of ``text`` if summarising parsed it (once: it is handed over)."""
+        got = self._parsed.pop(os.path.abspath(path), None)
+        if got is None or got[0] != text:
+            return None
+        return got[1]
+
+    def keep_parsed(self, path: str, text: str, module: Any) -> None:
+        ap = os.path.abspath(path)
+        if ap in self._keep:
+            self._parsed[ap] = (text, module)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_parsed"], state["_keep"], state["_store"] = {}, set(), None  # this process only
+        return state
 
     def _demand_closure(self, qualnames: list[str], store: _SummaryStore | None, jobs: int) -> None:
         """Summarise the modules of ``qualnames`` and of every project function those functions
@@ -451,10 +508,7 @@ def _jobs() -> int:
 
 
 def _demanded(path: str, index: ProjectIndex) -> list[str] | None:
-    import ast
-
     from .analyzer import SourceParseError, decode_source
-    from .callgraph import ast_project_calls, coroutine_calls
 
     try:
         with open(path, "rb") as fh:
@@ -464,6 +518,13 @@ def _demanded(path: str, index: ProjectIndex) -> list[str] | None:
         tree = ast.parse(decode_source(data), filename=path)
     except (OSError, SourceParseError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None  # the file's own check reports it
+    return _demand_of(tree, path, index)
+
+
+def _demand_of(tree: ast.Module, path: str, index: ProjectIndex) -> list[str] | None:
+    """The project names the coroutines of a module call; None for a module without any."""
+    from .callgraph import ast_project_calls, coroutine_calls
+
     calls = coroutine_calls(tree)
     return sorted(set(ast_project_calls(tree, calls, index, path))) if calls else None
 

@@ -143,12 +143,23 @@ def suppressed(code: str, line: str) -> bool:
 
 # --- one file -------------------------------------------------------------------------------
 
-_worker_state: tuple[Config, Any] | None = None
+
+@dataclass(eq=False)
+class _Job:
+    """A file to analyse, with whatever the scan before the project index already did for it."""
+
+    path: str
+    source: bytes
+    text: str | None = None  # decoded, when the scan got that far
+    tree: Any = None  # its ast tree, kept only for files the pre-check lets through
+    pre: bool | None = None  # the pre-check without the index; None: not run
+    demand: list[str] | None = None  # the project names its coroutines call
+    st: os.stat_result | None = None
+    digest: str = ""
+    outcome: dict[str, Any] | None = None  # settled by the scan (no coroutine, say)
 
 
-def _init_worker(config: Config, index: Any) -> None:
-    global _worker_state
-    _worker_state = (config, index)
+_SKIPPED: dict[str, Any] = {"findings": [], "lines": {}, "error": None, "skipped": True}
 
 
 def analyze_bytes(
@@ -156,30 +167,44 @@ def analyze_bytes(
 ) -> dict[str, Any]:
     """Analyse one file's content; the result is plain data (cacheable, picklable).
 
-    One ``ast`` parse serves the cheap pre-check and the analysis; a file the pre-check clears
+    One ``ast`` parse serves the cheap pre-check and the analysis, and one libcst parse the
+    analysis and the question of what ``wfasync fix`` can rewrite; a file the pre-check clears
     is never parsed by libcst and comes back as ``{"skipped": True}``. Findings that
     ``wfasync fix`` would rewrite carry ``"fixable": True``."""
+    return _analyse(_Job(path, source), config, index, precheck)
+
+
+def _analyse(job: _Job, config: Config, index: Any, precheck: bool = True) -> dict[str, Any]:
     import ast
 
-    from .analyzer import SourceParseError, analyze_text, decode_source, might_block_tree
+    from .analyzer import SourceParseError, _cst_parse, analyze_module, decode_source, might_block_tree
 
+    path = job.path
     try:
-        try:
-            text = decode_source(source)
-        except SourceParseError as exc:
-            raise SourceParseError(path, exc.line, exc.col, exc.msg) from None
+        text = job.text
+        if text is None:
+            try:
+                text = decode_source(job.source)
+            except SourceParseError as exc:
+                raise SourceParseError(path, exc.line, exc.col, exc.msg) from None
         if precheck and "async" not in text:
-            return {"findings": [], "lines": {}, "error": None, "skipped": True}
-        try:
-            tree = ast.parse(text, filename=path)
-        except SyntaxError as exc:
-            raise SourceParseError(path, exc.lineno or 1, max((exc.offset or 1) - 1, 0),
-                                   exc.msg or "invalid syntax") from None
-        except ValueError as exc:  # null bytes
-            raise SourceParseError(path, 1, 0, str(exc)) from None
-        if precheck and not might_block_tree(tree, text, config, index, path):
-            return {"findings": [], "lines": {}, "error": None, "skipped": True}
-        findings = analyze_text(text, tree, path, config, index)
+            return dict(_SKIPPED)
+        tree = job.tree
+        if tree is None:
+            try:
+                tree = ast.parse(text, filename=path)
+            except SyntaxError as exc:
+                raise SourceParseError(path, exc.lineno or 1, max((exc.offset or 1) - 1, 0),
+                                       exc.msg or "invalid syntax") from None
+            except ValueError as exc:  # null bytes
+                raise SourceParseError(path, 1, 0, str(exc)) from None
+        if precheck and job.pre is None and not might_block_tree(tree, text, config, index, path):
+            return dict(_SKIPPED)
+        take = getattr(index, "take_parsed", None)
+        module = take(path, text) if take is not None else None
+        if module is None:
+            module = _cst_parse(text, path)
+        findings = analyze_module(module, path, config, index, tree=tree)
     except SourceParseError as exc:
         return {"findings": [], "lines": {}, "error": _parse_error(exc)}
     except (RecursionError, MemoryError):
@@ -194,27 +219,40 @@ def analyze_bytes(
     if not findings:
         return {"findings": [], "lines": {}, "error": None}
     text_lines = source_lines(text)
-    kept: list[dict[str, Any]] = []
+    kept: list[Finding] = []
     lines: dict[str, str] = {}
     for finding in findings:
         line = text_lines[finding.line - 1] if 0 < finding.line <= len(text_lines) else ""
         if suppressed(finding.code, line):
             continue
-        kept.append(finding_to_dict(finding))
+        kept.append(finding)
         lines[str(finding.line)] = line
-    if kept:
-        fixable = _fixable(text, path, config, index)
-        for data in kept:
-            data["fixable"] = (data["code"], data["line"], data["col"]) in fixable
-    return {"findings": kept, "lines": lines, "error": None}
+    fixable = _fixable(module, kept) if kept else set()
+    out = []
+    for finding in kept:
+        data = finding_to_dict(finding)
+        data["fixable"] = (finding.code, finding.line, finding.col) in fixable
+        out.append(data)
+    return {"findings": out, "lines": lines, "error": None}
 
 
-def _fixable(text: str, path: str, config: Config, index: Any) -> set[tuple[str, int, int]]:
-    """(code, line, col) of the findings ``wfasync fix`` would rewrite in this file."""
+def _fixable(module: Any, findings: list[Finding]) -> set[tuple[str, int, int]]:
+    """(code, line, col) of the findings that one ``wfasync fix`` pass rewrites, the findings
+    inside a step it turns into a def included: the plan of :func:`fixes.fixable_findings`,
+    made on the module and findings at hand instead of parsing and analysing the file again."""
     try:
-        from .fixes import fixable_findings
+        from .fixes import _inside, _ModuleFacts, _plan
 
-        return fixable_findings(text, path, config, index)
+        facts = _ModuleFacts(module)
+        plan = _plan(module, findings, facts)
+        planned = [f for _, f in plan.calls.values()] + list(plan.defs.values())
+        settled = {id(f.node) for f in planned}
+        for f in findings:
+            if f.node is not None and any(_inside(f.node, d, facts) for d in plan.defs):
+                planned.append(f)
+            elif f.code != "WFA301" and id(f.node) in settled:
+                planned.append(f)
+        return {(f.code, f.line, f.col) for f in planned}
     except Exception:  # knowing what is fixable is a nicety; never lose the findings over it
         return set()
 
@@ -234,13 +272,94 @@ def _decode(source: bytes) -> str:
         return source.decode("latin-1")
 
 
-def _work_chunk(items: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
-    assert _worker_state is not None
-    config, index = _worker_state
-    return [analyze_bytes(path, source, config, index) for path, source in items]
-
-
 # --- many files -----------------------------------------------------------------------------
+
+
+def check_project(
+    files: Sequence[Path],
+    project: Sequence[Path],
+    config: Config,
+    *,
+    cache: ResultCache | None = None,
+    cache_dir: Path | None = None,
+    jobs: int | None = None,
+) -> tuple[CheckResult, Any]:
+    """Check ``files`` with the project index of ``project`` (a superset of ``files``); returns
+    the result and the index (None when it could not be built).
+
+    One read and one ``ast`` parse per file serve the index (which project names the file's
+    coroutines call), the pre-check and the analysis; a module that summarising parsed with
+    libcst is not parsed again to be analysed."""
+    acfg = analysis_config(config)
+    try:
+        from .project_index import ProjectIndex
+
+        index = ProjectIndex.start(project, config, cache_dir)
+    except Exception as exc:  # noqa: BLE001 - the per-file analysis still runs
+        _no_index(exc)
+        return check_paths(files, config, cache=cache, jobs=jobs), None
+    prepared: dict[str, _Job] = {}
+    for path in files:
+        shown = str(path)
+        if shown in prepared or index.knows(shown):
+            continue  # what it calls is known already: read it only if the cache has no result
+        job = _scan(shown, acfg, index)
+        if job is not None:
+            prepared[shown] = job
+    keep = [os.path.abspath(j.path) for j in prepared.values() if j.pre]
+    try:
+        index.finish(jobs=1 if jobs == 1 else None, keep=keep)
+    except Exception as exc:  # noqa: BLE001
+        _no_index(exc)
+        index = None
+    for job in prepared.values():
+        if job.outcome is None and job.pre is False:
+            # Through the project only: worth a closer look if a name it calls blocks.
+            if index is not None and any(index.chain(q) is not None for q in job.demand or ()):
+                job.pre = True
+            else:
+                job.outcome = dict(_SKIPPED)
+    return check_paths(files, config, cache=cache, jobs=jobs, index=index, prepared=prepared), index
+
+
+def _no_index(exc: Exception) -> None:
+    detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+    print(f"wfasync: warning: no project index ({detail}); WFA201 is checked within each file only",
+          file=sys.stderr)
+
+
+def _scan(shown: str, config: Config, index: Any) -> _Job | None:
+    """Read one file and tell the index what its coroutines call; the pre-check (without the
+    index) runs on the same ``ast`` tree. None: unreadable (reported by the check)."""
+    import ast
+
+    from .analyzer import SourceParseError, decode_source, might_block_tree
+
+    try:
+        st = os.stat(shown)
+        with open(shown, "rb") as fh:
+            source = fh.read()
+    except OSError:
+        return None
+    job = _Job(shown, source, st=st, digest=content_digest(source))
+    tree = None
+    try:
+        job.text = decode_source(source)
+        if "async" not in job.text:
+            job.outcome = dict(_SKIPPED)
+        else:
+            tree = ast.parse(job.text, filename=shown)
+    except (SourceParseError, SyntaxError, ValueError, RecursionError, MemoryError):
+        tree = None  # the analysis reports it
+    job.demand = index.scanned(shown, tree)
+    if tree is not None:
+        try:
+            job.pre = bool(might_block_tree(tree, job.text, config, None, shown))
+        except Exception:  # noqa: BLE001 - the analysis runs the pre-check again and reports
+            job.pre = None
+        if job.pre:
+            job.tree = tree
+    return job
 
 
 def check_paths(
@@ -251,18 +370,31 @@ def check_paths(
     jobs: int | None = None,
     index: Any = None,
     unchanged_tree: bool = False,
+    prepared: dict[str, _Job] | None = None,
 ) -> CheckResult:
     """Check ``files``. ``unchanged_tree``: the cache saw exactly these files, sizes and mtimes
-    last time, so its results stand as they are, index tags included (no index is built)."""
+    last time, so its results stand as they are, index tags included (no index is built).
+    ``prepared``: files already read (and maybe parsed) by :func:`check_project`."""
     result = CheckResult()
     acfg = analysis_config(config)
     raw: dict[str, dict[str, Any]] = {}
-    todo: list[tuple[str, bytes, os.stat_result, str]] = []
+    todo: list[_Job] = []
+    prepared = prepared or {}
     for path in files:
         shown = str(path)
         result.files_checked += 1
         key = os.path.abspath(shown)
         tag: str | None = None if unchanged_tree else index_tag(index, shown)
+        job = prepared.get(shown)
+        if job is not None and job.st is not None:
+            if cache is not None:
+                hit = cache.by_content(key, job.st, job.digest, tag)
+                if hit is not None:
+                    raw[shown] = hit
+                    result.cache_hits += 1
+                    continue
+            todo.append(job)
+            continue
         try:
             st = os.stat(shown)
             if cache is not None:
@@ -284,18 +416,22 @@ def check_paths(
                 raw[shown] = hit
                 result.cache_hits += 1
                 continue
-        todo.append((shown, source, st, digest))
+        todo.append(_Job(shown, source, st=st, digest=digest))
 
     # Only now is the analyzer (and libcst) imported: a tree answered from the cache never needs it.
-    outcomes = _analyse_all([(p, s) for p, s, _, _ in todo], acfg, index, jobs) if todo else []
-    for (shown, _source, st, digest), outcome in zip(todo, outcomes, strict=True):
+    work = [j for j in todo if j.outcome is None]
+    outcomes = dict(zip(map(id, work), _analyse_all(work, acfg, index, jobs), strict=True)) if work else {}
+    for job in todo:
+        shown = job.path
+        outcome = dict(job.outcome) if job.outcome is not None else outcomes[id(job)]
         if outcome.pop("skipped", False):
             result.skipped_by_precheck += 1
         else:
             result.files_analysed += 1
         raw[shown] = outcome
         if cache is not None and not (outcome.get("error") or {}).get("internal"):
-            cache.store(os.path.abspath(shown), st, digest, outcome, index_tag(index, shown) if tag is None else tag)
+            assert job.st is not None
+            cache.store(os.path.abspath(shown), job.st, job.digest, outcome, index_tag(index, shown))
 
     for shown in sorted(raw):
         outcome = raw[shown]
@@ -326,25 +462,37 @@ def default_jobs() -> int:
     return max(1, count)
 
 
-def _analyse_all(items: list[tuple[str, bytes]], config: Config, index: Any, jobs: int | None) -> list[dict[str, Any]]:
+# Set in the parent just before the pool forks: the workers inherit the jobs (sources, ast
+# trees, parsed modules) and the index instead of having them pickled.
+_worker_state: tuple[Config, Any, list[_Job]] | None = None
+
+
+def _work(i: int) -> dict[str, Any]:
+    assert _worker_state is not None
+    config, index, jobs = _worker_state
+    return _analyse(jobs[i], config, index)
+
+
+def _analyse_all(items: list[_Job], config: Config, index: Any, jobs: int | None) -> list[dict[str, Any]]:
+    global _worker_state
+    import multiprocessing
+
     workers = default_jobs() if jobs is None or jobs <= 0 else jobs
-    if workers <= 1 or len(items) < PARALLEL_THRESHOLD:
-        return [analyze_bytes(path, source, config, index) for path, source in items]
-    # Few, similar-sized chunks per worker: enough to balance uneven files, few enough that
-    # pickling overhead stays small.
+    if (workers <= 1 or len(items) < PARALLEL_THRESHOLD
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        return [_analyse(job, config, index) for job in items]
     from concurrent.futures import ProcessPoolExecutor
 
     from . import analyzer  # noqa: F401  (imported once here; forked workers inherit it)
 
-    n_chunks = min(len(items), workers * 4)
-    chunks = [items[i::n_chunks] for i in range(n_chunks)]
+    # Largest first, one file per task: the pool balances uneven files by itself.
+    order = sorted(range(len(items)), key=lambda i: -len(items[i].source))
+    _worker_state = (config, index, items)
     try:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(config, index)) as pool:
-            chunk_results = list(pool.map(_work_chunk, chunks))
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            done = dict(zip(order, pool.map(_work, order), strict=True))
     except (OSError, RuntimeError):  # no processes available here: do it in this one
-        return [analyze_bytes(path, source, config, index) for path, source in items]
-    by_path: dict[str, dict[str, Any]] = {}
-    for chunk, outcomes in zip(chunks, chunk_results, strict=True):
-        for (path, _), outcome in zip(chunk, outcomes, strict=True):
-            by_path[path] = outcome
-    return [by_path[path] for path, _ in items]
+        return [_analyse(job, config, index) for job in items]
+    finally:
+        _worker_state = None
+    return [done[i] for i in range(len(items))]
