@@ -4,7 +4,6 @@ gets anything. Also: without async/await the same files give nothing at all."""
 from __future__ import annotations
 
 import ast
-import importlib.util
 
 import libcst as cst
 import pytest
@@ -13,18 +12,10 @@ from fixture_tools import FIXTURES, by_line, expected, fixture_config, fixture_f
 from flake8_wfasync.analyzer import analyze_module, analyze_source
 
 FILES = fixture_files()
-HAS_CALLGRAPH = importlib.util.find_spec("flake8_wfasync.callgraph") is not None
 
 
 def _id(p) -> str:
     return str(p.relative_to(FIXTURES))
-
-
-def _pending(source: str):
-    # Codes whose detection lives in a module that is not there yet.
-    if not HAS_CALLGRAPH and "WFA201" in source:
-        return pytest.mark.xfail(reason="WFA201 needs flake8_wfasync.callgraph", strict=False)
-    return None
 
 
 def test_fixtures_exist_for_every_rule():
@@ -34,16 +25,13 @@ def test_fixtures_exist_for_every_rule():
     for path in FILES:
         for codes in expected(path.read_text(encoding="utf-8")).values():
             seen |= codes
-    missing = set(RULES) - seen - {"WFA201"}  # WFA201 fixtures come with the call graph
+    missing = set(RULES) - seen
     assert not missing, f"no fixture line expects {sorted(missing)}"
 
 
 @pytest.mark.parametrize("path", FILES, ids=_id)
-def test_fixture_both_ways(path, request):
+def test_fixture_both_ways(path):
     source = path.read_text(encoding="utf-8")
-    mark = _pending(source)
-    if mark is not None:
-        request.node.add_marker(mark)
     got = by_line(analyze_source(source, str(path), fixture_config(source)))
     want = expected(source)
     lines = source.splitlines()
