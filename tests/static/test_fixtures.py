@@ -7,7 +7,14 @@ import ast
 
 import libcst as cst
 import pytest
-from fixture_tools import FIXTURES, by_line, expected, fixture_config, fixture_files, strip_async
+from fixture_tools import (
+    FIXTURES,
+    by_line,
+    expected,
+    fixture_config,
+    fixture_files,
+    strip_async,
+)
 
 from flake8_wfasync.analyzer import analyze_module, analyze_source
 
