@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import threading
+from collections.abc import Callable
+from types import CodeType
 
 import pytest
 
 from flake8_wfasync import catalog
-from flake8_wfasync.catalog import match_qualname, match_runtime_frame, module_level_callables
+from flake8_wfasync.catalog import (
+    match_qualname,
+    match_runtime_frame,
+    module_level_callables,
+)
 
 
 @pytest.mark.parametrize(
@@ -93,16 +100,45 @@ def test_runtime_names_of_the_stdlib_are_real():
     assert checked > 30
 
 
-def test_match_runtime_frame_on_a_real_stack():
-    """Block a real thread in queue.Queue.get and classify its live frames."""
+def _block_in_queue_get() -> tuple[Callable[[], None], Callable[[], None]]:
     import queue
 
     q: queue.Queue[int] = queue.Queue()
+    return (lambda: q.get(timeout=5)), (lambda: q.put(1))
+
+
+def _block_in_copyfileobj() -> tuple[Callable[[], None], Callable[[], None]]:
+    import io
+    import shutil
+
+    r, w = os.pipe()
+
+    def block() -> None:
+        with os.fdopen(r, "rb") as src:
+            shutil.copyfileobj(src, io.BytesIO())  # reads until the pipe is closed
+
+    return block, lambda: os.close(w)
+
+
+def _frame_qualname(code: CodeType) -> str:
+    # What the runtime sees: co_qualname from Python 3.11, only the bare name before.
+    return getattr(code, "co_qualname", code.co_name)
+
+
+@pytest.mark.parametrize("blocker, code", [
+    pytest.param(_block_in_queue_get, "WFA107", id="method-queue.Queue.get", marks=pytest.mark.skipif(
+        sys.version_info < (3, 11), reason="a method's frame names its class only from Python 3.11 "
+                                           "(co_qualname); before, the runtime classifies the source line")),
+    pytest.param(_block_in_copyfileobj, "WFA102", id="function-shutil.copyfileobj"),
+])
+def test_match_runtime_frame_on_a_real_stack(blocker, code):
+    """Block a real thread in a catalogued callable and classify its live frames."""
+    block, release = blocker()
     started = threading.Event()
 
     def worker():
         started.set()
-        q.get(timeout=5)
+        block()
 
     t = threading.Thread(target=worker)
     t.start()
@@ -112,7 +148,7 @@ def test_match_runtime_frame_on_a_real_stack():
         for _ in range(200):
             frame = sys._current_frames().get(t.ident)
             while frame is not None:
-                entry = match_runtime_frame(frame.f_globals["__name__"], frame.f_code.co_qualname)
+                entry = match_runtime_frame(frame.f_globals["__name__"], _frame_qualname(frame.f_code))
                 if entry is not None:
                     break
                 frame = frame.f_back
@@ -120,9 +156,9 @@ def test_match_runtime_frame_on_a_real_stack():
                 break
             threading.Event().wait(0.01)
     finally:
-        q.put(1)
+        release()
         t.join()
-    assert entry is not None and entry.code == "WFA107"
+    assert entry is not None and entry.code == code
 
 
 def test_match_runtime_frame_names():
