@@ -10,19 +10,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 
-try:  # WFA201 (blocking through the project's own functions) needs the call graph.
-    import flake8_wfasync.callgraph  # noqa: F401
-
-    HAS_CALLGRAPH = True
-except ImportError:
-    HAS_CALLGRAPH = False
-
-
-def without_wfa201(items: set) -> set:
-    """Expectations the analyzer can meet: WFA201 ones only once the call graph exists."""
-    return items if HAS_CALLGRAPH else {item for item in items if "WFA201" not in item}
-
-
 @dataclass
 class Run:
     returncode: int

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import jsonschema
-from cli_helpers import REPO, run_wfasync, without_wfa201, write
+from cli_helpers import REPO, run_wfasync, write
 
 BAD = """\
 import time
@@ -183,7 +183,6 @@ def test_check_fixtures_finds_what_they_expect(tmp_path: Path) -> None:
             found = {item for item in found if item[0] != rel}
         else:
             want |= _expectations(path, rel)
-    want = without_wfa201(want)
     assert sorted(found - want) == [], "unexpected findings"
     assert sorted(want - found) == [], "expected findings not reported"
 
@@ -196,7 +195,7 @@ def test_check_fixtures_finds_what_they_expect(tmp_path: Path) -> None:
         result = run_wfasync("check", "--no-cache", "--format", "json", ".", cwd=project)
         assert result.returncode in (0, 1), result.stderr
         got = {(path.name, f["line"], f["code"]) for f in json.loads(result.stdout)["findings"]}
-        assert got == without_wfa201(_expectations(path, path.name)), path.name
+        assert got == _expectations(path, path.name), path.name
 
 
 def test_select_ignore_noqa_exclude(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from cli_helpers import HAS_CALLGRAPH, REPO, run_wfasync, without_wfa201
+from cli_helpers import REPO, run_wfasync
 
 FIX_DIR = REPO / "fixtures" / "fix"
 INPUTS = sorted(p for p in FIX_DIR.glob("*.py") if not p.name.endswith(".fixed.py"))
@@ -60,13 +60,8 @@ def fixed_copy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object, 
     return work, first, second
 
 
-NEEDS_CALLGRAPH = {"project_helper.py"}
-
-
 @pytest.mark.parametrize("src", INPUTS, ids=[p.stem for p in INPUTS])
 def test_fix_produces_the_fixed_file(src: Path, fixed_copy) -> None:
-    if src.name in NEEDS_CALLGRAPH and not HAS_CALLGRAPH:
-        pytest.xfail("WFA201 needs flake8_wfasync.callgraph")
     work, first, _ = fixed_copy
     assert "Traceback" not in first.stderr
     want = src.with_name(src.stem + ".fixed.py").read_text(encoding="utf-8")
@@ -98,11 +93,11 @@ def test_fixed_files_produce_what_the_fixed_fixtures_expect(fixed_copy) -> None:
     assert report["errors"] == []
     for src in INPUTS:
         fixed_fixture = src.with_name(src.stem + ".fixed.py")
-        assert found(report, src.name) == without_wfa201(expected(fixed_fixture)), src.name
+        assert found(report, src.name) == expected(fixed_fixture), src.name
 
 
 def test_inputs_produce_what_they_expect() -> None:
     result = run_wfasync("check", "--isolated", "--no-cache", "--format", "json", str(FIX_DIR))
     report = json.loads(result.stdout)
     for path in sorted(FIX_DIR.glob("*.py")):
-        assert found(report, path.name) == without_wfa201(expected(path)), path.name
+        assert found(report, path.name) == expected(path), path.name
