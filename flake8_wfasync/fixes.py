@@ -28,7 +28,6 @@ import io
 import os
 import re
 import stat
-import tempfile
 import time
 import tokenize
 import warnings
@@ -40,6 +39,7 @@ from typing import Any
 
 import libcst as cst
 
+from .atomic import replace_file
 from .config import Config
 from .findings import Finding
 from .runner import analysis_config, source_lines, suppressed
@@ -923,21 +923,8 @@ def atomic_write(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` in one step: a temp file in the same folder, then
     os.replace, keeping the file's permissions. A symlink keeps pointing at the new content."""
     target = Path(os.path.realpath(path))
-    st = target.stat()
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, stat.S_IMODE(st.st_mode))
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    mode = stat.S_IMODE(target.stat().st_mode)
+    replace_file(target, data, suffix=TEMP_SUFFIX, mode=mode, durable=True)
 
 
 def fix_files(

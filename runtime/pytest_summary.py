@@ -8,12 +8,12 @@ entries to the controller as plain dicts and the controller merges them.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from flake8_wfasync.atomic import replace_file
 
 SCHEMA_VERSION = 1
 
@@ -211,15 +211,4 @@ def report_document(book: SiteBook, settings: dict[str, Any]) -> dict[str, Any]:
 def write_json_atomically(path: Path, document: dict[str, Any]) -> None:
     """Write to a temporary file beside ``path`` and rename it over: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(document, fh, indent=2, sort_keys=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    replace_file(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
