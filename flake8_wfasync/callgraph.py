@@ -314,14 +314,25 @@ def build_project_index(files: Sequence[Path], config: Config, cache_dir: Path |
 
 def summarize(text: str, path: str, config: Config, index: Any) -> dict[str, Any]:
     """The call-graph summary of one project module (see :meth:`ModuleGraph.summarize`), plus
-    its top-level names bound to project names (re-exports) and the project modules it names."""
+    its top-level names bound to project names (re-exports) and the project modules it names.
+
+    ``index.asked(path)``: the functions of the module asked for (``load``, ``Repo.fetch``,
+    ``Repo``), or None for all. When the ``ast`` shows that none of them can block or reach the project, the summary says so for
+    them alone (``"partial"``), with no libcst parse; the index summarises the whole module
+    when a function it does not cover is asked for."""
     from .analyzer import _Analyzer, _ast_parse, _cst_parse
 
     tree = _ast_parse(text, path)
     if not _may_matter(tree, config, index, path):
         # Nothing in it can block or reach the project: its re-exports are all that counts.
-        return {"funcs": {}, "aliases": {k: v for k, v in _ast_import_names(tree, index, path).items()
-                                         if index.is_project(v)}}
+        return {"funcs": {}, "aliases": _ast_aliases(tree, index, path)}
+    asked = getattr(index, "asked", None)
+    keys = asked(path) if asked is not None else None
+    cleared = ast_clears(tree, keys, config, index, path) if keys is not None else None
+    if cleared is not None:
+        assert keys is not None
+        return {"funcs": {k: {} for k in cleared}, "aliases": _ast_aliases(tree, index, path),
+                "partial": sorted(set(keys))}
     module = _cst_parse(text, path)
     keep = getattr(index, "keep_parsed", None)
     if keep is not None:  # the same file may be analysed next: one parse serves both
@@ -491,6 +502,90 @@ def _may_matter(tree: ast.Module, config: Config, index: Any, path: str) -> bool
     probe = ast.AsyncFunctionDef(name="__wfasync_probe__", args=ast.arguments([], [], None, [], [], None, []),
                                  body=probe_calls, decorator_list=[], returns=None, type_params=[])
     return might_block_tree(ast.Module([*tree.body, probe], []), None, config)
+
+
+def _ast_aliases(tree: ast.Module, index: Any, path: str) -> dict[str, str]:
+    return {k: v for k, v in _ast_import_names(tree, index, path).items() if index.is_project(v)}
+
+
+def ast_clears(tree: ast.Module, keys: Sequence[str], config: Config, index: Any, path: str) -> list[str] | None:
+    """Cheap test on the ``ast`` tree: the summary keys of the functions ``keys`` when none of
+    the module's functions ``keys``
+    (``load``, ``Repo.fetch``, ``Repo`` for its ``__init__``) can block or call into the project,
+    nor anything of the module they may call. The same conservative pre-pass as
+    :func:`_may_matter`, narrowed to what those functions reach: a probe coroutine calls them,
+    and the project-call side also counts every ``__init__`` and the module-level and
+    class-level statements (where attribute and global types come from). None when one may,
+    or when a key is not a plain function or method of the module, a method its class does not
+    define (the summary would not know it either), or a name it imports from the project."""
+    top: dict[str, ast.AST] = {}
+    classes: dict[str, ast.ClassDef] = {}
+    for stmt in _ast_block(tree.body):
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            top[stmt.name] = stmt
+        elif isinstance(stmt, ast.ClassDef):
+            classes[stmt.name] = stmt
+    aliases = _ast_aliases(tree, index, path)
+    defined: dict[str, int] = {}  # every def and class of the module, nested ones too
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined[node.name] = defined.get(node.name, 0) + 1
+    probe_calls: list[ast.stmt] = []
+    cleared: list[str] = []
+    for key in keys:
+        name, _, method = key.partition(".")
+        if name in aliases and name not in defined:
+            continue  # a re-export: the index follows it to the module that defines it
+        if name in classes and defined[name] == 1 and "." not in method:
+            has = {i.name for i in _ast_block(classes[name].body) if isinstance(i, ast.FunctionDef)}
+            wanted = method or "__init__"
+            if wanted not in has:
+                if any(isinstance(i, ast.AsyncFunctionDef) and i.name == wanted for i in classes[name].body):
+                    return None
+                continue  # not a function of the module: the summary would not know it either
+            if wanted == "__init__":
+                probe_calls.append(ast.Expr(ast.Call(ast.Name(name), [], [])))
+            else:
+                probe_calls.append(ast.Expr(ast.Call(ast.Attribute(ast.Name("self"), wanted), [], [])))
+            cleared.append(f"{name}.{wanted}")
+        elif not method and isinstance(top.get(name), ast.FunctionDef) and defined[name] == 1:
+            probe_calls.append(ast.Expr(ast.Call(ast.Name(name), [], [])))
+            cleared.append(name)
+        else:
+            return None
+    if not probe_calls:
+        return cleared
+    # The module without its own coroutines: only what the probe reaches is looked at.
+    body: list[ast.stmt] = []
+    loose: list[ast.AST] = []  # statements outside any function: module and class level
+    for stmt in tree.body:
+        if isinstance(stmt, ast.AsyncFunctionDef):
+            continue
+        if isinstance(stmt, ast.ClassDef):
+            items = [i for i in stmt.body if not isinstance(i, ast.AsyncFunctionDef)]
+            body.append(ast.ClassDef(stmt.name, stmt.bases, stmt.keywords, items, stmt.decorator_list,
+                                     **({"type_params": stmt.type_params} if hasattr(stmt, "type_params") else {})))
+            for i in items:
+                if isinstance(i, ast.FunctionDef) and i.name == "__init__":
+                    loose.append(i)
+                elif not isinstance(i, (ast.FunctionDef, ast.ClassDef)):
+                    loose.append(i)
+            loose.extend(stmt.bases)
+            loose.extend(stmt.decorator_list)
+        else:
+            body.append(stmt)
+            if not isinstance(stmt, ast.FunctionDef):
+                loose.append(stmt)
+    probe = ast.AsyncFunctionDef(name="__wfasync_probe__", args=ast.arguments([], [], None, [], [], None, []),
+                                 body=probe_calls, decorator_list=[], returns=None, type_params=[])
+    narrowed = ast.Module([*body, probe], [])
+    from .analyzer import might_block_tree
+
+    if might_block_tree(narrowed, None, config):
+        return None
+    calls = coroutine_calls(narrowed)
+    calls += [n for node in loose for n in ast.walk(node) if isinstance(n, ast.Call)]
+    return None if ast_project_calls(tree, calls, index, path) else cleared
 
 
 def coroutine_calls(tree: ast.Module) -> list[ast.Call]:

@@ -75,6 +75,7 @@ class ProjectIndex:
         # Libcst modules that summarising parsed, kept for the analysis of the same files.
         self._keep: set[str] = set()
         self._parsed: dict[str, tuple[str, Any]] = {}
+        self._asking: tuple[str, list[str] | None] | None = None
 
     # -- what the analyzer asks ----------------------------------------------------------------
 
@@ -123,25 +124,50 @@ class ProjectIndex:
             module = ".".join(parts[:i])
             if module not in self.files and not (self.lazy_root and self._find_module(module)):
                 continue
-            summary = self._summary(module)
+            key = ".".join(parts[i:])
+            summary = self._summary(module, key)
             if summary is None:
                 return None
-            key = ".".join(parts[i:])
             funcs = summary["funcs"]
             if key in funcs:
                 return module, key
             if f"{key}.__init__" in funcs:
                 return module, f"{key}.__init__"
+            if summary.get("partial") and parts[i] not in summary["aliases"] and key not in summary["partial"]:
+                # Summarised only for the functions asked so far: now for this one too.
+                return self._locate_full(module, qualname, depth)
             target = summary["aliases"].get(parts[i])
             if target is not None and depth < 8:
                 return self._locate(".".join([target, *parts[i + 1:]]), depth + 1)
             return None
         return None
 
-    def _summary(self, module: str) -> dict[str, Any] | None:
+    def asked(self, path: str) -> list[str] | None:
+        """While summarising ``path``: the functions of it asked for (None: all of them)."""
+        asking = self._asking
+        if asking is None or asking[0] != os.path.abspath(path):
+            return None
+        return asking[1]
+
+    def _locate_full(self, module: str, qualname: str, depth: int) -> tuple[str, str] | None:
+        """Summarise a partially summarised module again, for one more function: from the
+        ``ast`` while it still clears them all, else in full."""
+        old = self.summaries[module]
+        keys = [*old["partial"], qualname[len(module) + 1:]]
+        summary = self._summarise(module, self.files[module], keys)
+        self.summaries[module] = summary
+        self._linked = False
+        if self._store is not None:
+            self._store.put(self.files[module], summary)
+        if summary.get("partial") and summary["partial"] == old["partial"]:
+            return None  # the file changed under us and no longer clears: unknown, not blocking
+        return self._locate(qualname, depth)
+
+    def _summary(self, module: str, key: str | None = None) -> dict[str, Any] | None:
         s = self.summaries.get(module)
         if s is None and module in self.files and (self.lazy_root is not None or self._building):
-            self._summarise_closure([module], self._store, follow=self.lazy_root is not None)
+            self._summarise_closure([module], self._store, follow=self.lazy_root is not None,
+                                    keys={module: [key]} if key is not None and self.lazy_root is None else None)
             s = self.summaries.get(module)
         return s
 
@@ -165,7 +191,8 @@ class ProjectIndex:
         return None
 
     def _summarise_closure(self, modules: Iterable[str], store: _SummaryStore | None = None,
-                           jobs: int = 1, follow: bool = True) -> None:
+                           jobs: int = 1, follow: bool = True,
+                           keys: dict[str, list[str]] | None = None) -> None:
         """Summarise ``modules`` and every project module their functions call into, a
         frontier at a time (in a process pool when it is large and ``jobs`` allows)."""
         frontier = sorted({m for m in modules if m not in self.summaries})
@@ -180,7 +207,7 @@ class ProjectIndex:
                     self.summaries[module] = _EMPTY
                 else:
                     fresh.append(module)
-            for module, summary in zip(fresh, self._summarise_many(fresh, jobs), strict=True):
+            for module, summary in zip(fresh, self._summarise_many(fresh, jobs, keys or {}), strict=True):
                 self.summaries[module] = summary
                 if store is not None:
                     store.put(self.files[module], summary)
@@ -196,16 +223,18 @@ class ProjectIndex:
                         nxt.add(target)
             frontier = sorted(nxt)
 
-    def _summarise_many(self, modules: list[str], jobs: int) -> list[dict[str, Any]]:
+    def _summarise_many(self, modules: list[str], jobs: int,
+                        keys: dict[str, list[str]]) -> list[dict[str, Any]]:
         if jobs <= 1 or len(modules) < _PARALLEL_SUMMARIES or self.lazy_root is not None:
-            return [self._summarise(m, self.files[m]) for m in modules]
+            return [self._summarise(m, self.files[m], keys.get(m)) for m in modules]
         from concurrent.futures import ProcessPoolExecutor
 
+        work = [(m, keys.get(m)) for m in modules]
         try:
             with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(self,)) as pool:
-                return list(pool.map(_summarise_in_worker, modules, chunksize=max(1, len(modules) // (jobs * 4))))
+                return list(pool.map(_summarise_in_worker, work, chunksize=max(1, len(modules) // (jobs * 4))))
         except (OSError, RuntimeError):  # no processes here: do it in this one
-            return [self._summarise(m, self.files[m]) for m in modules]
+            return [self._summarise(m, self.files[m], keys.get(m)) for m in modules]
 
     def _module_prefix(self, qualname: str) -> str | None:
         parts = qualname.split(".")
@@ -215,7 +244,9 @@ class ProjectIndex:
                 return module
         return None
 
-    def _summarise(self, module: str, path: str) -> dict[str, Any]:
+    def _summarise(self, module: str, path: str, keys: list[str] | None = None) -> dict[str, Any]:
+        """The summary of a module; with ``keys`` (the functions asked for), a partial one
+        from the ``ast`` alone when those cannot block (see :func:`callgraph.ast_clears`)."""
         from .analyzer import SourceParseError, decode_source
 
         try:
@@ -223,7 +254,11 @@ class ProjectIndex:
                 text = decode_source(fh.read())
             if "def " not in text and "import" not in text:
                 return _EMPTY
-            return summarize(text, self.files[module], self.config, self)
+            self._asking = (os.path.abspath(path), keys)
+            try:
+                return summarize(text, self.files[module], self.config, self)
+            finally:
+                self._asking = None
         except (OSError, SourceParseError, RecursionError, MemoryError):
             return _EMPTY  # the file's own check reports what is wrong with it
 
@@ -360,9 +395,13 @@ class ProjectIndex:
         seen: set[tuple[str, str]] = set()
         work = list(qualnames)
         while work:
-            needed = {self._module_prefix(q) for q in work}
-            self._summarise_closure(sorted(m for m in needed if m and m not in self.summaries), store, jobs,
-                                    follow=False)
+            keys: dict[str, list[str]] = {}
+            for q in work:
+                m = self._module_prefix(q)
+                if m and m not in self.summaries:
+                    keys.setdefault(m, []).append(q[len(m) + 1:])
+            # (A module summarised in part already is summarised again by _locate if need be.)
+            self._summarise_closure(sorted(keys), store, jobs, follow=False, keys=keys)
             nxt: list[str] = []
             for q in work:
                 loc = self._locate(q)
@@ -393,9 +432,10 @@ def _demanded_in_worker(path: str) -> list[str] | None:
     return _demanded(path, _worker_index)
 
 
-def _summarise_in_worker(module: str) -> dict[str, Any]:
+def _summarise_in_worker(work: tuple[str, list[str] | None]) -> dict[str, Any]:
     assert _worker_index is not None
-    return _worker_index._summarise(module, _worker_index.files[module])
+    module, keys = work
+    return _worker_index._summarise(module, _worker_index.files[module], keys)
 
 
 class _SummaryStore:
