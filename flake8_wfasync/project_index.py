@@ -333,15 +333,23 @@ class ProjectIndex:
         entry = self._store._entry(path)
         return entry is not None and "demand" in entry
 
-    def scanned(self, path: str, tree: ast.Module | None) -> list[str] | None:
-        """While building: the ``ast`` tree of a file as it is on disk now (None: a file without
-        coroutines, or one that does not parse). Returns the project names its coroutines call."""
+    def demand_of(self, path: str, tree: ast.Module | None) -> list[str] | None:
+        """The project names that the coroutines of a file call, from its ``ast`` tree (None: a
+        file without coroutines, or one that does not parse)."""
+        return _demand_of(tree, path, self) if tree is not None else None
+
+    def record(self, path: str, demand: list[str] | None) -> None:
+        """While building: what :meth:`demand_of` said for the file as it is on disk now."""
         assert self._store is not None
         entry = self._store._entry(path)
-        demand = _demand_of(tree, path, self) if tree is not None else None
         if entry is not None:
             entry["demand"] = demand
             self._store.dirty = True
+
+    def scanned(self, path: str, tree: ast.Module | None) -> list[str] | None:
+        """While building: :meth:`demand_of` and :meth:`record` in one."""
+        demand = self.demand_of(path, tree)
+        self.record(path, demand)
         return demand
 
     def finish(self, jobs: int | None = None, keep: Iterable[str] = ()) -> None:

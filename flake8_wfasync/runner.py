@@ -299,12 +299,19 @@ def check_project(
         _no_index(exc)
         return check_paths(files, config, cache=cache, jobs=jobs), None
     prepared: dict[str, _Job] = {}
+    to_scan: list[str] = []
     for path in files:
         shown = str(path)
-        if shown in prepared or index.knows(shown):
-            continue  # what it calls is known already: read it only if the cache has no result
-        job = _scan(shown, acfg, index)
-        if job is not None:
+        if shown not in prepared and not index.knows(shown):
+            # (What a known file calls is in the cache folder: it is read only if the results
+            # cache has nothing for it.)
+            prepared[shown] = None  # type: ignore[assignment]
+            to_scan.append(shown)
+    for shown, job in zip(to_scan, _scan_all(to_scan, acfg, index, jobs), strict=True):
+        if job is None:
+            del prepared[shown]
+        else:
+            index.record(shown, job.demand)
             prepared[shown] = job
     keep = [os.path.abspath(j.path) for j in prepared.values() if j.pre]
     try:
@@ -351,7 +358,7 @@ def _scan(shown: str, config: Config, index: Any) -> _Job | None:
             tree = ast.parse(job.text, filename=shown)
     except (SourceParseError, SyntaxError, ValueError, RecursionError, MemoryError):
         tree = None  # the analysis reports it
-    job.demand = index.scanned(shown, tree)
+    job.demand = index.demand_of(shown, tree)
     if tree is not None:
         try:
             job.pre = bool(might_block_tree(tree, job.text, config, None, shown))
@@ -359,6 +366,42 @@ def _scan(shown: str, config: Config, index: Any) -> _Job | None:
             job.pre = None
         if job.pre:
             job.tree = tree
+    return job
+
+
+SCAN_PARALLEL_THRESHOLD = 128  # files to read and parse before a pool pays for itself
+
+
+def _scan_all(paths: list[str], config: Config, index: Any, jobs: int | None) -> list[_Job | None]:
+    """:func:`_scan` of every file, in a forked pool when there are many (the ast trees stay
+    in the workers: the analysis parses the few files it needs again)."""
+    global _worker_state
+    import multiprocessing
+
+    workers = default_jobs() if jobs is None or jobs <= 0 else jobs
+    if (workers <= 1 or len(paths) < SCAN_PARALLEL_THRESHOLD
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        return [_scan(p, config, index) for p in paths]
+    from concurrent.futures import ProcessPoolExecutor
+
+    from . import analyzer  # noqa: F401  (imported once here; forked workers inherit it)
+
+    _worker_state = (config, index, [])
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_scan_in_worker, paths, chunksize=max(1, len(paths) // (workers * 8))))
+    except (OSError, RuntimeError):  # no processes available here: do it in this one
+        return [_scan(p, config, index) for p in paths]
+    finally:
+        _worker_state = None
+
+
+def _scan_in_worker(path: str) -> _Job | None:
+    assert _worker_state is not None
+    config, index, _ = _worker_state
+    job = _scan(path, config, index)
+    if job is not None:
+        job.tree = None  # not worth pickling: parsed again where it is analysed
     return job
 
 
