@@ -22,7 +22,6 @@ Goals: warm within 2x ruff, cold within 30x ruff.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import resource
 import shutil
@@ -34,33 +33,18 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_PACKAGES = ("workflows", "llama_agents", "pytest_asyncio", "_pytest", "pre_commit", "anyio",
-                    "httpx", "httpcore", "aiohttp", "starlette", "pydantic", "libcst", "flake8_async",
-                    "hypothesis", "blockbuster", "aiocop", "pyleak")
 
 
 def _default_sources() -> list[Path]:
+    """The pinned corpus of bench/lint_speed.py, exactly: both benches measure the same files."""
     sys.path.insert(0, str(HERE))
+    from _corpus import corpus_dirs
+
     try:
-        from _corpus import corpus_dirs
-
         return corpus_dirs()
-    except Exception as exc:  # noqa: BLE001 - no registry here: fall back to installed packages
-        print(f"(pinned corpus unavailable: {exc}; using installed packages)")
-        return _package_dirs(DEFAULT_PACKAGES)
-
-
-def _package_dirs(names: tuple[str, ...]) -> list[Path]:
-    dirs = []
-    for name in names:
-        spec = importlib.util.find_spec(name)
-        if spec is None or not spec.submodule_search_locations:
-            continue
-        dirs.append(Path(list(spec.submodule_search_locations)[0]))
-    import asyncio
-
-    dirs.append(Path(asyncio.__file__).parent)
-    return dirs
+    except Exception as exc:  # noqa: BLE001 - say why, and how to measure something else
+        raise SystemExit(f"pinned corpus unavailable ({exc}); fetch it with `python bench/_corpus.py` "
+                         "or pass --corpus DIR ...") from None
 
 
 def build_corpus(sources: list[Path], dest: Path) -> int:
@@ -106,7 +90,8 @@ def _libcst_floor(root: Path) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--corpus", nargs="*", type=Path, help="folders to use instead of installed packages")
+    parser.add_argument("--corpus", nargs="*", type=Path,
+                        help="folders to use instead of the pinned corpus of bench/lint_speed.py")
     parser.add_argument("--libcst", action="store_true", help="also time the bare libcst parse (slow)")
     args = parser.parse_args()
 

@@ -565,11 +565,8 @@ def ast_clears(tree: ast.Module, keys: Sequence[str], config: Config, index: Any
             items = [i for i in stmt.body if not isinstance(i, ast.AsyncFunctionDef)]
             body.append(ast.ClassDef(stmt.name, stmt.bases, stmt.keywords, items, stmt.decorator_list,
                                      **({"type_params": stmt.type_params} if hasattr(stmt, "type_params") else {})))
-            for i in items:
-                if isinstance(i, ast.FunctionDef) and i.name == "__init__":
-                    loose.append(i)
-                elif not isinstance(i, (ast.FunctionDef, ast.ClassDef)):
-                    loose.append(i)
+            loose.extend(i for i in items if (isinstance(i, ast.FunctionDef) and i.name == "__init__")
+                         or not isinstance(i, (ast.FunctionDef, ast.ClassDef)))
             loose.extend(stmt.bases)
             loose.extend(stmt.decorator_list)
         else:

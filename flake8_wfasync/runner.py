@@ -1,13 +1,16 @@
 """Checking many files: cache look-ups, the cheap pre-check, then the analyzer on both cores.
 
-The parent process stats, reads and hashes every file (cheap) and answers what it can from the
-cache; only files that changed and might block are analysed, sequentially when they are few,
-in a process pool when they are many (libcst parsing holds the GIL, so threads would not help).
+:func:`check_project` is a ``wfasync check`` run: each file is read, decoded and parsed with
+``ast`` once, and that one parse answers both the cheap pre-check and the project index's
+question (which project names do its coroutines call); the index (cross-module call graph for
+WFA201) is then built once, from those answers, summarising only the modules those names
+reach; then the files that might block are analysed, each with one libcst parse (reused from
+summarising when that parsed it already) that also serves to mark what ``wfasync fix`` can
+rewrite. Reading and analysing run in a forked process pool when the files are many (libcst
+parsing holds the GIL, so threads would not help); the workers inherit sources, trees and the
+index instead of having them pickled.
 
-Whole-project analysis: :func:`build_project_index` is the one place a project-wide index
-(cross-module call graph for WFA201) is built, once per run, before any file is analysed. The
-index is handed to every worker once (pool initializer) and passed to the analyzer for each
-file; :func:`index_tag` (the index's ``digest_for(path)``, else its ``digest``) is stored with each
+:func:`index_tag` (the index's ``digest_for(path)``, else its ``digest``) is stored with each
 cached result, so a change elsewhere in the project re-analyses exactly the files it affects.
 """
 
@@ -177,7 +180,13 @@ def analyze_bytes(
 def _analyse(job: _Job, config: Config, index: Any, precheck: bool = True) -> dict[str, Any]:
     import ast
 
-    from .analyzer import SourceParseError, _cst_parse, analyze_module, decode_source, might_block_tree
+    from .analyzer import (
+        SourceParseError,
+        _cst_parse,
+        analyze_module,
+        decode_source,
+        might_block_tree,
+    )
 
     path = job.path
     try:
@@ -209,7 +218,7 @@ def _analyse(job: _Job, config: Config, index: Any, precheck: bool = True) -> di
         return {"findings": [], "lines": {}, "error": _parse_error(exc)}
     except (RecursionError, MemoryError):
         return {"findings": [], "lines": {}, "error": {"line": 1, "col": 0, "message": "too deeply nested to analyse"}}
-    except Exception as exc:  # a bug of ours: one line, the run goes on
+    except Exception as exc:  # noqa: BLE001 - a bug of ours: one line, the run goes on
         return {
             "findings": [],
             "lines": {},
@@ -248,12 +257,11 @@ def _fixable(module: Any, findings: list[Finding]) -> set[tuple[str, int, int]]:
         planned = [f for _, f in plan.calls.values()] + list(plan.defs.values())
         settled = {id(f.node) for f in planned}
         for f in findings:
-            if f.node is not None and any(_inside(f.node, d, facts) for d in plan.defs):
-                planned.append(f)
-            elif f.code != "WFA301" and id(f.node) in settled:
+            inside_def = f.node is not None and any(_inside(f.node, d, facts) for d in plan.defs)
+            if inside_def or (f.code != "WFA301" and id(f.node) in settled):
                 planned.append(f)
         return {(f.code, f.line, f.col) for f in planned}
-    except Exception:  # knowing what is fixable is a nicety; never lose the findings over it
+    except Exception:  # noqa: BLE001 - knowing what is fixable is a nicety; never lose the findings over it
         return set()
 
 
