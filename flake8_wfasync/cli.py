@@ -166,11 +166,22 @@ def _project_files(args: argparse.Namespace, config: Config, root: Path, files: 
 # --- commands -------------------------------------------------------------------------------
 
 
+def _fewer_collections() -> None:
+    """Parsing builds millions of small, long-lived objects (ast and libcst trees) with no
+    reference cycles worth collecting; at the default threshold the cyclic collector walks them
+    over and over, about a third of a cold run. Collect rarely instead: memory stays bounded."""
+    import gc
+
+    gc.set_threshold(100_000, 50, 100)
+
+
+
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     from .cache import CACHE_DIR_NAME, ResultCache, make_key, tree_digest
     from .output import write_github, write_json, write_text
     from .runner import analysis_config, check_paths, check_project
 
+    _fewer_collections()
     config, root = resolve_config(args)
     files = _files(args, config, root)
     cache_dir = None if args.no_cache else Path(args.cache_dir) if args.cache_dir else root / CACHE_DIR_NAME
@@ -245,6 +256,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_fix(args: argparse.Namespace, out: TextIO) -> int:
     from .fixes import fix_files
 
+    _fewer_collections()
     config, root = resolve_config(args)
     files = _files(args, config, root)
     style = Style.for_stream(out, args.color)
