@@ -534,7 +534,7 @@ def _analyse_all(items: list[_Job], config: Config, index: Any, jobs: int | None
         return [_analyse(job, config, index) for job in items]
     from concurrent.futures import ProcessPoolExecutor
 
-    from . import analyzer  # noqa: F401  (imported once here; forked workers inherit it)
+    from . import analyzer, fixes  # noqa: F401  (imported once here; forked workers inherit them)
 
     # Largest first, one file per task: the pool balances uneven files by itself.
     order = sorted(range(len(items)), key=lambda i: -len(items[i].source))
