@@ -62,14 +62,14 @@ def test_project_index_tag_reanalyses_only_the_files_it_affects(tmp_path: Path, 
     from flake8_wfasync import analyzer, runner
     from flake8_wfasync.config import Config
 
-    real = analyzer.analyze_text
+    real = analyzer.analyze_module
     seen_index = []
 
-    def analyze_text(text, tree, path, config, index=None):
+    def analyze_module(module, path, config, index=None, tree=None):
         seen_index.append(index)
-        return real(text, tree, path, config)  # the stand-in index is not the analyzer's
+        return real(module, path, config, tree=tree)  # the stand-in index is not the analyzer's
 
-    monkeypatch.setattr(analyzer, "analyze_text", analyze_text)
+    monkeypatch.setattr(analyzer, "analyze_module", analyze_module)
 
     class Index:
         def __init__(self, tags):
@@ -94,7 +94,7 @@ def test_project_index_tag_reanalyses_only_the_files_it_affects(tmp_path: Path, 
 
     first = run(index)
     assert first.files_analysed == 3 and len(first.findings) == 3
-    assert all(i is index for i in seen_index)
+    assert len(seen_index) == 3 and all(i is index for i in seen_index)
     assert run(index).cache_hits == 3
     changed = run(Index({"a.py": "1", "b.py": "2", "c.py": "1"}))
     assert (changed.cache_hits, changed.files_analysed) == (2, 1)
