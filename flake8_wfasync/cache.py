@@ -18,12 +18,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .atomic import replace_file
 
 CACHE_DIR_NAME = ".wfasync_cache"
 _FORMAT = 2
@@ -145,17 +145,7 @@ class ResultCache:
                 "tree": self.tree,
                 "files": {p: [e.size, e.mtime_ns, e.digest, e.result, e.tag] for p, e in self.entries.items()},
             }
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".results-", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(payload, fh, separators=(",", ":"))
-                os.replace(tmp, self.file)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            replace_file(self.file, json.dumps(payload, separators=(",", ":")).encode("utf-8"))
             self._prune()
         except OSError:
             return
