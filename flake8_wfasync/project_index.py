@@ -163,6 +163,59 @@ class ProjectIndex:
             return None  # the file changed under us and no longer clears: unknown, not blocking
         return self._locate(qualname, depth)
 
+    def _pending(self, qualname: str, depth: int = 0) -> tuple[str, str, list[str]] | None:
+        """The summary that locating ``qualname`` would make next, without making it:
+        (module, path of the function in it, the functions to summarise it for)."""
+        parts = qualname.split(".")
+        for i in range(len(parts) - 1, 0, -1):
+            module = ".".join(parts[:i])
+            if module not in self.files:
+                continue
+            key = ".".join(parts[i:])
+            summary = self.summaries.get(module)
+            if summary is None:
+                return module, key, [key]
+            funcs = summary["funcs"]
+            if key in funcs or f"{key}.__init__" in funcs:
+                return None
+            if summary.get("partial") and parts[i] not in summary["aliases"] and key not in summary["partial"]:
+                return module, key, [*summary["partial"], key]
+            target = summary["aliases"].get(parts[i])
+            if target is not None and depth < 8:
+                return self._pending(".".join([target, *parts[i + 1:]]), depth + 1)
+            return None
+        return None
+
+    def _prefetch_aliases(self, qualnames: list[str], store: _SummaryStore | None, jobs: int) -> None:
+        """Make together, in a pool when it pays, the summaries that locating ``qualnames``
+        would make one at a time (modules reached through re-exports, partial summaries that
+        must cover one more function): what :meth:`_locate` then finds is the same."""
+        if self.lazy_root is not None or jobs <= 1:
+            return
+        for _ in range(8):
+            asks: dict[str, list[str]] = {}
+            for q in qualnames:
+                got = self._pending(q)
+                if got is None:
+                    continue
+                module, _key, keys = got
+                old = self.summaries.get(module)
+                if old is not None or (store is not None and store.get(self.files[module]) is not None):
+                    # An upgrade, or a cached summary: left to _locate, which handles both.
+                    continue
+                have = asks.setdefault(module, [])
+                for k in keys:
+                    if k not in have:
+                        have.append(k)
+            fresh = sorted(m for m in asks if os.path.abspath(self.files[m]) not in self._keep)
+            if len(fresh) < 2:
+                return
+            for module, summary in zip(fresh, self._summarise_many(fresh, jobs, asks, threshold=2), strict=True):
+                self.summaries[module] = summary
+                if store is not None:
+                    store.put(self.files[module], summary)
+            self._linked = False
+
     def _summary(self, module: str, key: str | None = None) -> dict[str, Any] | None:
         s = self.summaries.get(module)
         if s is None and module in self.files and (self.lazy_root is not None or self._building):
@@ -224,8 +277,8 @@ class ProjectIndex:
             frontier = sorted(nxt)
 
     def _summarise_many(self, modules: list[str], jobs: int,
-                        keys: dict[str, list[str]]) -> list[dict[str, Any]]:
-        if jobs <= 1 or len(modules) < _PARALLEL_SUMMARIES or self.lazy_root is not None:
+                        keys: dict[str, list[str]], threshold: int = 0) -> list[dict[str, Any]]:
+        if jobs <= 1 or len(modules) < (threshold or _PARALLEL_SUMMARIES) or self.lazy_root is not None:
             return [self._summarise(m, self.files[m], keys.get(m)) for m in modules]
         from concurrent.futures import ProcessPoolExecutor
 
@@ -410,6 +463,7 @@ class ProjectIndex:
                     keys.setdefault(m, []).append(q[len(m) + 1:])
             # (A module summarised in part already is summarised again by _locate if need be.)
             self._summarise_closure(sorted(keys), store, jobs, follow=False, keys=keys)
+            self._prefetch_aliases(work, store, jobs)
             nxt: list[str] = []
             for q in work:
                 loc = self._locate(q)
