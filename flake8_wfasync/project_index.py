@@ -24,12 +24,12 @@ import ast
 import hashlib
 import json
 import os
-import tempfile
 from collections import deque
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .atomic import replace_file
 from .callgraph import Chain, summarize
 from .config import Config
 
@@ -587,17 +587,8 @@ class _SummaryStore:
             return
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".project-", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump({"key": self.key, "files": self.entries}, fh, separators=(",", ":"))
-                os.replace(tmp, self.file)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            payload = {"key": self.key, "files": self.entries}
+            replace_file(self.file, json.dumps(payload, separators=(",", ":")).encode("utf-8"))
         except OSError:
             return
 
