@@ -116,6 +116,48 @@ def test_parse_error_is_one_clear_line(src, line):
     assert "\n" not in text and text.startswith(f"pkg/mod.py:{line}:") and "cannot parse" in text
 
 
+_WATCH_CHECKS = """
+import sys, threading
+import libcst as cst
+from flake8_wfasync import analyzer
+
+checked = []
+real_parse = cst.parse_module
+def watched(text):
+    checked.append(cst.CSTNode.__post_init__ is analyzer._CHECK_NODE)
+    return real_parse(text)
+analyzer.cst.parse_module = watched
+src = sys.stdin.read()
+assert analyzer.analyze_source(src)
+release = threading.Event()
+other = threading.Thread(target=release.wait, args=(5,))
+other.start()
+assert analyzer.analyze_source(src + "\\n")
+release.set()
+other.join()
+try:
+    cst.Name("not a name")
+except cst.CSTValidationError:
+    checked.append("checked after")
+print(checked)
+"""
+
+
+def test_parsing_skips_node_checks_only_while_alone():
+    """The analyzer parses without libcst's per-node checks, but only while its thread is the
+    process's one thread: nodes built afterwards, or by another thread meanwhile, are checked.
+    (A fresh interpreter: the test process has threads of its own.)"""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _WATCH_CHECKS], input=STEP, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[False, True, 'checked after']"
+    with pytest.raises(SourceParseError):  # a bad file is still one clear error
+        analyze_source("async def f(:\n    pass\n", "m.py")
+
+
 def test_undecodable_bytes():
     with pytest.raises(SourceParseError, match="mod.py:1:0: cannot parse"):
         analyze_source(b"# coding: nope\nx = 1\n", "mod.py")
