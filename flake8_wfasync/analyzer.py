@@ -283,28 +283,15 @@ def might_block_tree(tree: ast.AST, source: str | None = None,
         return False
     if not isinstance(tree, ast.Module):
         return True
-    coros: list[ast.AsyncFunctionDef] = []
-    _ast_coroutines(tree.body, coros)
-    if not coros:
+    walk = callgraph.coroutine_walk(tree)
+    if not walk.has_coroutines:
         return False
     imports: dict[str, str] = {}
     _ast_imports(tree.body, imports)
+    _ast_imports(walk.imports, imports)
     extra = config.extra_blocking
     extra_methods = {k.rpartition(".")[2] for k in extra}
-    calls: list[ast.Call] = []
-    awaited: set[int] = set()
-    helpers = callgraph.AstHelpers.of(tree.body)
-    for coro in coros:  # grows with the helpers the coroutines call
-        for node in ast.walk(coro):
-            if isinstance(node, ast.Call):
-                calls.append(node)
-                if helpers is not None:
-                    helpers.reach(node, coros)
-            elif isinstance(node, ast.Await):
-                if isinstance(node.value, ast.Call):
-                    awaited.add(id(node.value))
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                _ast_imports([node], imports)
+    calls, awaited = walk.calls, walk.awaited
     if index is not None and callgraph.ast_calls_project_blocking(tree, calls, index, path):
         return True
     # Instances of catalog types only exist where a module that builds them is imported (or

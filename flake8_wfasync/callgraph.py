@@ -486,7 +486,7 @@ def _may_matter(tree: ast.Module, config: Config, index: Any, path: str) -> bool
     coroutine that calls every function and method of the module."""
     from .analyzer import might_block_tree
 
-    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    calls = [n for n in ast_nodes(tree) if isinstance(n, ast.Call)]
     if ast_project_calls(tree, calls, index, path):
         return True
     probe_calls: list[ast.stmt] = []
@@ -527,7 +527,7 @@ def ast_clears(tree: ast.Module, keys: Sequence[str], config: Config, index: Any
             classes[stmt.name] = stmt
     aliases = _ast_aliases(tree, index, path)
     defined: dict[str, int] = {}  # every def and class of the module, nested ones too
-    for node in ast.walk(tree):
+    for node in ast_nodes(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             defined[node.name] = defined.get(node.name, 0) + 1
     probe_calls: list[ast.stmt] = []
@@ -581,24 +581,71 @@ def ast_clears(tree: ast.Module, keys: Sequence[str], config: Config, index: Any
     if might_block_tree(narrowed, None, config):
         return None
     calls = coroutine_calls(narrowed)
-    calls += [n for node in loose for n in ast.walk(node) if isinstance(n, ast.Call)]
+    calls += [n for node in loose for n in ast_nodes(node) if isinstance(n, ast.Call)]
     return None if ast_project_calls(tree, calls, index, path) else cleared
+
+
+def ast_nodes(root: ast.AST) -> list[ast.AST]:
+    """Every node under ``root``, itself included, in no promised order: ``ast.walk`` without
+    its generator and per-field helpers, which cost twice the walk itself."""
+    out: list[ast.AST] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                stack.append(value)
+            elif isinstance(value, list):
+                stack.extend(v for v in value if isinstance(v, ast.AST))
+    return out
+
+
+class CoroutineWalk:
+    """What the coroutines of a module (and the sync helpers of the module they call) hold:
+    their calls, which of those are awaited, and the imports inside them."""
+
+    __slots__ = ("has_coroutines", "calls", "awaited", "imports")
+
+    def __init__(self, tree: ast.Module) -> None:
+        from .analyzer import _ast_coroutines
+
+        coros: list[Any] = []
+        _ast_coroutines(tree.body, coros)
+        self.has_coroutines = bool(coros)
+        self.calls: list[ast.Call] = []
+        self.awaited: set[int] = set()
+        self.imports: list[ast.stmt] = []
+        if not coros:
+            return
+        helpers = AstHelpers.of(tree.body)
+        for coro in coros:  # grows with the helpers the coroutines call
+            for node in ast_nodes(coro):
+                if isinstance(node, ast.Call):
+                    self.calls.append(node)
+                    if helpers is not None:
+                        helpers.reach(node, coros)
+                elif isinstance(node, ast.Await):
+                    if isinstance(node.value, ast.Call):
+                        self.awaited.add(id(node.value))
+                elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                    self.imports.append(node)
+
+
+# The scan of a file asks both the pre-check and the project index about the same tree.
+_LAST_WALK: tuple[ast.Module | None, CoroutineWalk | None] = (None, None)
+
+
+def coroutine_walk(tree: ast.Module) -> CoroutineWalk:
+    global _LAST_WALK
+    last, walk = _LAST_WALK
+    if last is not tree or walk is None:
+        walk = CoroutineWalk(tree)
+        _LAST_WALK = (tree, walk)
+    return walk
 
 
 def coroutine_calls(tree: ast.Module) -> list[ast.Call]:
     """Calls in the module's coroutines and in the sync functions of the module they call."""
-    from .analyzer import _ast_coroutines
-
-    coros: list[Any] = []
-    _ast_coroutines(tree.body, coros)
-    calls: list[ast.Call] = []
-    if not coros:
-        return calls
-    helpers = AstHelpers.of(tree.body)
-    for coro in coros:
-        for node in ast.walk(coro):
-            if isinstance(node, ast.Call):
-                calls.append(node)
-                if helpers is not None:
-                    helpers.reach(node, coros)
-    return calls
+    return coroutine_walk(tree).calls
