@@ -160,6 +160,7 @@ class _Job:
     st: os.stat_result | None = None
     digest: str = ""
     outcome: dict[str, Any] | None = None  # settled by the scan (no coroutine, say)
+    module: Any = None  # its libcst module, when a worker parsed it ahead
 
 
 _SKIPPED: dict[str, Any] = {"findings": [], "lines": {}, "error": None, "skipped": True}
@@ -209,8 +210,10 @@ def _analyse(job: _Job, config: Config, index: Any, precheck: bool = True) -> di
                 raise SourceParseError(path, 1, 0, str(exc)) from None
         if precheck and job.pre is None and not might_block_tree(tree, text, config, index, path):
             return dict(_SKIPPED)
-        take = getattr(index, "take_parsed", None)
-        module = take(path, text) if take is not None else None
+        module = job.module
+        if module is None:
+            take = getattr(index, "take_parsed", None)
+            module = take(path, text) if take is not None else None
         if module is None:
             module = _cst_parse(text, path)
         findings = analyze_module(module, path, config, index, tree=tree)
@@ -321,7 +324,10 @@ def check_project(
         else:
             index.record(shown, job.demand)
             prepared[shown] = job
-    keep = [os.path.abspath(j.path) for j in prepared.values() if j.pre]
+    ahead_jobs = [j for j in prepared.values() if j.pre]
+    ahead = _parse_ahead(ahead_jobs, acfg, jobs)
+    # Without workers parsing ahead, summarising keeps what it parses of the files to analyse.
+    keep = [] if ahead is not None else [os.path.abspath(j.path) for j in ahead_jobs]
     try:
         index.finish(jobs=1 if jobs == 1 else None, keep=keep)
     except Exception as exc:  # noqa: BLE001
@@ -334,7 +340,23 @@ def check_project(
                 job.pre = True
             else:
                 job.outcome = dict(_SKIPPED)
-    return check_paths(files, config, cache=cache, jobs=jobs, index=index, prepared=prepared), index
+    try:
+        result = check_paths(files, config, cache=cache, jobs=jobs, index=index, prepared=prepared, ahead=ahead)
+    finally:
+        if ahead is not None:
+            ahead.close()
+    return result, index
+
+
+def _parse_ahead(jobs: list[_Job], config: Config, workers: int | None) -> Any:
+    """Workers that parse the files to analyse while the index is built, when they pay."""
+    workers = default_jobs() if workers is None or workers <= 0 else workers
+    if workers <= 1 or len(jobs) < PARALLEL_THRESHOLD:
+        return None
+    from . import analyzer  # noqa: F401  (imported once here; forked workers inherit it)
+    from .parse_ahead import ParseAhead
+
+    return ParseAhead.start(config, jobs, workers)
 
 
 def _no_index(exc: Exception) -> None:
@@ -422,10 +444,12 @@ def check_paths(
     index: Any = None,
     unchanged_tree: bool = False,
     prepared: dict[str, _Job] | None = None,
+    ahead: Any = None,
 ) -> CheckResult:
     """Check ``files``. ``unchanged_tree``: the cache saw exactly these files, sizes and mtimes
     last time, so its results stand as they are, index tags included (no index is built).
-    ``prepared``: files already read (and maybe parsed) by :func:`check_project`."""
+    ``prepared``: files already read (and maybe parsed) by :func:`check_project`; ``ahead``:
+    its workers, parsing some of them already (:class:`parse_ahead.ParseAhead`)."""
     result = CheckResult()
     acfg = analysis_config(config)
     raw: dict[str, dict[str, Any]] = {}
@@ -471,7 +495,10 @@ def check_paths(
 
     # Only now is the analyzer (and libcst) imported: a tree answered from the cache never needs it.
     work = [j for j in todo if j.outcome is None]
-    outcomes = dict(zip(map(id, work), _analyse_all(work, acfg, index, jobs), strict=True)) if work else {}
+    if ahead is not None:
+        outcomes = ahead.results(work, index)
+    else:
+        outcomes = dict(zip(map(id, work), _analyse_all(work, acfg, index, jobs), strict=True)) if work else {}
     for job in todo:
         shown = job.path
         outcome = dict(job.outcome) if job.outcome is not None else outcomes[id(job)]
