@@ -14,10 +14,8 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
-import io
 import re
 import threading
-import tokenize
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -26,6 +24,17 @@ import libcst as cst
 from . import callgraph, catalog
 from .config import DEFAULT_CONFIG, Config
 from .findings import Finding
+from .precheck import (  # noqa: F401  (re-exported: part of the analyzer API)
+    NESTED_LOOP_RUNNERS,
+    OFFLOADS,
+    SourceParseError,
+    _ast_coroutines,
+    _ast_imports,
+    decode_source,
+    might_block,
+    might_block_tree,
+)
+from .precheck import ast_parse as _ast_parse
 from .resolve import (
     INSTANCE,
     PACKAGE,
@@ -52,60 +61,13 @@ __all__ = [
     "blocking_calls_on_line",
 ]
 
-
-class SourceParseError(Exception):
-    """The file is not valid Python (for the parser in use)."""
-
-    def __init__(self, path: str, line: int, col: int, msg: str) -> None:
-        super().__init__(path, line, col, msg)
-        self.path = path
-        self.line = line
-        self.col = col
-        self.msg = msg
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: cannot parse: {self.msg}"
-
-
-# Offloading callables -> index of the positional argument that must be a callable.
-OFFLOADS: dict[str, int] = {
-    "asyncio.to_thread": 0,
-    "anyio.to_thread.run_sync": 0,
-    "trio.to_thread.run_sync": 0,
-    "functools.partial": 0,
-}
-# The offloads that pass keyword arguments on to the callable.
 _KEYWORD_OFFLOADS = frozenset({"asyncio.to_thread", "functools.partial"})
-NESTED_LOOP_RUNNERS = frozenset({"asyncio.run", "anyio.run", "trio.run"})
 PROCESS_POOL = "concurrent.futures.ProcessPoolExecutor" + INSTANCE
 # Codes that say "this call blocks" (the ones that make a never-awaiting step a WFA401).
 _BLOCKING_CODES = frozenset(
     {"WFA101", "WFA102", "WFA103", "WFA104", "WFA105", "WFA106", "WFA107", "WFA108", "WFA109",
      "WFA110", "WFA199", "WFA201"}
 )
-
-
-# --- reading source ----------------------------------------------------------------------------
-
-def decode_source(source: str | bytes) -> str:
-    """Text of a source file, honouring a BOM and a coding cookie (PEP 263)."""
-    if isinstance(source, str):
-        return source[1:] if source.startswith("\ufeff") else source
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
-        return source.decode(encoding)
-    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
-        raise SourceParseError("<string>", 1, 0, f"cannot decode source: {exc}") from None
-
-
-def _ast_parse(text: str, path: str) -> ast.Module:
-    try:
-        return ast.parse(text, filename=path)
-    except SyntaxError as exc:
-        raise SourceParseError(path, exc.lineno or 1, max((exc.offset or 1) - 1, 0),
-                               exc.msg or "invalid syntax") from None
-    except (ValueError, RecursionError, MemoryError) as exc:
-        raise SourceParseError(path, 1, 0, str(exc) or type(exc).__name__) from None
 
 
 def _no_check(self: object) -> None:
@@ -204,139 +166,6 @@ def _all_blocking_calls(source: str, path: str) -> tuple[Finding, ...]:
     except SourceParseError:
         return ()
     return tuple(_Analyzer(module, tree, path, DEFAULT_CONFIG, line_mode=True).run())
-
-
-# --- the cheap pre-pass over the ast tree -----------------------------------------------------
-
-_ALWAYS_ATTRS = frozenset({"run_until_complete", "get_event_loop", "run_in_executor"})
-_OFFLOAD_ATTRS = frozenset({"to_thread", "run_sync", "partial", "submit", "map"})
-_SPECIAL = frozenset(OFFLOADS) | NESTED_LOOP_RUNNERS | {"asyncio.get_event_loop"}
-_BUILTIN_CANDIDATES = frozenset(
-    q.partition(".")[2] for e in catalog.ENTRIES for q in e.qualnames if q.startswith("builtins.")
-)
-
-
-def might_block(source: str | bytes) -> bool:
-    """Cheap test: False when no coroutine of the file holds a call worth a closer look."""
-    if isinstance(source, bytes):
-        if b"async" not in source:
-            return False
-        try:
-            source = decode_source(source)
-        except SourceParseError:
-            return True
-    if "async" not in source:
-        return False
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return True  # let the analysis report the error
-    return might_block_tree(tree, source)
-
-
-def _ast_coroutines(body: list[ast.stmt], out: list[ast.AsyncFunctionDef]) -> None:
-    for stmt in body:
-        if isinstance(stmt, ast.AsyncFunctionDef):
-            out.append(stmt)
-        for name in ("body", "orelse", "finalbody"):
-            sub = getattr(stmt, name, None)
-            if sub and isinstance(sub, list):
-                _ast_coroutines(sub, out)
-        if isinstance(stmt, (ast.Try, getattr(ast, "TryStar", ast.Try))):
-            for h in stmt.handlers:
-                _ast_coroutines(h.body, out)
-        elif isinstance(stmt, ast.Match):
-            for case in stmt.cases:
-                _ast_coroutines(case.body, out)
-
-
-def _ast_imports(body: list[ast.stmt], names: dict[str, str]) -> None:
-    for stmt in body:
-        if isinstance(stmt, ast.Import):
-            for a in stmt.names:
-                if a.asname:
-                    names[a.asname] = a.name
-                else:
-                    root = a.name.partition(".")[0]
-                    names[root] = root
-        elif isinstance(stmt, ast.ImportFrom):
-            if stmt.level or not stmt.module:
-                continue
-            for a in stmt.names:
-                names[a.asname or a.name] = f"{stmt.module}.{a.name}"
-        elif isinstance(stmt, (ast.If, ast.Try, ast.With)) or type(stmt).__name__ == "TryStar":
-            _ast_imports(stmt.body, names)
-            _ast_imports(getattr(stmt, "orelse", []), names)
-            for h in getattr(stmt, "handlers", []):
-                _ast_imports(h.body, names)
-            _ast_imports(getattr(stmt, "finalbody", []), names)
-
-
-def might_block_tree(tree: ast.AST, source: str | None = None,
-                     config: Config = DEFAULT_CONFIG, index: object | None = None,
-                     path: str = "<string>") -> bool:
-    """The pre-pass on an ``ast`` tree. Conservative: True whenever a coroutine (or a sync
-    function of the module it calls) calls a name that may resolve to a catalog entry, a
-    configured name, an offload or a loop runner, or, with a project ``index``, a project
-    function that blocks."""
-    if source is not None and "async" not in source:
-        return False
-    if not isinstance(tree, ast.Module):
-        return True
-    walk = callgraph.coroutine_walk(tree)
-    if not walk.has_coroutines:
-        return False
-    imports: dict[str, str] = {}
-    _ast_imports(tree.body, imports)
-    _ast_imports(walk.imports, imports)
-    extra = config.extra_blocking
-    extra_methods = {k.rpartition(".")[2] for k in extra}
-    calls, awaited = walk.calls, walk.awaited
-    if index is not None and callgraph.ast_calls_project_blocking(tree, calls, index, path):
-        return True
-    # Instances of catalog types only exist where a module that builds them is imported (or
-    # a file is opened): a method call on a local name is a candidate only then.
-    roots = {v.partition(".")[0] for v in imports.values()}
-    roots |= {k.partition(".")[0] for k in extra}
-    if source is None or "open(" in source:
-        roots.add("builtins")
-    sticky = bool(roots & catalog.STICKY_ROOTS) or bool(extra)
-    method_roots = catalog.METHOD_ROOTS
-
-    def method_candidate(name: str) -> bool:
-        return sticky or name in extra_methods or not roots.isdisjoint(method_roots.get(name, ()))
-
-    for call in calls:
-        func = call.func
-        parts: list[str] = []
-        while isinstance(func, ast.Attribute):
-            parts.append(func.attr)
-            func = func.value
-        last = parts[0] if parts else (func.id if isinstance(func, ast.Name) else "")
-        if last in _ALWAYS_ATTRS:
-            return True
-        if last in _OFFLOAD_ATTRS and any(isinstance(a, (ast.Call, ast.Lambda)) for a in call.args):
-            return True
-        if id(call) in awaited:
-            continue  # an awaited call is never a blocking call itself
-        if isinstance(func, ast.Name):
-            base = imports.get(func.id)
-            if base is None:
-                if not parts:
-                    if func.id in _BUILTIN_CANDIDATES or func.id in extra:
-                        return True
-                elif method_candidate(last):
-                    return True
-                continue
-            q = ".".join([base, *reversed(parts)])
-            if (q in _SPECIAL or q in extra or catalog.match_qualname(q) is not None
-                    or catalog.constructed_type(q) is not None):
-                return True
-            if parts and method_candidate(last):
-                return True
-        elif parts and method_candidate(last):
-            return True  # a method on the result of a call: open(p).read(), Session().get()
-    return False
 
 
 # --- the analysis -------------------------------------------------------------------------------

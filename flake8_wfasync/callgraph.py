@@ -32,8 +32,19 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from . import resolve
 from .config import Config
+from .findings import Chain
+from .precheck import (  # noqa: F401  (re-exported for the index and the tests)
+    AstHelpers,
+    CoroutineWalk,
+    _ast_block,
+    _ast_import_names,
+    ast_calls_project_blocking,
+    ast_nodes,
+    ast_project_calls,
+    coroutine_calls,
+    coroutine_walk,
+)
 from .resolve import PACKAGE, LocalDef, Scope, bind_params, collect_bindings
 from .rules import RULES
 
@@ -49,22 +60,6 @@ _SITE_CODES = frozenset({
     "WFA101", "WFA102", "WFA103", "WFA104", "WFA105", "WFA106", "WFA107", "WFA108", "WFA109",
     "WFA110", "WFA199", "WFA301",
 })
-
-
-@dataclass(frozen=True)
-class Chain:
-    """How a project function blocks: the functions called, in order, and the blocking call.
-
-    ``steps`` are ``(module, name)`` pairs (``("pkg.db", "Loader.load")``); ``module`` is ""
-    for a function of the module being analysed when it has no known module name."""
-
-    steps: tuple[tuple[str, str], ...]
-    call: str
-    path: str
-    line: int
-
-    def prepend(self, module: str, name: str) -> Chain:
-        return Chain(((module, name), *self.steps), self.call, self.path, self.line)
 
 
 def chain_text(chain: Chain, module: str, path: str) -> str:
@@ -355,131 +350,6 @@ def summarize(text: str, path: str, config: Config, index: Any) -> dict[str, Any
 
 # --- the analyzer's cheap pre-pass over the ast tree ------------------------------------------
 
-
-class AstHelpers:
-    """Sync functions and methods of a module by name, for the ``ast`` pre-pass: a coroutine
-    that calls one is as worth a closer look as the helper's own calls are."""
-
-    __slots__ = ("funcs", "methods", "seen")
-
-    def __init__(self, funcs: dict[str, list[ast.AST]], methods: dict[str, list[ast.AST]]) -> None:
-        self.funcs = funcs
-        self.methods = methods
-        self.seen: set[int] = set()
-
-    @classmethod
-    def of(cls, body: list[ast.stmt]) -> AstHelpers | None:
-        funcs: dict[str, list[ast.AST]] = {}
-        methods: dict[str, list[ast.AST]] = {}
-        for stmt in _ast_block(body):
-            if isinstance(stmt, ast.FunctionDef):
-                funcs.setdefault(stmt.name, []).append(stmt)
-            elif isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Lambda):
-                for t in stmt.targets:
-                    if isinstance(t, ast.Name):
-                        funcs.setdefault(t.id, []).append(stmt.value)
-            elif isinstance(stmt, ast.ClassDef):
-                for item in _ast_block(stmt.body):
-                    if isinstance(item, ast.FunctionDef):
-                        methods.setdefault(item.name, []).append(item)
-                        if item.name == "__init__":  # Class(...) runs it
-                            funcs.setdefault(stmt.name, []).append(item)
-        if not funcs and not methods:
-            return None
-        return cls(funcs, methods)
-
-    def reach(self, call: ast.Call, out: list[Any]) -> None:
-        """Append to ``out`` the helpers ``call`` may call (once each)."""
-        func = call.func
-        if isinstance(func, ast.Name):
-            found = self.funcs.get(func.id)
-        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-            found = self.methods.get(func.attr)  # self.x(), cls.x(), Class.x()
-        else:
-            return
-        if found:
-            for fn in found:
-                if id(fn) not in self.seen:
-                    self.seen.add(id(fn))
-                    out.append(fn)
-
-
-def _ast_block(body: list[ast.stmt]) -> list[ast.stmt]:
-    out: list[ast.stmt] = []
-    for stmt in body:
-        out.append(stmt)
-        if isinstance(stmt, (ast.If, ast.Try, ast.With)) or type(stmt).__name__ == "TryStar":
-            out.extend(_ast_block(stmt.body))
-            out.extend(_ast_block(getattr(stmt, "orelse", [])))
-            for h in getattr(stmt, "handlers", []):
-                out.extend(_ast_block(h.body))
-            out.extend(_ast_block(getattr(stmt, "finalbody", [])))
-    return out
-
-
-def ast_calls_project_blocking(tree: ast.Module, calls: list[ast.Call], index: Any, path: str) -> bool:
-    """True when one of ``calls`` names a project function that the index says blocks."""
-    if not hasattr(index, "chain"):
-        return False
-    return any(index.chain(q) is not None for q in ast_project_calls(tree, calls, index, path))
-
-
-def ast_project_calls(tree: ast.Module, calls: list[ast.Call], index: Any, path: str) -> list[str]:
-    """The project names (``pkg.db.load``, ``pkg.db.Repo.fetch``) that ``calls`` call through
-    the module's imports."""
-    names = _ast_import_names(tree, index, path)
-    out: list[str] = []
-    if not names:
-        return out
-    for call in calls:
-        func = call.func
-        parts: list[str] = []
-        while isinstance(func, ast.Attribute):
-            parts.append(func.attr)
-            func = func.value
-        if isinstance(func, ast.Call):  # Loader().load()
-            inner = func.func
-            while isinstance(inner, ast.Attribute):
-                inner = inner.value
-            func = inner
-            if len(parts) != 1:
-                continue
-        if not isinstance(func, ast.Name):
-            continue
-        base = names.get(func.id)
-        if base is None:
-            continue
-        q = ".".join([base, *reversed(parts)]) if parts else base
-        if index.is_project(q):
-            out.append(q)
-    return out
-
-
-def _ast_import_names(tree: ast.Module, index: Any, path: str) -> dict[str, str]:
-    """Module-level import bindings: local name -> qualified name (relative ones resolved)."""
-    package = index.package_of(path)
-    names: dict[str, str] = {}
-    for stmt in _ast_block(tree.body):
-        if isinstance(stmt, ast.Import):
-            for a in stmt.names:
-                names[a.asname or a.name.partition(".")[0]] = a.name if a.asname else a.name.partition(".")[0]
-        elif isinstance(stmt, ast.ImportFrom):
-            mod = stmt.module or ""
-            if stmt.level:
-                if package is None:
-                    continue
-                token = PACKAGE.set(package)
-                try:
-                    mod = resolve.relative_module(stmt.level, mod)
-                finally:
-                    PACKAGE.reset(token)
-                if not mod:
-                    continue
-            for a in stmt.names:
-                names[a.asname or a.name] = f"{mod}.{a.name}"
-    return names
-
-
 def _may_matter(tree: ast.Module, config: Config, index: Any, path: str) -> bool:
     """Cheap test on the ``ast`` tree: may a sync function of the module block or call a
     project function? The analyzer's own pre-pass answers the first half, with a probe
@@ -583,69 +453,3 @@ def ast_clears(tree: ast.Module, keys: Sequence[str], config: Config, index: Any
     calls = coroutine_calls(narrowed)
     calls += [n for node in loose for n in ast_nodes(node) if isinstance(n, ast.Call)]
     return None if ast_project_calls(tree, calls, index, path) else cleared
-
-
-def ast_nodes(root: ast.AST) -> list[ast.AST]:
-    """Every node under ``root``, itself included, in no promised order: ``ast.walk`` without
-    its generator and per-field helpers, which cost twice the walk itself."""
-    out: list[ast.AST] = []
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        out.append(node)
-        for name in node._fields:
-            value = getattr(node, name, None)
-            if isinstance(value, ast.AST):
-                stack.append(value)
-            elif isinstance(value, list):
-                stack.extend(v for v in value if isinstance(v, ast.AST))
-    return out
-
-
-class CoroutineWalk:
-    """What the coroutines of a module (and the sync helpers of the module they call) hold:
-    their calls, which of those are awaited, and the imports inside them."""
-
-    __slots__ = ("has_coroutines", "calls", "awaited", "imports")
-
-    def __init__(self, tree: ast.Module) -> None:
-        from .analyzer import _ast_coroutines
-
-        coros: list[Any] = []
-        _ast_coroutines(tree.body, coros)
-        self.has_coroutines = bool(coros)
-        self.calls: list[ast.Call] = []
-        self.awaited: set[int] = set()
-        self.imports: list[ast.stmt] = []
-        if not coros:
-            return
-        helpers = AstHelpers.of(tree.body)
-        for coro in coros:  # grows with the helpers the coroutines call
-            for node in ast_nodes(coro):
-                if isinstance(node, ast.Call):
-                    self.calls.append(node)
-                    if helpers is not None:
-                        helpers.reach(node, coros)
-                elif isinstance(node, ast.Await):
-                    if isinstance(node.value, ast.Call):
-                        self.awaited.add(id(node.value))
-                elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                    self.imports.append(node)
-
-
-# The scan of a file asks both the pre-check and the project index about the same tree.
-_LAST_WALK: tuple[ast.Module | None, CoroutineWalk | None] = (None, None)
-
-
-def coroutine_walk(tree: ast.Module) -> CoroutineWalk:
-    global _LAST_WALK
-    last, walk = _LAST_WALK
-    if last is not tree or walk is None:
-        walk = CoroutineWalk(tree)
-        _LAST_WALK = (tree, walk)
-    return walk
-
-
-def coroutine_calls(tree: ast.Module) -> list[ast.Call]:
-    """Calls in the module's coroutines and in the sync functions of the module they call."""
-    return coroutine_walk(tree).calls

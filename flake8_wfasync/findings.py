@@ -1,4 +1,5 @@
-"""The one result type every part of the static side speaks: a Finding."""
+"""The result types every part of the static side speaks: a Finding, and the Chain by which
+a project function blocks."""
 
 from __future__ import annotations
 
@@ -40,3 +41,19 @@ class Finding:
 
     def flake8_text(self) -> str:
         return f"{self.code} {self.message}"
+
+
+@dataclass(frozen=True)
+class Chain:
+    """How a project function blocks: the functions called, in order, and the blocking call.
+
+    ``steps`` are ``(module, name)`` pairs (``("pkg.db", "Loader.load")``); ``module`` is ""
+    for a function of the module being analysed when it has no known module name."""
+
+    steps: tuple[tuple[str, str], ...]
+    call: str
+    path: str
+    line: int
+
+    def prepend(self, module: str, name: str) -> Chain:
+        return Chain(((module, name), *self.steps), self.call, self.path, self.line)

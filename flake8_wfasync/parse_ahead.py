@@ -15,6 +15,7 @@ but time: its files are analysed in this process.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
 from multiprocessing.connection import Connection
 from typing import Any
@@ -144,6 +145,11 @@ def _work(conn: Connection, share: list[int]) -> None:
 
     assert _fork_state is not None
     config, jobs = _fork_state
+    try:
+        # Building the index is what the run waits for: parsing ahead takes the CPU it leaves.
+        os.nice(10)
+    except OSError:
+        pass
     for i in share:  # parse now; the index comes when it is ready
         job = jobs[i]
         try:

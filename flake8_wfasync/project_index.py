@@ -30,8 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import replace_file
-from .callgraph import Chain, summarize
 from .config import Config
+from .findings import Chain
+
+# (callgraph, and libcst with it, is imported only where a module is summarised: a run scans
+# its files, and links an index whose summaries all come from the cache, without libcst.)
 
 __all__ = ["ProjectIndex", "lazy_index_for", "module_name_for"]
 
@@ -300,7 +303,8 @@ class ProjectIndex:
     def _summarise(self, module: str, path: str, keys: list[str] | None = None) -> dict[str, Any]:
         """The summary of a module; with ``keys`` (the functions asked for), a partial one
         from the ``ast`` alone when those cannot block (see :func:`callgraph.ast_clears`)."""
-        from .analyzer import SourceParseError, decode_source
+        from .callgraph import summarize
+        from .precheck import SourceParseError, decode_source
 
         try:
             with open(path, "rb") as fh:
@@ -601,7 +605,7 @@ def _jobs() -> int:
 
 
 def _demanded(path: str, index: ProjectIndex) -> list[str] | None:
-    from .analyzer import SourceParseError, decode_source
+    from .precheck import SourceParseError, decode_source
 
     try:
         with open(path, "rb") as fh:
@@ -616,7 +620,7 @@ def _demanded(path: str, index: ProjectIndex) -> list[str] | None:
 
 def _demand_of(tree: ast.Module, path: str, index: ProjectIndex) -> list[str] | None:
     """The project names the coroutines of a module call; None for a module without any."""
-    from .callgraph import ast_project_calls, coroutine_calls
+    from .precheck import ast_project_calls, coroutine_calls
 
     calls = coroutine_calls(tree)
     return sorted(set(ast_project_calls(tree, calls, index, path))) if calls else None

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from . import catalog, origins
+from .precheck import relative_module_in
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 INSTANCE = "()"
@@ -265,14 +266,7 @@ def bind_import(stmt: cst.Import | cst.ImportFrom, scope: Scope) -> None:
 
 def relative_module(level: int, mod: str) -> str:
     """``from ..db import x`` in package ``pkg.sub`` -> ``"pkg.db"``; "" when unknown."""
-    package = PACKAGE.get()
-    if package is None:
-        return ""
-    parts = package.split(".") if package else []
-    if level - 1 > len(parts) or (level - 1 == len(parts) and not mod):
-        return ""
-    base = parts[: len(parts) - (level - 1)]
-    return ".".join([*base, mod] if mod else base)
+    return relative_module_in(PACKAGE.get(), level, mod)
 
 
 def bind_target(target: cst.BaseExpression, scope: Scope, value: Binding) -> None:

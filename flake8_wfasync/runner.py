@@ -353,7 +353,7 @@ def _parse_ahead(jobs: list[_Job], config: Config, workers: int | None) -> Any:
     workers = default_jobs() if workers is None or workers <= 0 else workers
     if workers <= 1 or len(jobs) < PARALLEL_THRESHOLD:
         return None
-    from . import analyzer  # noqa: F401  (imported once here; forked workers inherit it)
+    from . import analyzer, fixes  # noqa: F401  (imported once here; forked workers inherit them)
     from .parse_ahead import ParseAhead
 
     return ParseAhead.start(config, jobs, workers)
@@ -370,7 +370,7 @@ def _scan(shown: str, config: Config, index: Any) -> _Job | None:
     index) runs on the same ``ast`` tree. None: unreadable (reported by the check)."""
     import ast
 
-    from .analyzer import SourceParseError, decode_source, might_block_tree
+    from .precheck import SourceParseError, decode_source, might_block_tree
 
     try:
         st = os.stat(shown)
@@ -414,12 +414,16 @@ def _scan_all(paths: list[str], config: Config, index: Any, jobs: int | None) ->
         return [_scan(p, config, index) for p in paths]
     from concurrent.futures import ProcessPoolExecutor
 
-    from . import analyzer  # noqa: F401  (imported once here; forked workers inherit it)
+    from . import precheck  # noqa: F401  (imported once here; forked workers inherit it)
 
     _worker_state = (config, index, [])
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            return list(pool.map(_scan_in_worker, paths, chunksize=max(1, len(paths) // (workers * 8))))
+            found = pool.map(_scan_in_worker, paths, chunksize=max(1, len(paths) // (workers * 8)))
+            # The workers are forked: meanwhile this process imports what the rest of the run
+            # needs (libcst costs as much as scanning a hundred files).
+            from . import analyzer, callgraph, fixes  # noqa: F401
+            return list(found)
     except (OSError, RuntimeError):  # no processes available here: do it in this one
         return [_scan(p, config, index) for p in paths]
     finally:

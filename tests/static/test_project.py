@@ -148,13 +148,13 @@ def test_tags_change_only_for_files_importing_a_changed_module(tmp_path: Path):
 def test_summaries_are_reused_from_the_cache_folder(tmp_path: Path, monkeypatch):
     files = _project(tmp_path / "src", APP)
     calls = []
-    real = project_index.summarize
+    real = callgraph.summarize
 
     def counting(text, path, config, index):
         calls.append(Path(path).name)
         return real(text, path, config, index)
 
-    monkeypatch.setattr(project_index, "summarize", counting)
+    monkeypatch.setattr(callgraph, "summarize", counting)  # the index looks it up on each use
     cache = tmp_path / "cache"
     a = callgraph.build_project_index(files, Config(), cache_dir=cache)
     assert sorted(calls) == ["db.py", "other.py"]  # only what coroutine files import

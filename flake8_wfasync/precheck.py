@@ -1,0 +1,398 @@
+"""The cheap pre-check on a file's ``ast`` tree, and what reading a file takes.
+
+Everything here works on ``ast`` alone, without libcst: a run can read and pre-check every
+file of a project (and ask which project functions its coroutines call) before libcst is even
+imported, which by itself costs about as much as pre-checking a hundred files.
+
+:func:`might_block_tree` lets through only files with a coroutine holding a call worth a
+closer look; the analyzer (:mod:`flake8_wfasync.analyzer`) looks closer.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+from typing import Any
+
+from . import catalog
+from .config import DEFAULT_CONFIG, Config
+
+
+class SourceParseError(Exception):
+    """The file is not valid Python (for the parser in use)."""
+
+    def __init__(self, path: str, line: int, col: int, msg: str) -> None:
+        super().__init__(path, line, col, msg)
+        self.path = path
+        self.line = line
+        self.col = col
+        self.msg = msg
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: cannot parse: {self.msg}"
+
+
+# Offloading callables -> index of the positional argument that must be a callable.
+OFFLOADS: dict[str, int] = {
+    "asyncio.to_thread": 0,
+    "anyio.to_thread.run_sync": 0,
+    "trio.to_thread.run_sync": 0,
+    "functools.partial": 0,
+}
+# The offloads that pass keyword arguments on to the callable.
+NESTED_LOOP_RUNNERS = frozenset({"asyncio.run", "anyio.run", "trio.run"})
+
+
+# --- reading source ----------------------------------------------------------------------------
+
+def decode_source(source: str | bytes) -> str:
+    """Text of a source file, honouring a BOM and a coding cookie (PEP 263)."""
+    if isinstance(source, str):
+        return source[1:] if source.startswith("\ufeff") else source
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+        return source.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+        raise SourceParseError("<string>", 1, 0, f"cannot decode source: {exc}") from None
+
+
+def ast_parse(text: str, path: str) -> ast.Module:
+    try:
+        return ast.parse(text, filename=path)
+    except SyntaxError as exc:
+        raise SourceParseError(path, exc.lineno or 1, max((exc.offset or 1) - 1, 0),
+                               exc.msg or "invalid syntax") from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise SourceParseError(path, 1, 0, str(exc) or type(exc).__name__) from None
+
+
+# --- the pre-check --------------------------------------------------------------------------------
+
+_ALWAYS_ATTRS = frozenset({"run_until_complete", "get_event_loop", "run_in_executor"})
+_OFFLOAD_ATTRS = frozenset({"to_thread", "run_sync", "partial", "submit", "map"})
+_SPECIAL = frozenset(OFFLOADS) | NESTED_LOOP_RUNNERS | {"asyncio.get_event_loop"}
+_BUILTIN_CANDIDATES = frozenset(
+    q.partition(".")[2] for e in catalog.ENTRIES for q in e.qualnames if q.startswith("builtins.")
+)
+
+
+def might_block(source: str | bytes) -> bool:
+    """Cheap test: False when no coroutine of the file holds a call worth a closer look."""
+    if isinstance(source, bytes):
+        if b"async" not in source:
+            return False
+        try:
+            source = decode_source(source)
+        except SourceParseError:
+            return True
+    if "async" not in source:
+        return False
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return True  # let the analysis report the error
+    return might_block_tree(tree, source)
+
+
+def _ast_coroutines(body: list[ast.stmt], out: list[ast.AsyncFunctionDef]) -> None:
+    for stmt in body:
+        if isinstance(stmt, ast.AsyncFunctionDef):
+            out.append(stmt)
+        for name in ("body", "orelse", "finalbody"):
+            sub = getattr(stmt, name, None)
+            if sub and isinstance(sub, list):
+                _ast_coroutines(sub, out)
+        if isinstance(stmt, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+            for h in stmt.handlers:
+                _ast_coroutines(h.body, out)
+        elif isinstance(stmt, ast.Match):
+            for case in stmt.cases:
+                _ast_coroutines(case.body, out)
+
+
+def _ast_imports(body: list[ast.stmt], names: dict[str, str]) -> None:
+    for stmt in body:
+        if isinstance(stmt, ast.Import):
+            for a in stmt.names:
+                if a.asname:
+                    names[a.asname] = a.name
+                else:
+                    root = a.name.partition(".")[0]
+                    names[root] = root
+        elif isinstance(stmt, ast.ImportFrom):
+            if stmt.level or not stmt.module:
+                continue
+            for a in stmt.names:
+                names[a.asname or a.name] = f"{stmt.module}.{a.name}"
+        elif isinstance(stmt, (ast.If, ast.Try, ast.With)) or type(stmt).__name__ == "TryStar":
+            _ast_imports(stmt.body, names)
+            _ast_imports(getattr(stmt, "orelse", []), names)
+            for h in getattr(stmt, "handlers", []):
+                _ast_imports(h.body, names)
+            _ast_imports(getattr(stmt, "finalbody", []), names)
+
+
+def might_block_tree(tree: ast.AST, source: str | None = None,
+                     config: Config = DEFAULT_CONFIG, index: object | None = None,
+                     path: str = "<string>") -> bool:
+    """The pre-pass on an ``ast`` tree. Conservative: True whenever a coroutine (or a sync
+    function of the module it calls) calls a name that may resolve to a catalog entry, a
+    configured name, an offload or a loop runner, or, with a project ``index``, a project
+    function that blocks."""
+    if source is not None and "async" not in source:
+        return False
+    if not isinstance(tree, ast.Module):
+        return True
+    walk = coroutine_walk(tree)
+    if not walk.has_coroutines:
+        return False
+    imports: dict[str, str] = {}
+    _ast_imports(tree.body, imports)
+    _ast_imports(walk.imports, imports)
+    extra = config.extra_blocking
+    extra_methods = {k.rpartition(".")[2] for k in extra}
+    calls, awaited = walk.calls, walk.awaited
+    if index is not None and ast_calls_project_blocking(tree, calls, index, path):
+        return True
+    # Instances of catalog types only exist where a module that builds them is imported (or
+    # a file is opened): a method call on a local name is a candidate only then.
+    roots = {v.partition(".")[0] for v in imports.values()}
+    roots |= {k.partition(".")[0] for k in extra}
+    if source is None or "open(" in source:
+        roots.add("builtins")
+    sticky = bool(roots & catalog.STICKY_ROOTS) or bool(extra)
+    method_roots = catalog.METHOD_ROOTS
+
+    def method_candidate(name: str) -> bool:
+        return sticky or name in extra_methods or not roots.isdisjoint(method_roots.get(name, ()))
+
+    for call in calls:
+        func = call.func
+        parts: list[str] = []
+        while isinstance(func, ast.Attribute):
+            parts.append(func.attr)
+            func = func.value
+        last = parts[0] if parts else (func.id if isinstance(func, ast.Name) else "")
+        if last in _ALWAYS_ATTRS:
+            return True
+        if last in _OFFLOAD_ATTRS and any(isinstance(a, (ast.Call, ast.Lambda)) for a in call.args):
+            return True
+        if id(call) in awaited:
+            continue  # an awaited call is never a blocking call itself
+        if isinstance(func, ast.Name):
+            base = imports.get(func.id)
+            if base is None:
+                if not parts:
+                    if func.id in _BUILTIN_CANDIDATES or func.id in extra:
+                        return True
+                elif method_candidate(last):
+                    return True
+                continue
+            q = ".".join([base, *reversed(parts)])
+            if (q in _SPECIAL or q in extra or catalog.match_qualname(q) is not None
+                    or catalog.constructed_type(q) is not None):
+                return True
+            if parts and method_candidate(last):
+                return True
+        elif parts and method_candidate(last):
+            return True  # a method on the result of a call: open(p).read(), Session().get()
+    return False
+
+
+# --- what the coroutines of a module call ---------------------------------------------------------
+
+class AstHelpers:
+    """Sync functions and methods of a module by name, for the ``ast`` pre-pass: a coroutine
+    that calls one is as worth a closer look as the helper's own calls are."""
+
+    __slots__ = ("funcs", "methods", "seen")
+
+    def __init__(self, funcs: dict[str, list[ast.AST]], methods: dict[str, list[ast.AST]]) -> None:
+        self.funcs = funcs
+        self.methods = methods
+        self.seen: set[int] = set()
+
+    @classmethod
+    def of(cls, body: list[ast.stmt]) -> AstHelpers | None:
+        funcs: dict[str, list[ast.AST]] = {}
+        methods: dict[str, list[ast.AST]] = {}
+        for stmt in _ast_block(body):
+            if isinstance(stmt, ast.FunctionDef):
+                funcs.setdefault(stmt.name, []).append(stmt)
+            elif isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Lambda):
+                for t in stmt.targets:
+                    if isinstance(t, ast.Name):
+                        funcs.setdefault(t.id, []).append(stmt.value)
+            elif isinstance(stmt, ast.ClassDef):
+                for item in _ast_block(stmt.body):
+                    if isinstance(item, ast.FunctionDef):
+                        methods.setdefault(item.name, []).append(item)
+                        if item.name == "__init__":  # Class(...) runs it
+                            funcs.setdefault(stmt.name, []).append(item)
+        if not funcs and not methods:
+            return None
+        return cls(funcs, methods)
+
+    def reach(self, call: ast.Call, out: list[Any]) -> None:
+        """Append to ``out`` the helpers ``call`` may call (once each)."""
+        func = call.func
+        if isinstance(func, ast.Name):
+            found = self.funcs.get(func.id)
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            found = self.methods.get(func.attr)  # self.x(), cls.x(), Class.x()
+        else:
+            return
+        if found:
+            for fn in found:
+                if id(fn) not in self.seen:
+                    self.seen.add(id(fn))
+                    out.append(fn)
+
+
+def _ast_block(body: list[ast.stmt]) -> list[ast.stmt]:
+    out: list[ast.stmt] = []
+    for stmt in body:
+        out.append(stmt)
+        if isinstance(stmt, (ast.If, ast.Try, ast.With)) or type(stmt).__name__ == "TryStar":
+            out.extend(_ast_block(stmt.body))
+            out.extend(_ast_block(getattr(stmt, "orelse", [])))
+            for h in getattr(stmt, "handlers", []):
+                out.extend(_ast_block(h.body))
+            out.extend(_ast_block(getattr(stmt, "finalbody", [])))
+    return out
+
+
+def ast_calls_project_blocking(tree: ast.Module, calls: list[ast.Call], index: Any, path: str) -> bool:
+    """True when one of ``calls`` names a project function that the index says blocks."""
+    if not hasattr(index, "chain"):
+        return False
+    return any(index.chain(q) is not None for q in ast_project_calls(tree, calls, index, path))
+
+
+def ast_project_calls(tree: ast.Module, calls: list[ast.Call], index: Any, path: str) -> list[str]:
+    """The project names (``pkg.db.load``, ``pkg.db.Repo.fetch``) that ``calls`` call through
+    the module's imports."""
+    names = _ast_import_names(tree, index, path)
+    out: list[str] = []
+    if not names:
+        return out
+    for call in calls:
+        func = call.func
+        parts: list[str] = []
+        while isinstance(func, ast.Attribute):
+            parts.append(func.attr)
+            func = func.value
+        if isinstance(func, ast.Call):  # Loader().load()
+            inner = func.func
+            while isinstance(inner, ast.Attribute):
+                inner = inner.value
+            func = inner
+            if len(parts) != 1:
+                continue
+        if not isinstance(func, ast.Name):
+            continue
+        base = names.get(func.id)
+        if base is None:
+            continue
+        q = ".".join([base, *reversed(parts)]) if parts else base
+        if index.is_project(q):
+            out.append(q)
+    return out
+
+
+def _ast_import_names(tree: ast.Module, index: Any, path: str) -> dict[str, str]:
+    """Module-level import bindings: local name -> qualified name (relative ones resolved)."""
+    package = index.package_of(path)
+    names: dict[str, str] = {}
+    for stmt in _ast_block(tree.body):
+        if isinstance(stmt, ast.Import):
+            for a in stmt.names:
+                names[a.asname or a.name.partition(".")[0]] = a.name if a.asname else a.name.partition(".")[0]
+        elif isinstance(stmt, ast.ImportFrom):
+            mod = stmt.module or ""
+            if stmt.level:
+                if package is None:
+                    continue
+                mod = relative_module_in(package, stmt.level, mod)
+                if not mod:
+                    continue
+            for a in stmt.names:
+                names[a.asname or a.name] = f"{mod}.{a.name}"
+    return names
+
+
+
+def relative_module_in(package: str | None, level: int, mod: str) -> str:
+    """``from ..db import x`` in package ``pkg.sub`` -> ``"pkg.db"``; "" when unknown."""
+    if package is None:
+        return ""
+    parts = package.split(".") if package else []
+    if level - 1 > len(parts) or (level - 1 == len(parts) and not mod):
+        return ""
+    base = parts[: len(parts) - (level - 1)]
+    return ".".join([*base, mod] if mod else base)
+
+
+def ast_nodes(root: ast.AST) -> list[ast.AST]:
+    """Every node under ``root``, itself included, in no promised order: ``ast.walk`` without
+    its generator and per-field helpers, which cost twice the walk itself."""
+    out: list[ast.AST] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                stack.append(value)
+            elif isinstance(value, list):
+                stack.extend(v for v in value if isinstance(v, ast.AST))
+    return out
+
+
+class CoroutineWalk:
+    """What the coroutines of a module (and the sync helpers of the module they call) hold:
+    their calls, which of those are awaited, and the imports inside them."""
+
+    __slots__ = ("has_coroutines", "calls", "awaited", "imports")
+
+    def __init__(self, tree: ast.Module) -> None:
+        coros: list[Any] = []
+        _ast_coroutines(tree.body, coros)
+        self.has_coroutines = bool(coros)
+        self.calls: list[ast.Call] = []
+        self.awaited: set[int] = set()
+        self.imports: list[ast.stmt] = []
+        if not coros:
+            return
+        helpers = AstHelpers.of(tree.body)
+        for coro in coros:  # grows with the helpers the coroutines call
+            for node in ast_nodes(coro):
+                if isinstance(node, ast.Call):
+                    self.calls.append(node)
+                    if helpers is not None:
+                        helpers.reach(node, coros)
+                elif isinstance(node, ast.Await):
+                    if isinstance(node.value, ast.Call):
+                        self.awaited.add(id(node.value))
+                elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                    self.imports.append(node)
+
+
+# The scan of a file asks both the pre-check and the project index about the same tree.
+_LAST_WALK: tuple[ast.Module | None, CoroutineWalk | None] = (None, None)
+
+
+def coroutine_walk(tree: ast.Module) -> CoroutineWalk:
+    global _LAST_WALK
+    last, walk = _LAST_WALK
+    if last is not tree or walk is None:
+        walk = CoroutineWalk(tree)
+        _LAST_WALK = (tree, walk)
+    return walk
+
+
+def coroutine_calls(tree: ast.Module) -> list[ast.Call]:
+    """Calls in the module's coroutines and in the sync functions of the module they call."""
+    return coroutine_walk(tree).calls
