@@ -5,7 +5,7 @@ One libcst parse, one pass of a small hand-written walker with our own scope tra
 which flake8 hands us for free and which is cheap to build otherwise: libcst's
 PositionProvider would cost more than the parse itself.
 
-Most files never reach libcst: :func:`might_block_tree` looks at the ``ast`` tree and lets
+Most files never reach libcst: :func:`precheck.might_block_tree` looks at the ``ast`` tree and lets
 through only files with a coroutine holding a call worth a closer look.
 """
 

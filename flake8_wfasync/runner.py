@@ -4,11 +4,12 @@
 ``ast`` once, and that one parse answers both the cheap pre-check and the project index's
 question (which project names do its coroutines call); the index (cross-module call graph for
 WFA201) is then built once, from those answers, summarising only the modules those names
-reach; then the files that might block are analysed, each with one libcst parse (reused from
-summarising when that parsed it already) that also serves to mark what ``wfasync fix`` can
-rewrite. Reading and analysing run in a forked process pool when the files are many (libcst
-parsing holds the GIL, so threads would not help); the workers inherit sources, trees and the
-index instead of having them pickled.
+reach; then the files that might block are analysed, each with one libcst parse that also
+serves to mark what ``wfasync fix`` can rewrite. Reading runs in a forked process pool when the
+files are many (parsing holds the GIL, so threads would not help), and libcst is imported
+meanwhile; the files to analyse are parsed by workers of their own while the index is built
+(:mod:`flake8_wfasync.parse_ahead`), or, in one process, reuse what summarising parsed.
+Workers inherit sources and settings instead of having them pickled.
 
 :func:`index_tag` (the index's ``digest_for(path)``, else its ``digest``) is stored with each
 cached result, so a change elsewhere in the project re-analyses exactly the files it affects.
