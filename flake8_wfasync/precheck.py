@@ -133,6 +133,15 @@ def _ast_imports(body: list[ast.stmt], names: dict[str, str]) -> None:
             _ast_imports(getattr(stmt, "finalbody", []), names)
 
 
+def _attribute_chain(func: ast.expr) -> tuple[ast.expr, list[str]]:
+    """``a.b.c`` -> (``a``, ["c", "b"]): the base and the attribute names, last first."""
+    parts: list[str] = []
+    while isinstance(func, ast.Attribute):
+        parts.append(func.attr)
+        func = func.value
+    return func, parts
+
+
 def might_block_tree(tree: ast.AST, source: str | None = None,
                      config: Config = DEFAULT_CONFIG, index: object | None = None,
                      path: str = "<string>") -> bool:
@@ -168,11 +177,7 @@ def might_block_tree(tree: ast.AST, source: str | None = None,
         return sticky or name in extra_methods or not roots.isdisjoint(method_roots.get(name, ()))
 
     for call in calls:
-        func = call.func
-        parts: list[str] = []
-        while isinstance(func, ast.Attribute):
-            parts.append(func.attr)
-            func = func.value
+        func, parts = _attribute_chain(call.func)
         last = parts[0] if parts else (func.id if isinstance(func, ast.Name) else "")
         if last in _ALWAYS_ATTRS:
             return True
@@ -278,11 +283,7 @@ def ast_project_calls(tree: ast.Module, calls: list[ast.Call], index: Any, path:
     if not names:
         return out
     for call in calls:
-        func = call.func
-        parts: list[str] = []
-        while isinstance(func, ast.Attribute):
-            parts.append(func.attr)
-            func = func.value
+        func, parts = _attribute_chain(call.func)
         if isinstance(func, ast.Call):  # Loader().load()
             inner = func.func
             while isinstance(inner, ast.Attribute):
