@@ -323,11 +323,20 @@ def summarize(text: str, path: str, config: Config, index: Any) -> dict[str, Any
         return {"funcs": {}, "aliases": _ast_aliases(tree, index, path)}
     asked = getattr(index, "asked", None)
     keys = asked(path) if asked is not None else None
-    cleared = ast_clears(tree, keys, config, index, path) if keys is not None else None
+    exact = getattr(index, "exact", None)
+    cleared = None
+    if keys is not None and not (exact is not None and exact(path)):
+        cleared = ast_clears(tree, keys, config, index, path)
     if cleared is not None:
         assert keys is not None
-        return {"funcs": {k: {} for k in cleared}, "aliases": _ast_aliases(tree, index, path),
-                "partial": sorted(set(keys))}
+        done, deps = cleared
+        summary = {"funcs": {k: {"ext": deps} if deps else {} for k in done},
+                   "aliases": _ast_aliases(tree, index, path), "partial": sorted(set(keys))}
+        if deps:
+            # They block only if one of those project names does; then, and only then, the
+            # index asks for this summary again with exact=True, to get the chain right.
+            summary["tentative"] = True
+        return summary
     module = _cst_parse(text, path)
     keep = getattr(index, "keep_parsed", None)
     if keep is not None:  # the same file may be analysed next: one parse serves both
@@ -378,16 +387,45 @@ def _ast_aliases(tree: ast.Module, index: Any, path: str) -> dict[str, str]:
     return {k: v for k, v in _ast_import_names(tree, index, path).items() if index.is_project(v)}
 
 
-def ast_clears(tree: ast.Module, keys: Sequence[str], config: Config, index: Any, path: str) -> list[str] | None:
-    """Cheap test on the ``ast`` tree: the summary keys of the functions ``keys`` when none of
-    the module's functions ``keys``
-    (``load``, ``Repo.fetch``, ``Repo`` for its ``__init__``) can block or call into the project,
-    nor anything of the module they may call. The same conservative pre-pass as
-    :func:`_may_matter`, narrowed to what those functions reach: a probe coroutine calls them,
-    and the project-call side also counts every ``__init__`` and the module-level and
-    class-level statements (where attribute and global types come from). None when one may,
-    or when a key is not a plain function or method of the module, a method its class does not
-    define (the summary would not know it either), or a name it imports from the project."""
+def _assigned_project_name(tree: ast.Module, name: str, index: Any, path: str) -> bool:
+    """Whether a module-level assignment binds ``name`` to a dotted name that may be a project
+    one (``load = db.load``): the summary follows such a name as it follows an import."""
+    imported: dict[str, str] | None = None
+    for stmt in _ast_block(tree.body):
+        if isinstance(stmt, ast.Assign):
+            targets, value = stmt.targets, stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            targets, value = [stmt.target], stmt.value
+        else:
+            continue
+        if not any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            continue
+        parts: list[str] = []
+        while isinstance(value, ast.Attribute):
+            parts.append(value.attr)
+            value = value.value
+        if not isinstance(value, ast.Name):
+            continue
+        if imported is None:
+            imported = _ast_import_names(tree, index, path)
+        base = imported.get(value.id)
+        if base is None or index.is_project(".".join([base, *reversed(parts)])):
+            return True  # (a name of the module itself, or of the project: not worth guessing)
+    return False
+
+
+def ast_clears(tree: ast.Module, keys: Sequence[str], config: Config, index: Any,
+               path: str) -> tuple[list[str], list[str]] | None:
+    """Cheap test on the ``ast`` tree: none of the module's functions ``keys`` (``load``,
+    ``Repo.fetch``, ``Repo`` for its ``__init__``) can block by itself, nor anything of the
+    module they may call. Returns their summary keys and the project names that they, or
+    what they may call, call (they block only if one of those does). The same conservative
+    pre-pass as :func:`_may_matter`, narrowed to what those functions reach: a probe coroutine
+    calls them, and the project-call side also counts every ``__init__`` and the module-level
+    and class-level statements (where attribute and global types come from). None when one
+    may block, or when a key is not a plain function or method of the module, a method its
+    class does not define (the summary would not know it either), or a name it imports from
+    the project."""
     top: dict[str, ast.AST] = {}
     classes: dict[str, ast.ClassDef] = {}
     for stmt in _ast_block(tree.body):
@@ -421,10 +459,12 @@ def ast_clears(tree: ast.Module, keys: Sequence[str], config: Config, index: Any
         elif not method and isinstance(top.get(name), ast.FunctionDef) and defined[name] == 1:
             probe_calls.append(ast.Expr(ast.Call(ast.Name(name), [], [])))
             cleared.append(name)
+        elif name not in defined and not _assigned_project_name(tree, name, index, path):
+            continue  # a variable (``X = Struct(...).pack``): the summary would not know it either
         else:
             return None
     if not probe_calls:
-        return cleared
+        return cleared, []
     # The module without its own coroutines: only what the probe reaches is looked at.
     body: list[ast.stmt] = []
     loose: list[ast.AST] = []  # statements outside any function: module and class level
@@ -452,4 +492,4 @@ def ast_clears(tree: ast.Module, keys: Sequence[str], config: Config, index: Any
         return None
     calls = coroutine_calls(narrowed)
     calls += [n for node in loose for n in ast_nodes(node) if isinstance(n, ast.Call)]
-    return None if ast_project_calls(tree, calls, index, path) else cleared
+    return cleared, sorted(set(ast_project_calls(tree, calls, index, path)))

@@ -79,6 +79,13 @@ class ProjectIndex:
         self._keep: set[str] = set()
         self._parsed: dict[str, tuple[str, Any]] = {}
         self._asking: tuple[str, list[str] | None] | None = None
+        # Files whose summaries must come from libcst: an ast-only one proved not enough.
+        self._exact: set[str] = set()
+        # The functions whose callees are summarised (what the chains of the run rest on).
+        self._reached: set[tuple[str, str]] = set()
+        self._linking = False
+        self._settled = False  # finish() is over
+        self._late: set[str] = set()  # names asked for after it
 
     # -- what the analyzer asks ----------------------------------------------------------------
 
@@ -109,11 +116,26 @@ class ProjectIndex:
     def chain(self, qualname: str) -> Chain | None:
         """How the project function or method ``qualname`` blocks, or None."""
         loc = self._locate(qualname)
+        if self._settled and (loc is None or loc not in self._reached) and qualname not in self._late:
+            loc = self._reach_late(qualname)
         if loc is None:
             return None
         if not self._linked:
             self._link()
         return self.chains.get(loc)
+
+    def _reach_late(self, qualname: str) -> tuple[str, str] | None:
+        """After the build: summarise what ``qualname`` reaches. The analysis asks for names
+        the ``ast`` pass could not see (called through a type: ``self.repo.fetch()``)."""
+        self._late.add(qualname)
+        self._building = True
+        try:
+            self._demand_closure([qualname], None, jobs=1)
+            self._link()
+            self._settle_tentative(None, jobs=1)
+        finally:
+            self._building = False
+        return self._locate(qualname)
 
     def digest_for(self, path: str) -> str:
         """What the index knows that can change this file's findings."""
@@ -138,6 +160,8 @@ class ProjectIndex:
                 return module, f"{key}.__init__"
             if summary.get("partial") and parts[i] not in summary["aliases"] and key not in summary["partial"]:
                 # Summarised only for the functions asked so far: now for this one too.
+                if self._linking:
+                    return None  # (not reached from any coroutine: chain() looks again if asked)
                 return self._locate_full(module, qualname, depth)
             target = summary["aliases"].get(parts[i])
             if target is not None and depth < 8:
@@ -151,6 +175,11 @@ class ProjectIndex:
         if asking is None or asking[0] != os.path.abspath(path):
             return None
         return asking[1]
+
+    def exact(self, path: str) -> bool:
+        """While summarising ``path``: True when the summary must be the libcst one (a
+        tentative summary from the ``ast`` turned out to block)."""
+        return os.path.abspath(path) in self._exact
 
     def _locate_full(self, module: str, qualname: str, depth: int) -> tuple[str, str] | None:
         """Summarise a partially summarised module again, for one more function: from the
@@ -353,12 +382,12 @@ class ProjectIndex:
 
     def _locate_linked(self, qualname: str) -> tuple[str, str] | None:
         # Linking uses what is summarised already: no summarising while linking.
-        saved = self.lazy_root, self._building
-        self.lazy_root, self._building = None, False
+        saved = self.lazy_root, self._building, self._linking
+        self.lazy_root, self._building, self._linking = None, False, True
         try:
             return self._locate(qualname)
         finally:
-            self.lazy_root, self._building = saved
+            self.lazy_root, self._building, self._linking = saved
 
     # -- the whole-project build ---------------------------------------------------------------
 
@@ -427,6 +456,7 @@ class ProjectIndex:
                 demands[os.path.abspath(shown)] = names
         self._demand_closure(sorted({q for names in demands.values() for q in names}), store, jobs=jobs)
         self._link()
+        self._settle_tentative(store, jobs)
         store.save()
         # A file's tag: how the project names it calls block (or that they do not).
         for ap, names in demands.items():
@@ -436,6 +466,34 @@ class ProjectIndex:
                 h.update(repr((q, c)).encode())
             self.tags[ap] = h.hexdigest()
         self._building, self._store, self._keep = False, None, set()
+        self._settled = True
+
+    def _settle_tentative(self, store: _SummaryStore | None, jobs: int) -> None:
+        """A tentative summary (from the ``ast`` alone) says "blocks only if one of these
+        project names blocks". Where linking finds that one does, the chain through the
+        module's own helpers is not known: summarise the module with libcst, link again, and
+        so on until no tentative summary blocks. Modules next to a known blocking call go
+        first, so that one blocking only through another tentative one may yet clear."""
+        while True:
+            blocking = {m for m, _ in self.chains if self.summaries.get(m, _EMPTY).get("tentative")}
+            if not blocking:
+                return
+            redo = set()
+            for (module, _key), chain in self.chains.items():
+                if module in blocking:
+                    nxt = chain.steps[1][0] if len(chain.steps) > 1 else None
+                    if nxt not in blocking:
+                        redo.add(module)
+            fresh = sorted(redo or blocking)
+            self._exact.update(os.path.abspath(self.files[m]) for m in fresh)
+            keys = {m: list(self.summaries[m]["partial"]) for m in fresh}
+            self._reached = {node for node in self._reached if node[0] not in keys}  # walk them anew
+            for module, summary in zip(fresh, self._summarise_many(fresh, jobs, keys), strict=True):
+                self.summaries[module] = summary
+                if store is not None:
+                    store.put(self.files[module], summary)
+            self._demand_closure([f"{m}.{k}" for m in fresh for k in keys[m]], store, jobs)
+            self._link()
 
     def take_parsed(self, path: str, text: str) -> Any | None:
         """The libcst module of ``text`` if summarising parsed it (once: it is handed over)."""
@@ -457,7 +515,7 @@ class ProjectIndex:
     def _demand_closure(self, qualnames: list[str], store: _SummaryStore | None, jobs: int) -> None:
         """Summarise the modules of ``qualnames`` and of every project function those functions
         call, a round at a time (each round's new modules in a process pool when many)."""
-        seen: set[tuple[str, str]] = set()
+        seen = self._reached
         work = list(qualnames)
         while work:
             keys: dict[str, list[str]] = {}

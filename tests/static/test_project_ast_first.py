@@ -1,0 +1,185 @@
+"""Project summaries made from the ``ast`` alone (tentative ones): a module whose functions
+cannot block by themselves and only call other project functions is not parsed by libcst
+unless one of those turns out to block; then it is, so the WFA201 chain names every helper."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from flake8_wfasync import analyzer, callgraph, runner
+from flake8_wfasync.analyzer import analyze_source
+from flake8_wfasync.config import Config
+from flake8_wfasync.project_index import lazy_index_for
+
+
+def _project(root: Path, files: dict[str, str]) -> list[Path]:
+    paths = []
+    for name, body in {"pkg/__init__.py": "", **files}.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(body), encoding="utf-8")
+        paths.append(path)
+    return sorted(paths)
+
+
+@pytest.fixture
+def parsed(monkeypatch) -> list[str]:
+    """The files libcst parses from now on (file names only)."""
+    seen: list[str] = []
+    real = analyzer._cst_parse
+
+    def spy(text: str, path: str):
+        seen.append(Path(path).name)
+        return real(text, path)
+
+    monkeypatch.setattr(analyzer, "_cst_parse", spy)
+    return seen
+
+
+def _messages(path: Path, index) -> list[str]:
+    return [f.message for f in analyze_source(path.read_text(), str(path), Config(), index=index)
+            if f.code == "WFA201"]
+
+
+STEPS = """
+    from pkg import a, clean
+
+
+    async def step(x):
+        a.outer(x)
+        clean.tidy(x)
+"""
+
+
+def test_a_module_that_blocks_only_through_another_is_parsed_to_name_its_helpers(tmp_path, parsed):
+    files = _project(tmp_path, {
+        "pkg/a.py": """
+            from pkg import b
+
+
+            def outer(x):
+                return _helper(x)
+
+
+            def _helper(x):
+                return b.middle(x)
+        """,
+        "pkg/b.py": """
+            from pkg import c
+
+
+            def middle(x):
+                return _relay(x)
+
+
+            def _relay(x):
+                return c.inner(x)
+        """,
+        "pkg/c.py": """
+            import time
+
+
+            def inner(x):
+                time.sleep(x)
+        """,
+        "pkg/clean.py": """
+            from pkg import c
+
+
+            def tidy(x):
+                return c.pure(x)
+
+
+            def unused(x):
+                return c.inner(x)
+        """,
+        "pkg/steps.py": STEPS,
+    })
+    # c.pure is not there at all: unknown, so not blocking.
+    index = callgraph.build_project_index(files, Config())
+    assert sorted(set(parsed)) == ["a.py", "b.py", "c.py"]  # clean.py: from its ast alone
+    assert index.summaries["pkg.clean"].get("tentative")
+    assert not index.summaries["pkg.a"].get("tentative")
+    steps = tmp_path / "pkg" / "steps.py"
+    (msg,) = _messages(steps, index)
+    assert ("through pkg.a.outer() -> pkg.a._helper() -> pkg.b.middle() -> pkg.b._relay() -> "
+            "pkg.c.inner() -> time.sleep (") in msg
+    lazy = lazy_index_for(str(steps), Config())
+    assert _messages(steps, lazy) == [msg]  # the same as from libcst summaries of everything
+
+
+def test_a_variable_is_not_a_function_but_an_alias_is_followed(tmp_path, parsed):
+    files = _project(tmp_path, {
+        "pkg/db.py": """
+            def load(path):
+                with open(path) as fh:
+                    return fh.read()
+        """,
+        "pkg/api.py": """
+            import struct
+
+            from pkg import db
+
+            PACK = struct.Struct("!H").pack
+            fetch = db.load
+
+
+            def slow(path):
+                return open(path).read()
+        """,
+        "pkg/steps.py": """
+            from pkg import api
+
+
+            async def step(path):
+                api.PACK(1)
+                api.fetch(path)
+        """,
+    })
+    index = callgraph.build_project_index(files, Config())
+    steps = tmp_path / "pkg" / "steps.py"
+    (msg,) = _messages(steps, index)
+    assert "api.fetch(path)" in msg and "pkg.db.load() -> open (" in msg
+    assert _messages(steps, lazy_index_for(str(steps), Config())) == [msg]
+
+
+def test_a_call_only_libcst_resolves_is_followed_after_the_build(tmp_path):
+    """The ast pass cannot see that ``self.repo`` is a ``Repo``: the analysis asks the index
+    for ``Repo.fetch`` once the build is over, and the index summarises what it reaches."""
+    files = _project(tmp_path, {
+        "pkg/repo.py": """
+            from pkg import disk
+
+
+            class Repo:
+                def fetch(self, path):
+                    return disk.read(path)
+        """,
+        "pkg/disk.py": """
+            def read(path):
+                with open(path) as fh:
+                    return fh.read()
+        """,
+        "pkg/steps.py": """
+            import time
+
+            from pkg.repo import Repo
+
+
+            class Worker:
+                def __init__(self):
+                    self.repo = Repo()
+
+                async def run(self, path):
+                    time.sleep(1)
+                    return self.repo.fetch(path)
+        """,
+    })
+    result, _ = runner.check_project(files, files, Config(), jobs=1)
+    found = [(f.code, Path(f.path).name, f.line) for f in result.findings]
+    assert ("WFA201", "steps.py", 13) in found, found
+    (msg,) = [f.message for f in result.findings if f.code == "WFA201"]
+    assert "pkg.repo.Repo.fetch() -> pkg.disk.read() -> open (" in msg
