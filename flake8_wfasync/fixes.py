@@ -39,6 +39,7 @@ from typing import Any
 
 import libcst as cst
 
+from .analyzer import _NODE_TYPES
 from .atomic import replace_file
 from .config import Config
 from .findings import Finding
@@ -71,33 +72,56 @@ def _child_fields(cls: type) -> tuple[str, ...]:
     return names
 
 
+class _ParentMap:
+    """Node -> parent, keyed by identity: libcst nodes hash with a Python-level ``__hash__``,
+    which made building the map cost more than walking the tree."""
+
+    __slots__ = ("by_id",)
+
+    def __init__(self) -> None:
+        self.by_id: dict[int, cst.CSTNode] = {}
+
+    def get(self, node: cst.CSTNode | None) -> cst.CSTNode | None:
+        return self.by_id.get(id(node))
+
+    def __contains__(self, node: object) -> bool:
+        return id(node) in self.by_id
+
+    def __getitem__(self, node: cst.CSTNode) -> cst.CSTNode:
+        return self.by_id[id(node)]
+
+
 class _Parents:
     """Every node's parent and the names of awaited calls, in one walk over the dataclass
     fields (libcst's visitors rebuild each node they pass, several times slower)."""
 
     def __init__(self, module: cst.Module) -> None:
-        self.parent: dict[cst.CSTNode, cst.CSTNode] = {}
+        self.parent = _ParentMap()
         self.awaited: set[str] = set()
-        parent = self.parent
+        parent = self.parent.by_id
+        node_types = _NODE_TYPES
         stack: list[cst.CSTNode] = [module]
+        pop, push = stack.pop, stack.append
         while stack:
-            node = stack.pop()
-            if isinstance(node, cst.Await) and isinstance(node.expression, cst.Call):
+            node = pop()
+            t = type(node)
+            if t is cst.Await and type(node.expression) is cst.Call:
                 func = node.expression.func
-                if isinstance(func, cst.Name):
+                if type(func) is cst.Name:
                     self.awaited.add(func.value)
-                elif isinstance(func, cst.Attribute):
+                elif type(func) is cst.Attribute:
                     self.awaited.add(func.attr.value)
-            for name in _child_fields(type(node)):
+            for name in _child_fields(t):
                 value = getattr(node, name)
-                if isinstance(value, cst.CSTNode):
-                    parent[value] = node
-                    stack.append(value)
-                elif isinstance(value, (list, tuple)):
+                tv = type(value)
+                if tv in node_types:
+                    parent[id(value)] = node
+                    push(value)
+                elif tv is tuple or tv is list:
                     for item in value:
-                        if isinstance(item, cst.CSTNode):
-                            parent[item] = node
-                            stack.append(item)
+                        if type(item) in node_types:
+                            parent[id(item)] = node
+                            push(item)
 
 
 def _dotted(expr: cst.BaseExpression) -> str | None:
