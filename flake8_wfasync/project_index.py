@@ -85,7 +85,7 @@ class ProjectIndex:
         self._reached: set[tuple[str, str]] = set()
         self._linking = False
         self._settled = False  # finish() is over
-        self._late: set[str] = set()  # names asked for after it
+        self._followed: set[str] = set()  # the names whose closure is summarised
 
     # -- what the analyzer asks ----------------------------------------------------------------
 
@@ -116,7 +116,7 @@ class ProjectIndex:
     def chain(self, qualname: str) -> Chain | None:
         """How the project function or method ``qualname`` blocks, or None."""
         loc = self._locate(qualname)
-        if self._settled and (loc is None or loc not in self._reached) and qualname not in self._late:
+        if self._settled and (loc is None or loc not in self._reached) and qualname not in self._followed:
             loc = self._reach_late(qualname)
         if loc is None:
             return None
@@ -127,7 +127,6 @@ class ProjectIndex:
     def _reach_late(self, qualname: str) -> tuple[str, str] | None:
         """After the build: summarise what ``qualname`` reaches. The analysis asks for names
         the ``ast`` pass could not see (called through a type: ``self.repo.fetch()``)."""
-        self._late.add(qualname)
         self._building = True
         try:
             self._demand_closure([qualname], None, jobs=1)
@@ -518,6 +517,7 @@ class ProjectIndex:
         seen = self._reached
         work = list(qualnames)
         while work:
+            self._followed.update(work)
             keys: dict[str, list[str]] = {}
             for q in work:
                 m = self._module_prefix(q)
