@@ -126,10 +126,20 @@ class Excluder:
     patterns: list[Pattern] = field(default_factory=list)
     use_gitignore: bool = True
     _loaded_dirs: set[str] = field(default_factory=set)
+    _root: str | None = None
 
-    def _rel(self, path: Path) -> str | None:
+    def _rel(self, path: Path | str) -> str | None:
+        text = os.fspath(path)
+        root = self._root_text()
+        if text == root:
+            return ""
+        if os.path.isabs(text) and os.path.normpath(text) == text:
+            # A clean absolute path (the walk makes only those): no relpath, which asks the
+            # operating system for the current folder twice per call.
+            prefix = root if root.endswith(os.sep) else root + os.sep
+            return text[len(prefix):].replace(os.sep, "/") if text.startswith(prefix) else None
         try:
-            rel = os.path.relpath(path, self.root)
+            rel = os.path.relpath(text, self.root)
         except ValueError:  # another drive on Windows
             return None
         if rel == ".":
@@ -138,14 +148,21 @@ class Excluder:
             return None
         return rel.replace(os.sep, "/")
 
-    def load_gitignore(self, folder: Path) -> None:
+    def _root_text(self) -> str:
+        if self._root is None:
+            self._root = str(self.root)
+        return self._root
+
+    def load_gitignore(self, folder: Path | str) -> None:
+        if not self.use_gitignore:
+            return
         rel = self._rel(folder)
-        if not self.use_gitignore or rel is None or rel in self._loaded_dirs:
+        if rel is None or rel in self._loaded_dirs:
             return
         self._loaded_dirs.add(rel)
-        gitignore = folder / ".gitignore"
         try:
-            text = gitignore.read_text(encoding="utf-8", errors="replace")
+            with open(os.path.join(folder, ".gitignore"), encoding="utf-8", errors="replace") as fh:
+                text = fh.read()
         except OSError:
             return
         self.patterns.extend(compile_patterns(text.splitlines(), base=rel))
@@ -161,7 +178,7 @@ class Excluder:
             current = current / part
             self.load_gitignore(current)
 
-    def is_excluded(self, path: Path, is_dir: bool, check_ancestors: bool = True) -> bool:
+    def is_excluded(self, path: Path | str, is_dir: bool, check_ancestors: bool = True) -> bool:
         rel = self._rel(path)
         if rel is None or rel == "":
             return False
@@ -236,7 +253,7 @@ def _regular_or_link(entry: os.DirEntry[str]) -> bool:
 
 
 def _walk(shown: Path, absolute: Path, excluder: Excluder) -> Iterable[str]:
-    stack = [(str(shown), absolute)]
+    stack = [(str(shown), str(absolute))]
     while stack:
         shown_dir, abs_dir = stack.pop()
         excluder.load_gitignore(abs_dir)
@@ -251,7 +268,7 @@ def _walk(shown: Path, absolute: Path, excluder: Excluder) -> Iterable[str]:
                 is_dir = entry.is_dir()
             except OSError:
                 continue
-            abs_path = abs_dir / name
+            abs_path = os.path.join(abs_dir, name)
             if is_dir:
                 if name in ALWAYS_SKIPPED_DIRS or name.endswith(".egg-info"):
                     continue
