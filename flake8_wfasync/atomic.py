@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -16,6 +15,8 @@ def replace_file(
     system. ``mode`` sets its permissions before the rename (mkstemp makes it 0600);
     ``durable`` fsyncs it first, for user files whose loss would cost work.
     """
+    import tempfile  # (here: a run that writes nothing does not import it)
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -24,13 +24,21 @@ from typing import Any
 
 from .config import SCOPES, Config, ConfigError
 
-try:  # Python 3.11+
-    import tomllib as _toml
-except ImportError:  # pragma: no cover - Python 3.10
-    try:
-        import tomli as _toml  # type: ignore[no-redef]
-    except ImportError:
-        _toml = None  # type: ignore[assignment]
+
+def _toml_module() -> Any:
+    """tomllib, or tomli before Python 3.11; None without either. Imported only when a
+    pyproject.toml is read: a check in a folder without one does not pay for it."""
+    try:  # Python 3.11+
+        import tomllib
+
+        return tomllib
+    except ImportError:  # pragma: no cover - Python 3.10
+        try:
+            import tomli  # type: ignore[import-not-found]
+
+            return tomli
+        except ImportError:
+            return None
 
 KEYS = ("scope", "extra-blocking", "allow", "select", "ignore", "exclude")
 _CODE_PREFIX = re.compile(r"^WFA\d{0,3}$")
@@ -51,6 +59,7 @@ def find_pyproject(start: Path) -> Path | None:
 
 def load_pyproject(path: Path) -> Config:
     """Read ``[tool.wfasync]`` from one pyproject.toml; a missing table is the default Config."""
+    _toml = _toml_module()
     if _toml is None:  # pragma: no cover - Python 3.10 without tomli
         raise ConfigError(f"{path}: reading pyproject.toml on this Python needs the 'tomli' package")
     try:
