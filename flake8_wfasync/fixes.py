@@ -32,7 +32,7 @@ import time
 import tokenize
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,48 +133,41 @@ def _dotted(expr: cst.BaseExpression) -> str | None:
     return None
 
 
+def _nodes_in(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node under ``root`` and ``root`` itself, in no particular order (what a libcst
+    visitor visits, without the cost of its dispatch)."""
+    node_types = _NODE_TYPES
+    stack: list[cst.CSTNode] = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        for name in _child_fields(type(node)):
+            value = getattr(node, name)
+            tv = type(value)
+            if tv in node_types:
+                stack.append(value)
+            elif tv is tuple or tv is list:
+                stack.extend(item for item in value if type(item) in node_types)
+
+
+_BINDS_TARGET = frozenset({cst.AnnAssign, cst.AugAssign, cst.For, cst.NamedExpr, cst.AssignTarget})
+
+
 def _bound_names(node: cst.CSTNode) -> set[str]:
     """Names bound by assignment, import, def, class, for, with, except, params in ``node``."""
     names: set[str] = set()
-
-    class Collect(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            pass
-
-        def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
-            names.update(_target_names(n.target))
-
-        def visit_AnnAssign(self, n: cst.AnnAssign) -> None:
-            names.update(_target_names(n.target))
-
-        def visit_AugAssign(self, n: cst.AugAssign) -> None:
-            names.update(_target_names(n.target))
-
-        def visit_For(self, n: cst.For) -> None:
-            names.update(_target_names(n.target))
-
-        def visit_AsName(self, n: cst.AsName) -> None:
-            names.update(_target_names(n.name))
-
-        def visit_Param(self, n: cst.Param) -> None:
-            names.add(n.name.value)
-
-        def visit_FunctionDef(self, n: cst.FunctionDef) -> None:
-            names.add(n.name.value)
-
-        def visit_ClassDef(self, n: cst.ClassDef) -> None:
-            names.add(n.name.value)
-
-        def visit_ImportAlias(self, n: cst.ImportAlias) -> None:
-            if n.asname is None:
-                dotted = _dotted(n.name)
-                if dotted:
-                    names.add(dotted.split(".")[0])
-
-        def visit_NamedExpr(self, n: cst.NamedExpr) -> None:
-            names.update(_target_names(n.target))
-
-    node.visit(Collect())
+    for n in _nodes_in(node):
+        t = type(n)
+        if t in _BINDS_TARGET:
+            names.update(_target_names(n.target))  # type: ignore[attr-defined]
+        elif t is cst.AsName:
+            names.update(_target_names(n.name))  # type: ignore[attr-defined]
+        elif t is cst.Param or t is cst.FunctionDef or t is cst.ClassDef:
+            names.add(n.name.value)  # type: ignore[attr-defined]
+        elif t is cst.ImportAlias and n.asname is None:  # type: ignore[attr-defined]
+            dotted = _dotted(n.name)  # type: ignore[attr-defined]
+            if dotted:
+                names.add(dotted.split(".")[0])
     return names
 
 
@@ -332,18 +325,13 @@ class _ModuleFacts:
         if fn in self._fn_files:
             return self._fn_files[fn]
         found: set[str] = set()
-
-        class Collect(cst.CSTVisitor):
-            def visit_WithItem(self, n: cst.WithItem) -> None:
+        for n in _nodes_in(fn.body):
+            if type(n) is cst.WithItem:
                 if n.asname is not None and _opens_file(n.item):
                     found.update(_target_names(n.asname.name))
-
-            def visit_Assign(self, n: cst.Assign) -> None:
-                if _opens_file(n.value):
-                    for t in n.targets:
-                        found.update(_target_names(t.target))
-
-        fn.body.visit(Collect())
+            elif type(n) is cst.Assign and _opens_file(n.value):
+                for t in n.targets:
+                    found.update(_target_names(t.target))
         self._fn_files[fn] = found
         return found
 
