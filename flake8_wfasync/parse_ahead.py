@@ -14,6 +14,7 @@ but time: its files are analysed in this process.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import pickle
@@ -150,14 +151,22 @@ def _work(conn: Connection, share: list[int]) -> None:
         os.nice(10)
     except OSError:
         pass
-    for i in share:  # parse now; the index comes when it is ready
-        job = jobs[i]
-        try:
-            text = job.text if job.text is not None else decode_source(job.source)
-            tree = job.tree if job.tree is not None else _ast_parse(text, job.path)
-            job.text, job.tree, job.module = text, tree, _cst_parse(text, job.path)
-        except (SourceParseError, RecursionError, MemoryError):
-            pass  # analysing it again reports the error the same way as everywhere else
+    # The trees parsed now are acyclic and live until the end: collections would walk them
+    # over and over and free nothing. Freezing them afterwards keeps later collections (during
+    # the analysis) to what the analysis makes. (Nothing else has been made here yet.)
+    gc.disable()
+    try:
+        for i in share:  # parse now; the index comes when it is ready
+            job = jobs[i]
+            try:
+                text = job.text if job.text is not None else decode_source(job.source)
+                tree = job.tree if job.tree is not None else _ast_parse(text, job.path)
+                job.text, job.tree, job.module = text, tree, _cst_parse(text, job.path)
+            except (SourceParseError, RecursionError, MemoryError):
+                pass  # analysing it again reports the error the same way as everywhere else
+    finally:
+        gc.freeze()
+        gc.enable()
     asks, extra = pickle.loads(conn.recv_bytes())  # end of file: the run was abandoned
     index = pickle.loads(conn.recv_bytes())
     outcomes = [_analyse(jobs[i], config, index) for i in asks]
