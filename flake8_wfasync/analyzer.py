@@ -134,20 +134,14 @@ def analyze_text(
 
 def analyze_module(
     module: cst.Module, path: str = "<string>", config: Config = DEFAULT_CONFIG,
-    index: object | None = None, tree: ast.Module | None = None,
+    index: object | None = None, tree: ast.Module | None = None, text: str | None = None,
 ) -> list[Finding]:
     """Findings for a parsed module; ``Finding.node`` is a node of this very module object.
 
     ``tree``: the ``ast`` tree of the very source the module was parsed from, when the caller
-    has it; saves printing the module and parsing it again."""
-    if tree is None:
-        try:
-            code = module.code
-        except RecursionError:
-            # libcst's code generation recurses once per operand of a very long expression.
-            raise SourceParseError(path, 1, 0, "too deeply nested for libcst to print") from None
-        tree = _ast_parse(code, path)
-    return _Analyzer(module, tree, path, config, index=index).run()
+    has it; else ``text``, that source, which is parsed only if a finding needs a position;
+    else the module is printed and parsed."""
+    return _Analyzer(module, tree, path, config, index=index, text=text).run()
 
 
 def blocking_calls_on_line(source: str, lineno: int, path: str = "<string>") -> list[Finding]:
@@ -270,11 +264,12 @@ def _has_nested_defs(body) -> bool:
 
 
 class _Analyzer:
-    def __init__(self, module: cst.Module, tree: ast.Module, path: str, config: Config,
-                 line_mode: bool = False, index: object | None = None) -> None:
+    def __init__(self, module: cst.Module, tree: ast.Module | None, path: str, config: Config,
+                 line_mode: bool = False, index: object | None = None, text: str | None = None) -> None:
         self.module = module
         self.index = index
-        self.tree = tree
+        self._tree = tree
+        self._source = text
         self.path = path
         self.config = config
         self.line_mode = line_mode
@@ -284,6 +279,21 @@ class _Analyzer:
         # Every def the pass meets: id -> (def, scope it is defined in, its class).
         self.defs: dict[int, tuple[cst.FunctionDef, Scope, ClassInfo | None]] = {}
         self.module_scope: Scope | None = None
+
+    @property
+    def tree(self) -> ast.Module:
+        """The ``ast`` tree of the module's source, where positions come from: parsed when
+        first needed, which for most analysed files is never (they have no findings)."""
+        if self._tree is None:
+            text = self._source
+            if text is None:
+                try:
+                    text = self.module.code
+                except RecursionError:
+                    # libcst's code generation recurses once per operand of a long expression.
+                    raise SourceParseError(self.path, 1, 0, "too deeply nested for libcst to print") from None
+            self._tree = _ast_parse(text, self.path)
+        return self._tree
 
     # -- structure -----------------------------------------------------------------------------
 

@@ -141,7 +141,7 @@ def _worker(conn: Connection, share: list[int]) -> None:
 
 
 def _work(conn: Connection, share: list[int]) -> None:
-    from .analyzer import SourceParseError, _ast_parse, _cst_parse, decode_source
+    from .analyzer import SourceParseError, _cst_parse, decode_source
     from .runner import _analyse
 
     assert _fork_state is not None
@@ -160,8 +160,7 @@ def _work(conn: Connection, share: list[int]) -> None:
             job = jobs[i]
             try:
                 text = job.text if job.text is not None else decode_source(job.source)
-                tree = job.tree if job.tree is not None else _ast_parse(text, job.path)
-                job.text, job.tree, job.module = text, tree, _cst_parse(text, job.path)
+                job.text, job.module = text, _cst_parse(text, job.path)
             except (SourceParseError, RecursionError, MemoryError):
                 pass  # analysing it again reports the error the same way as everywhere else
     finally:

@@ -201,7 +201,9 @@ def _analyse(job: _Job, config: Config, index: Any, precheck: bool = True) -> di
         if precheck and "async" not in text:
             return dict(_SKIPPED)
         tree = job.tree
-        if tree is None:
+        if tree is None and job.pre is None:
+            # (A file the scan parsed and pre-checked needs its tree again only if it has
+            # findings to place: the analyzer parses it then.)
             try:
                 tree = ast.parse(text, filename=path)
             except SyntaxError as exc:
@@ -217,7 +219,7 @@ def _analyse(job: _Job, config: Config, index: Any, precheck: bool = True) -> di
             module = take(path, text) if take is not None else None
         if module is None:
             module = _cst_parse(text, path)
-        findings = analyze_module(module, path, config, index, tree=tree)
+        findings = analyze_module(module, path, config, index, tree=tree, text=text)
     except SourceParseError as exc:
         return {"findings": [], "lines": {}, "error": _parse_error(exc)}
     except (RecursionError, MemoryError):

@@ -65,9 +65,9 @@ def test_project_index_tag_reanalyses_only_the_files_it_affects(tmp_path: Path, 
     real = analyzer.analyze_module
     seen_index = []
 
-    def analyze_module(module, path, config, index=None, tree=None):
+    def analyze_module(module, path, config, index=None, tree=None, text=None):
         seen_index.append(index)
-        return real(module, path, config, tree=tree)  # the stand-in index is not the analyzer's
+        return real(module, path, config, tree=tree, text=text)  # the stand-in index is not the analyzer's
 
     monkeypatch.setattr(analyzer, "analyze_module", analyze_module)
 
