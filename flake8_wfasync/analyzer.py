@@ -669,6 +669,19 @@ _SOURCE_ORDER: dict[type, tuple[str, ...]] = {
 _SOURCE_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
+def child_nodes(node: cst.CSTNode, fields: tuple[str, ...]) -> list[cst.CSTNode]:
+    """The nodes that ``fields`` of ``node`` hold, in field order."""
+    out: list[cst.CSTNode] = []
+    for name in fields:
+        value = getattr(node, name)
+        tv = type(value)
+        if tv in _NODE_TYPES:
+            out.append(value)
+        elif tv is tuple or tv is list:
+            out.extend(x for x in value if type(x) in _NODE_TYPES)
+    return out
+
+
 def _source_fields(cls: type) -> tuple[str, ...]:
     f = _SOURCE_FIELDS.get(cls)
     if f is None:
@@ -779,14 +792,7 @@ class _Positions:
                 t = type(n)
                 if t is cst.Call:
                     cst_calls[id(n)] = len(cst_calls)
-                children = []
-                for name in _source_fields(t):
-                    v = getattr(n, name)
-                    tv = type(v)
-                    if tv in nodes:
-                        children.append(v)
-                    elif tv is tuple or tv is list:
-                        children.extend(x for x in v if type(x) in nodes)
+                children = child_nodes(n, _source_fields(t))
                 children.reverse()
                 stack.extend(children)
             ast_calls = [n for n in ast.walk(ast_root) if isinstance(n, ast.Call)]
