@@ -312,9 +312,11 @@ def summarize(text: str, path: str, config: Config, index: Any) -> dict[str, Any
     its top-level names bound to project names (re-exports) and the project modules it names.
 
     ``index.asked(path)``: the functions of the module asked for (``load``, ``Repo.fetch``,
-    ``Repo``), or None for all. When the ``ast`` shows that none of them can block or reach the project, the summary says so for
-    them alone (``"partial"``), with no libcst parse; the index summarises the whole module
-    when a function it does not cover is asked for."""
+    ``Repo``), or None for all. When the ``ast`` shows that none of them can block by itself,
+    the summary says so for them alone (``"partial"``), with no libcst parse: with the project
+    names they call as their only edges (``"tentative"``) when they call any. The index asks
+    again with ``index.exact(path)`` true when one of those names turns out to block, and
+    summarises the whole module when a function it does not cover is asked for."""
     from .analyzer import _Analyzer, _ast_parse, _cst_parse
 
     tree = _ast_parse(text, path)

@@ -9,9 +9,11 @@ Cheap by construction:
 
 - module names come from the file list and ``__init__.py`` files, no import machinery;
 - only the modules of project functions that coroutines call (found with an ``ast`` pass over
-  the files that hold coroutines), and of the project functions those call, are summarised,
-  each with one libcst parse and the analyzer's own walk
-  (:func:`flake8_wfasync.callgraph.summarize`);
+  the files that hold coroutines), and of the project functions those call, are summarised:
+  from the ``ast`` alone while that shows the functions asked for cannot block by themselves,
+  else with one libcst parse and the analyzer's own walk
+  (:func:`flake8_wfasync.callgraph.summarize`); a module whose ``ast`` summary turns out to
+  block through another module is parsed then, so that its chains name its own helpers;
 - summaries are kept per file content in the cache folder, so an unchanged tree re-links
   summaries instead of re-parsing;
 - linking is a reverse breadth-first search over the summaries: every function gets its
