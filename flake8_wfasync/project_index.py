@@ -88,6 +88,9 @@ class ProjectIndex:
         self._linking = False
         self._settled = False  # finish() is over
         self._followed: set[str] = set()  # the names whose closure is summarised
+        self._asked_now: set[str] | None = None  # what the file being analysed asks (watch())
+        self._demands: dict[str, list[str]] = {}  # absolute path -> the names its tag covers
+        self._late_store: _SummaryStore | None = None
 
     # -- what the analyzer asks ----------------------------------------------------------------
 
@@ -117,6 +120,8 @@ class ProjectIndex:
 
     def chain(self, qualname: str) -> Chain | None:
         """How the project function or method ``qualname`` blocks, or None."""
+        if self._asked_now is not None:
+            self._asked_now.add(qualname)
         loc = self._locate(qualname)
         if self._settled and (loc is None or loc not in self._reached) and qualname not in self._followed:
             loc = self._reach_late(qualname)
@@ -453,21 +458,60 @@ class ProjectIndex:
         store.prefetch_demands(list(modules.values()), self, jobs)
         for shown in modules.values():
             names = store.demand(shown, self)
-            if names is not None:
-                demands[os.path.abspath(shown)] = names
+            late = store.late(shown)
+            if names is not None or late:
+                demands[os.path.abspath(shown)] = sorted({*(names or ()), *late})
         self._demand_closure(sorted({q for names in demands.values() for q in names}), store, jobs=jobs)
         self._link()
         self._settle_tentative(store, jobs)
         store.save()
-        # A file's tag: how the project names it calls block (or that they do not).
         for ap, names in demands.items():
-            h = hashlib.blake2b(digest_size=8)
-            for q in names:
-                c = self.chains.get(self._locate(q) or ("", ""))
-                h.update(repr((q, c)).encode())
-            self.tags[ap] = h.hexdigest()
+            self.tags[ap] = self._tag(names)
+        self._demands = demands
         self._building, self._store, self._keep = False, None, set()
+        self._late_store = store
         self._settled = True
+
+    def _tag(self, names: Iterable[str]) -> str:
+        """A file's tag: how the project names it calls block (or that they do not)."""
+        h = hashlib.blake2b(digest_size=8)
+        for q in names:
+            c = self.chains.get(self._locate(q) or ("", ""))
+            h.update(repr((q, c)).encode())
+        return h.hexdigest()
+
+    # -- names only the analysis finds -----------------------------------------------------------
+
+    def watch(self) -> None:
+        """From now on, note the names the analysis asks :meth:`chain` about (one file's)."""
+        self._asked_now = set()
+
+    def watched(self, path: str) -> tuple[list[str], str] | None:
+        """Stop noting. The names asked that the tag of ``path`` does not cover yet (called
+        through a type the ``ast`` pass cannot see), and the tag that covers them too; None
+        when there are none. They belong in its tag (:meth:`add_late`): else a change in the
+        module they lead to would not reach the file's cached result."""
+        asked, self._asked_now = self._asked_now or set(), None
+        covered = self._demands.get(os.path.abspath(path), [])
+        late = sorted(asked.difference(covered))
+        if not late:
+            return None
+        return late, self._tag(sorted({*covered, *late}))
+
+    def add_late(self, path: str, names: list[str], tag: str) -> None:
+        """What :meth:`watched` said for ``path`` (maybe in a worker, whose copy of the index
+        summarised what those names reach): the tag for this run, the names for the next."""
+        ap = os.path.abspath(path)
+        self._demands[ap] = sorted({*self._demands.get(ap, ()), *names})
+        self.tags[ap] = tag
+        store = self._late_store
+        if store is not None:
+            store.set_late(path, sorted({*store.late(path), *names}))
+
+    def save_late(self) -> None:
+        """Write what :meth:`add_late` learnt to the cache folder."""
+        if self._late_store is not None:
+            self._late_store.save()
 
     def _settle_tentative(self, store: _SummaryStore | None, jobs: int) -> None:
         """A tentative summary (from the ``ast`` alone) says "blocks only if one of these
@@ -511,6 +555,7 @@ class ProjectIndex:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_parsed"], state["_keep"], state["_store"] = {}, set(), None  # this process only
+        state["_late_store"] = None
         return state
 
     def _demand_closure(self, qualnames: list[str], store: _SummaryStore | None, jobs: int) -> None:
@@ -635,6 +680,17 @@ class _SummaryStore:
             if entry is not None:
                 entry["demand"] = names
                 self.dirty = True
+
+    def late(self, path: str) -> list[str]:
+        """The names only the analysis of the file found it calls (:meth:`ProjectIndex.add_late`)."""
+        entry = self._entry(path)
+        return [] if entry is None else list(entry.get("late", ()))
+
+    def set_late(self, path: str, names: list[str]) -> None:
+        entry = self._entry(path)
+        if entry is not None and entry.get("late") != names:
+            entry["late"] = names
+            self.dirty = True
 
     def get(self, path: str) -> dict[str, Any] | None:
         entry = self._entry(path)

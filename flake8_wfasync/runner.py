@@ -219,7 +219,13 @@ def _analyse(job: _Job, config: Config, index: Any, precheck: bool = True) -> di
             module = take(path, text) if take is not None else None
         if module is None:
             module = _cst_parse(text, path)
-        findings = analyze_module(module, path, config, index, tree=tree, text=text)
+        watch = getattr(index, "watch", None)
+        if watch is not None:
+            watch()
+        try:
+            findings = analyze_module(module, path, config, index, tree=tree, text=text)
+        finally:
+            late = index.watched(path) if watch is not None else None
     except SourceParseError as exc:
         return {"findings": [], "lines": {}, "error": _parse_error(exc)}
     except (RecursionError, MemoryError):
@@ -231,8 +237,9 @@ def _analyse(job: _Job, config: Config, index: Any, precheck: bool = True) -> di
             "error": {"line": 1, "col": 0, "message": f"internal error in the analyzer: {type(exc).__name__}: {exc}",
                       "internal": True},
         }
+    extra: dict[str, Any] = {"late": late} if late else {}  # (names, tag: see ProjectIndex.add_late)
     if not findings:
-        return {"findings": [], "lines": {}, "error": None}
+        return {"findings": [], "lines": {}, "error": None, **extra}
     text_lines = source_lines(text)
     kept: list[Finding] = []
     lines: dict[str, str] = {}
@@ -248,7 +255,7 @@ def _analyse(job: _Job, config: Config, index: Any, precheck: bool = True) -> di
         data = finding_to_dict(finding)
         data["fixable"] = (finding.code, finding.line, finding.col) in fixable
         out.append(data)
-    return {"findings": out, "lines": lines, "error": None}
+    return {"findings": out, "lines": lines, "error": None, **extra}
 
 
 def _fixable(module: Any, findings: list[Finding]) -> set[tuple[str, int, int]]:
@@ -506,9 +513,14 @@ def check_paths(
         outcomes = ahead.results(work, index)
     else:
         outcomes = dict(zip(map(id, work), _analyse_all(work, acfg, index, jobs), strict=True)) if work else {}
+    late_seen = False
     for job in todo:
         shown = job.path
         outcome = dict(job.outcome) if job.outcome is not None else outcomes[id(job)]
+        late = outcome.pop("late", None)
+        if late and index is not None:
+            index.add_late(shown, *late)  # before the tag is stored with the result
+            late_seen = True
         if outcome.pop("skipped", False):
             result.skipped_by_precheck += 1
         else:
@@ -518,6 +530,8 @@ def check_paths(
             assert job.st is not None
             cache.store(os.path.abspath(shown), job.st, job.digest, outcome, index_tag(index, shown))
 
+    if late_seen:
+        index.save_late()
     for shown in sorted(raw):
         outcome = raw[shown]
         error = outcome.get("error")

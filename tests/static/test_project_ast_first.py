@@ -4,6 +4,7 @@ unless one of those turns out to block; then it is, so the WFA201 chain names ev
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -183,3 +184,59 @@ def test_a_call_only_libcst_resolves_is_followed_after_the_build(tmp_path):
     assert ("WFA201", "steps.py", 13) in found, found
     (msg,) = [f.message for f in result.findings if f.code == "WFA201"]
     assert "pkg.repo.Repo.fetch() -> pkg.disk.read() -> open (" in msg
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_cached_result_follows_a_change_in_a_module_reached_through_a_type(tmp_path, capsys, jobs):
+    """The name only the analysis resolved is part of the file's cache tag: when the module
+    it leads to stops blocking, the file is analysed again instead of answered from the cache."""
+    from flake8_wfasync.cli import main
+
+    files = _project(tmp_path / "proj", {
+        "pkg/repo.py": """
+            class Repo:
+                def fetch(self, path):
+                    with open(path) as fh:
+                        return fh.read()
+        """,
+        "pkg/steps.py": """
+            import time
+
+            from pkg.repo import Repo
+
+
+            class Worker:
+                def __init__(self):
+                    self.repo = Repo()
+
+                async def run(self, path):
+                    time.sleep(1)
+                    return self.repo.fetch(path)
+        """,
+    })
+    # Enough files that the parallel run really uses its workers.
+    for i in range(30):
+        extra = tmp_path / "proj" / "pkg" / f"other{i}.py"
+        extra.write_text("import time\n\n\nasync def f():\n    time.sleep(1)\n", encoding="utf-8")
+    root = files[0].parent.parent
+    argv = ["check", "--format", "json", "--jobs", jobs, "--cache-dir", str(tmp_path / "cache"), str(root)]
+
+    def codes() -> tuple[list[tuple[str, str]], str]:
+        main([*argv[:1], "-v", *argv[1:]])
+        out, err = capsys.readouterr()
+        found = json.loads(out)["findings"]
+        return sorted((f["code"], Path(f["path"]).name) for f in found if "other" not in f["path"]), err
+
+    assert codes()[0] == [("WFA103", "steps.py"), ("WFA201", "steps.py")]
+    (root / "pkg" / "new.py").write_text("x = 1\n", encoding="utf-8")  # the tree changed: index built
+    found, said = codes()
+    assert found == [("WFA103", "steps.py"), ("WFA201", "steps.py")]
+    assert "33 from the cache" in said, said  # the tag the analysis made is the one the index makes
+    (root / "pkg" / "repo.py").write_text(textwrap.dedent("""
+        class Repo:
+            def fetch(self, path):
+                return path
+    """), encoding="utf-8")
+    found, said = codes()
+    assert found == [("WFA103", "steps.py")]
+    assert "32 from the cache" in said, said  # steps.py and repo.py analysed again
