@@ -307,7 +307,8 @@ def build_project_index(files: Sequence[Path], config: Config, cache_dir: Path |
     return ProjectIndex.build(files, config, cache_dir=cache_dir)
 
 
-def summarize(text: str, path: str, config: Config, index: Any) -> dict[str, Any]:
+def summarize(text: str, path: str, config: Config, index: Any, tree: ast.Module | None = None,
+              matters: bool = False) -> dict[str, Any]:
     """The call-graph summary of one project module (see :meth:`ModuleGraph.summarize`), plus
     its top-level names bound to project names (re-exports) and the project modules it names.
 
@@ -316,11 +317,15 @@ def summarize(text: str, path: str, config: Config, index: Any) -> dict[str, Any
     the summary says so for them alone (``"partial"``), with no libcst parse: with the project
     names they call as their only edges (``"tentative"``) when they call any. The index asks
     again with ``index.exact(path)`` true when one of those names turns out to block, and
-    summarises the whole module when a function it does not cover is asked for."""
+    summarises the whole module when a function it does not cover is asked for.
+
+    ``tree``: the ``ast`` tree of ``text``, when the caller has it; ``matters``: known to
+    matter already (a partial summary of it exists), so the whole-module test is skipped."""
     from .analyzer import _Analyzer, _ast_parse, _cst_parse
 
-    tree = _ast_parse(text, path)
-    if not _may_matter(tree, config, index, path):
+    if tree is None:
+        tree = _ast_parse(text, path)
+    if not matters and not _may_matter(tree, config, index, path):
         # Nothing in it can block or reach the project: its re-exports are all that counts.
         return {"funcs": {}, "aliases": _ast_aliases(tree, index, path)}
     asked = getattr(index, "asked", None)

@@ -91,6 +91,7 @@ class ProjectIndex:
         self._asked_now: set[str] | None = None  # what the file being analysed asks (watch())
         self._demands: dict[str, list[str]] = {}  # absolute path -> the names its tag covers
         self._late_store: _SummaryStore | None = None
+        self._trees: dict[str, tuple[str, ast.Module]] = {}  # see _summarise
 
     # -- what the analyzer asks ----------------------------------------------------------------
 
@@ -339,16 +340,27 @@ class ProjectIndex:
         """The summary of a module; with ``keys`` (the functions asked for), a partial one
         from the ``ast`` alone when those cannot block (see :func:`callgraph.ast_clears`)."""
         from .callgraph import summarize
-        from .precheck import SourceParseError, decode_source
+        from .precheck import SourceParseError, ast_parse, decode_source
 
         try:
             with open(path, "rb") as fh:
                 text = decode_source(fh.read())
             if "def " not in text and "import" not in text:
                 return _EMPTY
-            self._asking = (os.path.abspath(path), keys)
+            ap = os.path.abspath(path)
+            # A module summarised in part is summarised again for each function asked later:
+            # its ast tree is kept for that while the index is built (in this process).
+            kept = self._trees.pop(ap, None)
+            tree = kept[1] if kept is not None and kept[0] == text else ast_parse(text, path)
+            if self._building and keys is not None:
+                self._trees[ap] = (text, tree)
+                while len(self._trees) > _KEPT_TREES:
+                    del self._trees[next(iter(self._trees))]
+            old = self.summaries.get(module)
+            self._asking = (ap, keys)
             try:
-                return summarize(text, self.files[module], self.config, self)
+                return summarize(text, self.files[module], self.config, self, tree=tree,
+                                 matters=old is not None and bool(old.get("partial")))
             finally:
                 self._asking = None
         except (OSError, SourceParseError, RecursionError, MemoryError):
@@ -469,7 +481,7 @@ class ProjectIndex:
             self.tags[ap] = self._tag(names)
         self._demands = demands
         self._building, self._store, self._keep = False, None, set()
-        self._late_store = store
+        self._late_store, self._trees = store, {}
         self._settled = True
 
     def _tag(self, names: Iterable[str]) -> str:
@@ -555,7 +567,7 @@ class ProjectIndex:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_parsed"], state["_keep"], state["_store"] = {}, set(), None  # this process only
-        state["_late_store"] = None
+        state["_late_store"], state["_trees"] = None, {}
         return state
 
     def _demand_closure(self, qualnames: list[str], store: _SummaryStore | None, jobs: int) -> None:
@@ -589,6 +601,7 @@ class ProjectIndex:
             work = nxt
 
 _EMPTY: dict[str, Any] = {"funcs": {}, "aliases": {}}
+_KEPT_TREES = 32  # ast trees of partly summarised modules kept while building (memory bound)
 _PARALLEL_SUMMARIES = 16  # below this many modules to summarise, a pool costs more than it saves
 _worker_index: ProjectIndex | None = None
 

@@ -150,9 +150,9 @@ def test_summaries_are_reused_from_the_cache_folder(tmp_path: Path, monkeypatch)
     calls = []
     real = callgraph.summarize
 
-    def counting(text, path, config, index):
+    def counting(text, path, config, index, **hints):
         calls.append(Path(path).name)
-        return real(text, path, config, index)
+        return real(text, path, config, index, **hints)
 
     monkeypatch.setattr(callgraph, "summarize", counting)  # the index looks it up on each use
     cache = tmp_path / "cache"
