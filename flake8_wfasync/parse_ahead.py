@@ -3,13 +3,13 @@
 A cold ``wfasync check`` knows which files it will analyse as soon as the scan is done, but
 cannot analyse them before the project index (WFA201 across modules) is linked. Parsing them
 with libcst is most of the analysis, and needs no index: :class:`ParseAhead` forks the workers
-right after the scan, each parses its share, and the index reaches them when it is ready.
-Building the index leaves a core idle for stretches (rounds of one or two modules); the
-parsing fills them.
+right after the scan, they parse, and the index reaches them when it is ready. Building the
+index leaves a core idle for stretches (rounds of one or two modules); the parsing fills them.
 
-Each worker owns its files for the whole run (a pipe per worker, not a shared queue), so the
-libcst modules never leave the process that parsed them. A worker that dies costs nothing
-but time: its files are analysed in this process.
+Each worker takes the next file to parse from a shared counter (largest files first), so the
+workers end together however long each file turns out to take, and keeps what it parsed: the
+libcst modules never leave the process that parsed them. A worker that dies costs nothing but
+time: what it held is analysed in this process.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from typing import Any
 
 from .config import Config
 
-# Set in the parent just before the workers fork: they inherit config and jobs, not pickles.
-_fork_state: tuple[Config, list[Any]] | None = None
+# Set in the parent just before the workers fork: they inherit config, jobs and the shared
+# counters, not pickles.
+_fork_state: tuple[Config, list[Any], list[int], Any, Any] | None = None
 
 
 class ParseAhead:
@@ -33,24 +34,28 @@ class ParseAhead:
     def __init__(self, config: Config, jobs: list[Any], workers: int) -> None:
         self.config = config
         self.jobs = jobs
-        self.shares = _shares(jobs, workers)
+        self.workers = min(workers, max(1, len(jobs)))
+        # Largest first: the last files a worker takes are small, so both end together.
+        self.order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i].source))
         self.conns: list[Connection | None] = []
         self.procs: list[Any] = []
 
     @classmethod
     def start(cls, config: Config, jobs: list[Any], workers: int) -> ParseAhead | None:
-        """Fork ``workers`` processes that start parsing ``jobs`` (runner ``_Job`` objects)
-        now; None when processes cannot be made here."""
+        """Fork ``workers`` processes that take the files of ``jobs`` one at a time and parse
+        them; None where processes cannot be forked."""
         global _fork_state
         if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
             return None
         ahead = cls(config, jobs, workers)
         ctx = multiprocessing.get_context("fork")
-        _fork_state = (config, jobs)
         try:
-            for share in ahead.shares:
+            # The next file to parse, and the next file the index added to analyse: each
+            # worker takes the next one when it is free, whatever the sizes turn out to cost.
+            _fork_state = (config, jobs, ahead.order, ctx.Value("i", 0), ctx.Value("i", 0))
+            for _ in range(ahead.workers):
                 mine, theirs = ctx.Pipe()
-                proc = ctx.Process(target=_worker, args=(theirs, share), daemon=True)
+                proc = ctx.Process(target=_worker, args=(theirs,), daemon=True)
                 proc.start()
                 theirs.close()  # so that a worker that dies reads as end of file here
                 ahead.conns.append(mine)
@@ -63,47 +68,44 @@ class ParseAhead:
         return ahead
 
     def results(self, wanted: list[Any], index: Any) -> dict[int, dict[str, Any]]:
-        """Outcomes (by ``id`` of the job) of analysing ``wanted`` with ``index``: the files
-        the workers parsed go to the worker that holds them, others to the least loaded."""
+        """Outcomes (by ``id`` of the job) of analysing ``wanted`` with ``index``: each file a
+        worker parsed is analysed by that worker, the others by whichever worker is free; what
+        a dead worker held is analysed here."""
         from .runner import _analyse
 
         position = {id(job): i for i, job in enumerate(self.jobs)}
-        asks: list[list[int]] = [[] for _ in self.shares]
-        extra: list[list[Any]] = [[] for _ in self.shares]
-        load = [0] * len(self.shares)
-        owner = {i: w for w, share in enumerate(self.shares) for i in share}
-        for job in sorted(wanted, key=lambda j: -len(j.source)):
+        asked: set[int] = set()
+        extra: list[Any] = []
+        for job in wanted:
             i = position.get(id(job))
             if i is not None:
-                w = owner[i]
-                asks[w].append(i)
+                asked.add(i)
             else:
-                w = min(range(len(load)), key=load.__getitem__)
-                extra[w].append(job)
-            load[w] += len(job.source)
+                extra.append(job)
+        extra.sort(key=lambda j: -len(j.source))
+        message = pickle.dumps((asked, extra), protocol=pickle.HIGHEST_PROTOCOL)
         blob = pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL)
-        out: dict[int, dict[str, Any]] = {}
-        sent: list[bool] = []
-        for w, conn in enumerate(self.conns):
+        sent: list[Connection] = []
+        for conn in self.conns:
             try:
                 assert conn is not None
-                conn.send_bytes(pickle.dumps((asks[w], extra[w]), protocol=pickle.HIGHEST_PROTOCOL))
+                conn.send_bytes(message)
                 conn.send_bytes(blob)
-                sent.append(True)
+                sent.append(conn)
             except (OSError, EOFError, AssertionError):
-                sent.append(False)
-        for w, conn in enumerate(self.conns):
-            got: list[dict[str, Any]] | None = None
-            if sent[w] and conn is not None:
-                try:
-                    got = pickle.loads(conn.recv_bytes())
-                except (OSError, EOFError, pickle.UnpicklingError):
-                    got = None
-            mine = [self.jobs[i] for i in asks[w]] + extra[w]
-            if got is None or len(got) != len(mine):  # the worker is gone: do its share here
-                got = [_analyse(job, self.config, index) for job in mine]
-            for job, outcome in zip(mine, got, strict=True):
+                pass
+        out: dict[int, dict[str, Any]] = {}
+        for conn in sent:
+            try:
+                got: list[tuple[int, dict[str, Any]]] = pickle.loads(conn.recv_bytes())
+            except (OSError, EOFError, pickle.UnpicklingError):
+                continue  # the worker is gone: what it held is done below
+            for key, outcome in got:
+                job = self.jobs[key] if key >= 0 else extra[-1 - key]
                 out[id(job)] = outcome
+        for job in wanted:
+            if id(job) not in out:
+                out[id(job)] = _analyse(job, self.config, index)
         self.close()
         return out
 
@@ -119,45 +121,42 @@ class ParseAhead:
         self.conns, self.procs = [], []
 
 
-def _shares(jobs: list[Any], workers: int) -> list[list[int]]:
-    """Job positions per worker, largest file first to the least loaded: parse time follows
-    size closely enough."""
-    shares: list[list[int]] = [[] for _ in range(min(workers, max(1, len(jobs))))]
-    load = [0] * len(shares)
-    for i in sorted(range(len(jobs)), key=lambda i: -len(jobs[i].source)):
-        w = min(range(len(shares)), key=load.__getitem__)
-        shares[w].append(i)
-        load[w] += len(jobs[i].source)
-    return shares
+def _take(counter: Any) -> int:
+    with counter.get_lock():
+        taken = counter.value
+        counter.value = taken + 1
+    return taken
 
 
-def _worker(conn: Connection, share: list[int]) -> None:
+def _worker(conn: Connection) -> None:
     try:
-        _work(conn, share)
-    except BaseException:  # noqa: BLE001 - the parent sees end of file and does the share itself
+        _work(conn)
+    except BaseException:  # noqa: BLE001 - the parent sees end of file and does the work itself
         pass
     finally:
         conn.close()
 
 
-def _work(conn: Connection, share: list[int]) -> None:
+def _work(conn: Connection) -> None:
     from .analyzer import SourceParseError, _cst_parse, decode_source
     from .runner import _analyse
 
     assert _fork_state is not None
-    config, jobs = _fork_state
+    config, jobs, order, next_parse, next_extra = _fork_state
     try:
         # Building the index is what the run waits for: parsing ahead takes the CPU it leaves.
         os.nice(10)
     except OSError:
         pass
+    mine: list[int] = []
     # The trees parsed now are acyclic and live until the end: collections would walk them
     # over and over and free nothing. Freezing them afterwards keeps later collections (during
     # the analysis) to what the analysis makes. (Nothing else has been made here yet.)
     gc.disable()
     try:
-        for i in share:  # parse now; the index comes when it is ready
-            job = jobs[i]
+        while (k := _take(next_parse)) < len(order):  # parse now; the index comes when ready
+            job = jobs[order[k]]
+            mine.append(order[k])
             try:
                 text = job.text if job.text is not None else decode_source(job.source)
                 job.text, job.module = text, _cst_parse(text, job.path)
@@ -166,8 +165,9 @@ def _work(conn: Connection, share: list[int]) -> None:
     finally:
         gc.freeze()
         gc.enable()
-    asks, extra = pickle.loads(conn.recv_bytes())  # end of file: the run was abandoned
+    asked, extra = pickle.loads(conn.recv_bytes())  # end of file: the run was abandoned
     index = pickle.loads(conn.recv_bytes())
-    outcomes = [_analyse(jobs[i], config, index) for i in asks]
-    outcomes += [_analyse(job, config, index) for job in extra]
-    conn.send_bytes(pickle.dumps(outcomes, protocol=pickle.HIGHEST_PROTOCOL))
+    out = [(i, _analyse(jobs[i], config, index)) for i in mine if i in asked]
+    while (k := _take(next_extra)) < len(extra):
+        out.append((-1 - k, _analyse(extra[k], config, index)))
+    conn.send_bytes(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
