@@ -5,6 +5,8 @@ unless one of those turns out to block; then it is, so the WFA201 chain names ev
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -187,11 +189,10 @@ def test_a_call_only_libcst_resolves_is_followed_after_the_build(tmp_path):
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_a_cached_result_follows_a_change_in_a_module_reached_through_a_type(tmp_path, capsys, jobs):
+def test_a_cached_result_follows_a_change_in_a_module_reached_through_a_type(tmp_path, jobs):
     """The name only the analysis resolved is part of the file's cache tag: when the module
-    it leads to stops blocking, the file is analysed again instead of answered from the cache."""
-    from flake8_wfasync.cli import main
-
+    it leads to stops blocking, the file is analysed again instead of answered from the cache.
+    (The real command in its own process: with two jobs it forks.)"""
     files = _project(tmp_path / "proj", {
         "pkg/repo.py": """
             class Repo:
@@ -222,8 +223,9 @@ def test_a_cached_result_follows_a_change_in_a_module_reached_through_a_type(tmp
     argv = ["check", "--format", "json", "--jobs", jobs, "--cache-dir", str(tmp_path / "cache"), str(root)]
 
     def codes() -> tuple[list[tuple[str, str]], str]:
-        main([*argv[:1], "-v", *argv[1:]])
-        out, err = capsys.readouterr()
+        proc = subprocess.run([sys.executable, "-m", "flake8_wfasync.cli", argv[0], "-v", *argv[1:]],
+                              capture_output=True, text=True, timeout=120)
+        out, err = proc.stdout, proc.stderr
         found = json.loads(out)["findings"]
         return sorted((f["code"], Path(f["path"]).name) for f in found if "other" not in f["path"]), err
 
