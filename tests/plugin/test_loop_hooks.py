@@ -40,6 +40,10 @@ def test_asyncio_run_is_announced(heard):
     assert {id(entry[0]) for entry in heard} == {id(loop)}
 
 
+needs_runner = pytest.mark.skipif(not hasattr(asyncio, "Runner"), reason="asyncio.Runner is new in Python 3.11")
+
+
+@needs_runner
 def test_each_run_of_a_reused_loop_is_announced(heard):
     with asyncio.Runner() as runner:
         first = runner.run(_running_loop())
@@ -49,6 +53,7 @@ def test_each_run_of_a_reused_loop_is_announced(heard):
     assert [entry[0] for entry in heard].count(first) >= 2
 
 
+@needs_runner
 def test_uvloop_loops_are_announced(heard):
     uvloop = pytest.importorskip("uvloop")
     loop_hooks.refresh()

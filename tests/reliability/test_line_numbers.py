@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,13 @@ def _wfasync(*args: str, cwd: Path) -> tuple[int, str]:
     """The command's own entry point, in this process (the subprocess runs are in
     test_odd_sources.py)."""
     out = io.StringIO()
-    with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        code = main(list(args))
+    before = os.getcwd()
+    os.chdir(cwd)  # (contextlib.chdir is new in Python 3.11)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            code = main(list(args))
+    finally:
+        os.chdir(before)
     return code, out.getvalue()
 
 

@@ -65,6 +65,11 @@ CASES: dict[str, tuple[bytes, object, object]] = {
 }
 
 
+# Under Python 3.10, flake8 itself stops with a traceback on a null byte (ast.parse raises
+# ValueError there, SyntaxError from 3.11 on): not a file our plugin ever sees.
+FLAKE8_CRASHES = {"null_byte"} if sys.version_info < (3, 11) else set()
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("odd")
@@ -105,7 +110,8 @@ def check_run(corpus: Path) -> tuple[dict[str, list[object]], subprocess.Complet
 def flake8_run(corpus: Path) -> tuple[dict[str, list[object]], subprocess.CompletedProcess[str]]:
     proc = subprocess.run(
         [sys.executable, "-m", "flake8", "--isolated", "--select=WFA,E9",
-         "--format=%(path)s|%(row)d|%(col)d|%(code)s", "."],
+         "--format=%(path)s|%(row)d|%(col)d|%(code)s",
+         *(f"--extend-exclude={name}.py" for name in sorted(FLAKE8_CRASHES)), "."],
         cwd=corpus, capture_output=True, text=True, timeout=120, check=False,
     )
     rows: list[tuple[str, object]] = []
@@ -125,6 +131,8 @@ def test_wfasync_check_gives_findings_or_one_error_line(name: str, check_run) ->
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_flake8_gives_findings_or_e999(name: str, flake8_run) -> None:
+    if name in FLAKE8_CRASHES:
+        pytest.skip("flake8 itself cannot read it on this Python")
     got, proc = flake8_run
     assert "Traceback" not in proc.stderr, proc.stderr
     assert sorted(got[name], key=str) == sorted(_expected(CASES[name][2]), key=str)

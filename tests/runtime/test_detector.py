@@ -60,8 +60,15 @@ def watch(
             result = await body()
         return detector.reports, result
 
-    with asyncio.Runner(loop_factory=loop_factory) as runner:
-        return runner.run(main())
+    if hasattr(asyncio, "Runner"):
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            return runner.run(main())
+    loop = (loop_factory or asyncio.new_event_loop)()  # Python 3.10: no asyncio.Runner
+    try:
+        return loop.run_until_complete(main())
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
 
 
 def assert_one(
