@@ -799,6 +799,12 @@ def fixable_findings(text: str, path: str, config: Config, index: Any = None) ->
     inside a step it turns into a def included."""
     module = cst.parse_module(text)
     findings = _relevant(_analyze(module, path, analysis_config(config), index), module, config)
+    return fixable_in(module, findings)
+
+
+def fixable_in(module: cst.Module, findings: list[Finding]) -> set[tuple[str, int, int]]:
+    """(code, line, col) of ``findings``, made on ``module``, that one fix pass rewrites: the
+    plan of a pass, without parsing or analysing again (what ``wfasync check`` marks [*])."""
     facts = _ModuleFacts(module)
     plan = _plan(module, findings, facts)
     planned = [f for _, f in plan.calls.values()] + list(plan.defs.values())

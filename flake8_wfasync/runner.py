@@ -259,21 +259,12 @@ def _analyse(job: _Job, config: Config, index: Any, precheck: bool = True) -> di
 
 
 def _fixable(module: Any, findings: list[Finding]) -> set[tuple[str, int, int]]:
-    """(code, line, col) of the findings that one ``wfasync fix`` pass rewrites, the findings
-    inside a step it turns into a def included: the plan of :func:`fixes.fixable_findings`,
-    made on the module and findings at hand instead of parsing and analysing the file again."""
+    """(code, line, col) of the findings that one ``wfasync fix`` pass rewrites
+    (:func:`fixes.fixable_in`)."""
     try:
-        from .fixes import _inside, _ModuleFacts, _plan
+        from .fixes import fixable_in
 
-        facts = _ModuleFacts(module)
-        plan = _plan(module, findings, facts)
-        planned = [f for _, f in plan.calls.values()] + list(plan.defs.values())
-        settled = {id(f.node) for f in planned}
-        for f in findings:
-            inside_def = f.node is not None and any(_inside(f.node, d, facts) for d in plan.defs)
-            if inside_def or (f.code != "WFA301" and id(f.node) in settled):
-                planned.append(f)
-        return {(f.code, f.line, f.col) for f in planned}
+        return fixable_in(module, findings)
     except Exception:  # noqa: BLE001 - knowing what is fixable is a nicety; never lose the findings over it
         return set()
 
