@@ -149,6 +149,23 @@ def test_a_variable_is_not_a_function_but_an_alias_is_followed(tmp_path, parsed)
     assert _messages(steps, lazy_index_for(str(steps), Config())) == [msg]
 
 
+# A coroutine that calls a project method through the type of an attribute.
+THROUGH_A_TYPE = """
+    import time
+
+    from pkg.repo import Repo
+
+
+    class Worker:
+        def __init__(self):
+            self.repo = Repo()
+
+        async def run(self, path):
+            time.sleep(1)
+            return self.repo.fetch(path)
+"""
+
+
 def test_a_call_only_libcst_resolves_is_followed_after_the_build(tmp_path):
     """The ast pass cannot see that ``self.repo`` is a ``Repo``: the analysis asks the index
     for ``Repo.fetch`` once the build is over, and the index summarises what it reaches."""
@@ -166,20 +183,7 @@ def test_a_call_only_libcst_resolves_is_followed_after_the_build(tmp_path):
                 with open(path) as fh:
                     return fh.read()
         """,
-        "pkg/steps.py": """
-            import time
-
-            from pkg.repo import Repo
-
-
-            class Worker:
-                def __init__(self):
-                    self.repo = Repo()
-
-                async def run(self, path):
-                    time.sleep(1)
-                    return self.repo.fetch(path)
-        """,
+        "pkg/steps.py": THROUGH_A_TYPE,
     })
     result, _ = runner.check_project(files, files, Config(), jobs=1)
     found = [(f.code, Path(f.path).name, f.line) for f in result.findings]
@@ -200,20 +204,7 @@ def test_a_cached_result_follows_a_change_in_a_module_reached_through_a_type(tmp
                     with open(path) as fh:
                         return fh.read()
         """,
-        "pkg/steps.py": """
-            import time
-
-            from pkg.repo import Repo
-
-
-            class Worker:
-                def __init__(self):
-                    self.repo = Repo()
-
-                async def run(self, path):
-                    time.sleep(1)
-                    return self.repo.fetch(path)
-        """,
+        "pkg/steps.py": THROUGH_A_TYPE,
     })
     # Enough files that the parallel run really uses its workers.
     for i in range(30):
