@@ -34,6 +34,7 @@ from typing import Any
 from .atomic import replace_file
 from .config import Config
 from .findings import Chain
+from .forking import can_fork
 
 # (callgraph, and libcst with it, is imported only where a module is summarised: a run scans
 # its files, and links an index whose summaries all come from the cache, without libcst.)
@@ -317,7 +318,8 @@ class ProjectIndex:
 
     def _summarise_many(self, modules: list[str], jobs: int,
                         keys: dict[str, list[str]], threshold: int = 0) -> list[dict[str, Any]]:
-        if jobs <= 1 or len(modules) < (threshold or _PARALLEL_SUMMARIES) or self.lazy_root is not None:
+        if (jobs <= 1 or len(modules) < (threshold or _PARALLEL_SUMMARIES) or self.lazy_root is not None
+                or not can_fork()):
             return [self._summarise(m, self.files[m], keys.get(m)) for m in modules]
         from concurrent.futures import ProcessPoolExecutor
 
@@ -679,7 +681,7 @@ class _SummaryStore:
             entry = self._entry(path)
             if entry is not None and "demand" not in entry:
                 todo.append(path)
-        if jobs <= 1 or len(todo) < _PARALLEL_SUMMARIES * 2:
+        if jobs <= 1 or len(todo) < _PARALLEL_SUMMARIES * 2 or not can_fork():
             return  # demand() scans them one by one
         from concurrent.futures import ProcessPoolExecutor
 

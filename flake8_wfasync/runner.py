@@ -29,6 +29,7 @@ from typing import Any
 from .cache import ResultCache, content_digest
 from .config import Config
 from .findings import Finding
+from .forking import can_fork
 
 PARALLEL_THRESHOLD = 24  # below this many files to analyse, a pool costs more than it saves
 
@@ -352,7 +353,7 @@ def check_project(
 def _parse_ahead(jobs: list[_Job], config: Config, workers: int | None) -> Any:
     """Workers that parse the files to analyse while the index is built, when they pay."""
     workers = default_jobs() if workers is None or workers <= 0 else workers
-    if workers <= 1 or len(jobs) < PARALLEL_THRESHOLD:
+    if workers <= 1 or len(jobs) < PARALLEL_THRESHOLD or not can_fork():
         return None
     from . import analyzer, fixes  # noqa: F401  (imported once here; forked workers inherit them)
     from .parse_ahead import ParseAhead
@@ -411,7 +412,7 @@ def _scan_all(paths: list[str], config: Config, index: Any, jobs: int | None) ->
 
     workers = default_jobs() if jobs is None or jobs <= 0 else jobs
     if (workers <= 1 or len(paths) < SCAN_PARALLEL_THRESHOLD
-            or "fork" not in multiprocessing.get_all_start_methods()):
+            or not can_fork()):
         return [_scan(p, config, index) for p in paths]
     from concurrent.futures import ProcessPoolExecutor
 
@@ -569,7 +570,7 @@ def _analyse_all(items: list[_Job], config: Config, index: Any, jobs: int | None
 
     workers = default_jobs() if jobs is None or jobs <= 0 else jobs
     if (workers <= 1 or len(items) < PARALLEL_THRESHOLD
-            or "fork" not in multiprocessing.get_all_start_methods()):
+            or not can_fork()):
         return [_analyse(job, config, index) for job in items]
     from concurrent.futures import ProcessPoolExecutor
 

@@ -91,3 +91,27 @@ def test_files_outside_the_shares_are_analysed_too(tmp_path: Path) -> None:
     assert set(got) == {id(j) for j in early[1:] + late}
     for job in early[1:] + late:
         assert [f["code"] for f in got[id(job)]["findings"]] == ["WFA103", "WFA101"], os.path.basename(job.path)
+
+
+def test_no_fork_while_another_thread_runs(tmp_path: Path, monkeypatch) -> None:
+    """A program that checks code while it runs other threads gets a one-process run: a
+    forked child could hang on a lock one of those threads held."""
+    import threading
+
+    _project(tmp_path, 200)  # over every pool's threshold
+    files = sorted(tmp_path.rglob("*.py"))
+    expected, _ = runner.check_project(files, files, Config(), jobs=1)
+
+    def no_fork() -> int:
+        raise AssertionError("forked while another thread ran")
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        monkeypatch.setattr(os, "fork", no_fork)
+        got, _ = runner.check_project(files, files, Config(), jobs=2)
+    finally:
+        stop.set()
+        other.join()
+    assert got.findings == expected.findings and len(got.findings) == 100 + 2 * 100
