@@ -830,17 +830,14 @@ def _worth_parsing(data: bytes, path: str, config: Config, index: Any) -> bool:
     """The analyzer's cheap pre-check (with the project index, so that a call into a blocking
     helper of another module counts): a file without a coroutine that might block has nothing
     to fix. A file that does not decode or parse passes, so that its error is reported."""
-    import ast
-
     from .analyzer import decode_source, might_block_tree
+    from .precheck import parse_quietly
 
     try:
         text = decode_source(data)
         if "async" not in text:
             return False
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the user's code, as for compile() in fix_module
-            tree = ast.parse(text)
+        tree = parse_quietly(text)
         return bool(might_block_tree(tree, text, analysis_config(config), index, path))
     except Exception:  # noqa: BLE001 - the full parse below reports what is wrong
         return True

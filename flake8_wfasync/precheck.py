@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
+import warnings
 from typing import Any
 
 from . import catalog
@@ -57,9 +58,18 @@ def decode_source(source: str | bytes) -> str:
         raise SourceParseError("<string>", 1, 0, f"cannot decode source: {exc}") from None
 
 
+def parse_quietly(text: str, path: str = "<unknown>") -> ast.Module:
+    """``ast.parse`` without the warnings Python gives about the code it parses (an invalid
+    escape like ``"\\d"``, a literal called like a function): the code is the user's, not ours,
+    and a check is no place to print them. Errors still raise."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(text, filename=path)
+
+
 def ast_parse(text: str, path: str) -> ast.Module:
     try:
-        return ast.parse(text, filename=path)
+        return parse_quietly(text, path)
     except SyntaxError as exc:
         raise SourceParseError(path, exc.lineno or 1, max((exc.offset or 1) - 1, 0),
                                exc.msg or "invalid syntax") from None
@@ -89,7 +99,7 @@ def might_block(source: str | bytes) -> bool:
     if "async" not in source:
         return False
     try:
-        tree = ast.parse(source)
+        tree = parse_quietly(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return True  # let the analysis report the error
     return might_block_tree(tree, source)

@@ -736,14 +736,14 @@ def _jobs() -> int:
 
 
 def _demanded(path: str, index: ProjectIndex) -> list[str] | None:
-    from .precheck import SourceParseError, decode_source
+    from .precheck import SourceParseError, decode_source, parse_quietly
 
     try:
         with open(path, "rb") as fh:
             data = fh.read()
         if b"async" not in data:
             return None
-        tree = ast.parse(decode_source(data), filename=path)
+        tree = parse_quietly(decode_source(data), path)
     except (OSError, SourceParseError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None  # the file's own check reports it
     return _demand_of(tree, path, index)

@@ -181,8 +181,6 @@ def analyze_bytes(
 
 
 def _analyse(job: _Job, config: Config, index: Any, precheck: bool = True) -> dict[str, Any]:
-    import ast
-
     from .analyzer import (
         SourceParseError,
         _cst_parse,
@@ -190,6 +188,7 @@ def _analyse(job: _Job, config: Config, index: Any, precheck: bool = True) -> di
         decode_source,
         might_block_tree,
     )
+    from .precheck import parse_quietly
 
     path = job.path
     try:
@@ -206,7 +205,7 @@ def _analyse(job: _Job, config: Config, index: Any, precheck: bool = True) -> di
             # (A file the scan parsed and pre-checked needs its tree again only if it has
             # findings to place: the analyzer parses it then.)
             try:
-                tree = ast.parse(text, filename=path)
+                tree = parse_quietly(text, path)
             except SyntaxError as exc:
                 raise SourceParseError(path, exc.lineno or 1, max((exc.offset or 1) - 1, 0),
                                        exc.msg or "invalid syntax") from None
@@ -370,9 +369,7 @@ def _no_index(exc: Exception) -> None:
 def _scan(shown: str, config: Config, index: Any) -> _Job | None:
     """Read one file and tell the index what its coroutines call; the pre-check (without the
     index) runs on the same ``ast`` tree. None: unreadable (reported by the check)."""
-    import ast
-
-    from .precheck import SourceParseError, decode_source, might_block_tree
+    from .precheck import SourceParseError, decode_source, might_block_tree, parse_quietly
 
     try:
         st = os.stat(shown)
@@ -387,7 +384,7 @@ def _scan(shown: str, config: Config, index: Any) -> _Job | None:
         if "async" not in job.text:
             job.outcome = dict(_SKIPPED)
         else:
-            tree = ast.parse(job.text, filename=shown)
+            tree = parse_quietly(job.text, shown)
     except (SourceParseError, SyntaxError, ValueError, RecursionError, MemoryError):
         tree = None  # the analysis reports it
     job.demand = index.demand_of(shown, tree)

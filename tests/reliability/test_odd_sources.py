@@ -143,3 +143,18 @@ def test_every_file_is_accounted_for(check_run, corpus: Path) -> None:
     report = json.loads(proc.stdout)
     assert report["files_checked"] == len(CASES)
     assert len(proc.stderr.splitlines()) == sum(isinstance(c[1], tuple) for c in CASES.values())
+
+
+def test_python_warnings_about_the_checked_code_are_not_printed(tmp_path: Path) -> None:
+    """Parsing a file can make Python warn about it (an invalid escape sequence is a
+    SyntaxWarning from 3.12 on): that is the checked code's business, not the check's output."""
+    (tmp_path / "esc.py").write_text(
+        'import re, time\n\n\nasync def f(s):\n    time.sleep(1)\n    return re.match("\\d+", s)\n',
+        encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-W", "always", "-m", "flake8_wfasync.cli", "check", "--isolated", "--no-cache",
+         "-j", "1", "."],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 1 and "WFA103" in proc.stdout
+    assert proc.stderr == ""
