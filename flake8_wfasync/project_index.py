@@ -472,9 +472,8 @@ class ProjectIndex:
         store.prefetch_demands(list(modules.values()), self, jobs)
         for shown in modules.values():
             names = store.demand(shown, self)
-            late = store.late(shown)
-            if names is not None or late:
-                demands[os.path.abspath(shown)] = sorted({*(names or ()), *late})
+            if names is not None:
+                demands[os.path.abspath(shown)] = names
         self._demand_closure(sorted({q for names in demands.values() for q in names}), store, jobs=jobs)
         self._link()
         self._settle_tentative(store, jobs)
@@ -520,7 +519,7 @@ class ProjectIndex:
         self.tags[ap] = tag
         store = self._late_store
         if store is not None:
-            store.set_late(path, sorted({*store.late(path), *names}))
+            store.add_late(path, names)
 
     def save_late(self) -> None:
         """Write what :meth:`add_late` learnt to the cache folder."""
@@ -665,14 +664,16 @@ class _SummaryStore:
         return entry
 
     def demand(self, path: str, index: ProjectIndex) -> list[str] | None:
-        """The project names a file's coroutines call; None for a file without coroutines."""
+        """The project names a file's coroutines call, with those only its analysis found
+        (:meth:`ProjectIndex.add_late`); None for a file without coroutines."""
         entry = self._entry(path)
         if entry is None:
             return None
         if "demand" not in entry:
             entry["demand"] = _demanded(path, index)
             self.dirty = True
-        return entry["demand"]
+        names, late = entry["demand"], entry.get("late")
+        return sorted({*(names or ()), *late}) if late else names
 
     def prefetch_demands(self, paths: list[str], index: ProjectIndex, jobs: int) -> None:
         """Scan the files not known yet, in a process pool when they are many."""
@@ -696,15 +697,14 @@ class _SummaryStore:
                 entry["demand"] = names
                 self.dirty = True
 
-    def late(self, path: str) -> list[str]:
-        """The names only the analysis of the file found it calls (:meth:`ProjectIndex.add_late`)."""
+    def add_late(self, path: str, names: list[str]) -> None:
+        """Names only the analysis of the file found it calls (:meth:`ProjectIndex.add_late`)."""
         entry = self._entry(path)
-        return [] if entry is None else list(entry.get("late", ()))
-
-    def set_late(self, path: str, names: list[str]) -> None:
-        entry = self._entry(path)
-        if entry is not None and entry.get("late") != names:
-            entry["late"] = names
+        if entry is None:
+            return
+        merged = sorted({*entry.get("late", ()), *names})
+        if entry.get("late") != merged:
+            entry["late"] = merged
             self.dirty = True
 
     def get(self, path: str) -> dict[str, Any] | None:
