@@ -82,7 +82,7 @@ async def watching(mode: str) -> AsyncIterator[None]:
     if mode in ("none", "debug"):  # debug mode is set on the runner
         yield
     elif mode == "wfasync":
-        from runtime.detector import BlockingDetector
+        from runtime.detect.detector import BlockingDetector
 
         with BlockingDetector(THRESHOLD, warn=False, log=False):
             yield

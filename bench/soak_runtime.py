@@ -35,9 +35,9 @@ sys.path.insert(0, str(HERE.parent / "tests" / "reliability"))
 
 from runtime_load import install_pool, live_executors, run_batch
 
-import runtime.detector as detector_mod
-from runtime import strict
-from runtime.detector import BlockingDetector
+import runtime.detect.detector as detector_mod
+from runtime.detect import strict
+from runtime.detect.detector import BlockingDetector
 
 POOL = 16
 # Growth of traced memory allowed from the second batch to the last (the first one warms

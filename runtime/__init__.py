@@ -6,26 +6,32 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .context import Context
-from .errors import (
+from .detect.report import BlockingCallWarning, BlockingReport
+from .engine.context import Context
+from .engine.errors import (
     WorkflowCancelledByUser,
     WorkflowRuntimeError,
     WorkflowTimeoutError,
     WorkflowValidationError,
 )
-from .events import Event, HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent
-from .handler import WorkflowHandler
-from .steps import step
-from .workflow import Workflow
+from .engine.events import Event, HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent
+from .engine.handler import WorkflowHandler
+from .engine.steps import step
+from .engine.workflow import Workflow
+
+if TYPE_CHECKING:
+    from .detect.detector import BlockingDetector
 
 # A library's logger stays silent until the application configures logging: reports already
 # reach the user as BlockingCallWarning, and Python's last-resort handler would print them twice.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "BlockingCallWarning",
     "BlockingDetector",
+    "BlockingReport",
     "Context",
     "Event",
     "HumanResponseEvent",
@@ -45,7 +51,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # The detector is imported on first use: the engine does not need it to run.
     if name == "BlockingDetector":
-        from .detector import BlockingDetector
+        from .detect.detector import BlockingDetector
 
         return BlockingDetector
     raise AttributeError(f"module 'runtime' has no attribute {name!r}")

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from runtime import loop_hooks
+from runtime.detect import loop_hooks
 
 
 @pytest.fixture
@@ -113,7 +113,7 @@ def test_untrack_restores_the_original_methods():
     script = textwrap.dedent(
         """
         import asyncio, uvloop
-        from runtime import loop_hooks
+        from runtime.detect import loop_hooks
         before = (asyncio.BaseEventLoop.__dict__["run_forever"], "run_forever" in uvloop.Loop.__dict__)
         loop_hooks.track()
         loop_hooks.track()

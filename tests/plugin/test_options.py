@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.pytest_options import SettingError, Settings, apply_marker, from_sources
+from runtime.pytest.options import SettingError, Settings, apply_marker, from_sources
 
 pytest_plugins = ["pytester"]
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from runtime.pytest_summary import (
+from runtime.pytest.summary import (
     SiteBook,
     report_document,
     summary_lines,
     write_json_atomically,
 )
-from runtime.report import BlockingReport
+from runtime.detect.report import BlockingReport
 
 pytest_plugins = ["pytester"]
 
@@ -99,7 +99,7 @@ def test_report_is_replaced_whole_or_not_at_all(tmp_path):
 def test_a_broken_detector_never_breaks_the_run(suite):
     # The plugin loads in every pytest run of an environment that has the distribution:
     # when the detector cannot be imported, tests still run and the summary says why.
-    suite.file("conftest", "import sys\nsys.modules['runtime.detector'] = None\n")
+    suite.file("conftest", "import sys\nsys.modules['runtime.detect.detector'] = None\n")
     suite.file(
         "test_plain",
         """

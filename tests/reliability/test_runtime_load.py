@@ -22,9 +22,9 @@ from runtime_load import (
     wait_for_threads,
 )
 
-import runtime.detector as detector_mod
-from runtime import sampler, strict
-from runtime.detector import BlockingDetector
+import runtime.detect.detector as detector_mod
+from runtime.detect import sampler, strict
+from runtime.detect.detector import BlockingDetector
 
 BATCH = 1000
 # What a batch may leave allocated beyond the one before it (the same work again must not

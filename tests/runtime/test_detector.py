@@ -21,8 +21,8 @@ import pytest
 from _servers import slow_http_server
 
 from runtime import StartEvent, StopEvent, Workflow, step
-from runtime.detector import BlockingDetector, acquire, release
-from runtime.report import BlockingCallWarning, BlockingReport
+from runtime.detect.detector import BlockingDetector, acquire, release
+from runtime.detect.report import BlockingCallWarning, BlockingReport
 
 pytestmark = pytest.mark.wfasync_allow_blocking
 
@@ -510,7 +510,7 @@ def test_the_shared_detector_takes_its_threshold_from_the_environment(monkeypatc
 
 
 def test_a_loop_closed_without_uninstall_still_delivers_and_lets_go():
-    from runtime import strict
+    from runtime.detect import strict
 
     got: list[BlockingReport] = []
     detectors: list[BlockingDetector] = []

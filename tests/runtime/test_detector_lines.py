@@ -10,8 +10,8 @@ import types
 import pytest
 
 from flake8_wfasync import analyzer, catalog
-from runtime import lines
-from runtime.sampler import Classifier
+from runtime.detect import lines
+from runtime.detect.sampler import Classifier
 
 
 def split(source: str) -> list[str]:

@@ -12,8 +12,8 @@ import time
 import pytest
 
 from flake8_wfasync.catalog import module_level_callables
-from runtime import strict
-from runtime.detector import BlockingDetector
+from runtime.detect import strict
+from runtime.detect.detector import BlockingDetector
 
 pytestmark = pytest.mark.wfasync_allow_blocking
 

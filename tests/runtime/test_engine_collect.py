@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from runtime.collect import Collection
-from runtime.events import Event
+from runtime.engine.collect import Collection
+from runtime.engine.events import Event
 
 
 class A(Event):

@@ -12,7 +12,7 @@ import types
 import pytest
 
 from runtime import StartEvent, StopEvent, Workflow, step
-from runtime.workflow import step_for_code
+from runtime.engine.workflow import step_for_code
 
 
 class Flow(Workflow):
@@ -30,10 +30,10 @@ class Failing(Workflow):
 @pytest.fixture
 def fake_detector(monkeypatch):
     calls: list[tuple[str, object]] = []
-    module = types.ModuleType("runtime.detector")
+    module = types.ModuleType("runtime.detect.detector")
     module.acquire = lambda loop: calls.append(("acquire", loop))  # type: ignore[attr-defined]
     module.release = lambda loop: calls.append(("release", loop))  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "runtime.detector", module)
+    monkeypatch.setitem(sys.modules, "runtime.detect.detector", module)
     return calls
 
 
@@ -70,7 +70,7 @@ def test_detection_is_off_by_default(fake_detector, monkeypatch):
 
 
 def test_a_missing_detector_warns_and_the_run_still_completes(monkeypatch):
-    monkeypatch.setitem(sys.modules, "runtime.detector", None)  # makes the import fail
+    monkeypatch.setitem(sys.modules, "runtime.detect.detector", None)  # makes the import fail
     with pytest.warns(RuntimeWarning, match="blocking detector is unavailable"):
         result, _ = run_flow(Flow(detect_blocking=True))
     assert result == "done"
@@ -100,9 +100,9 @@ class BlocksTheLoop(Workflow):
 
 @pytest.mark.wfasync_allow_blocking
 def test_the_real_detector_names_the_engine_step(monkeypatch):
-    report_module = pytest.importorskip("runtime.report")
-    monkeypatch.delitem(sys.modules, "runtime.detector", raising=False)
-    pytest.importorskip("runtime.detector")
+    report_module = pytest.importorskip("runtime.detect.report")
+    monkeypatch.delitem(sys.modules, "runtime.detect.detector", raising=False)
+    pytest.importorskip("runtime.detect.detector")
     with pytest.warns(report_module.BlockingCallWarning) as caught:
         result, _ = run_flow(BlocksTheLoop(detect_blocking=True))
     assert result == "stalled"

@@ -18,7 +18,7 @@ from runtime import (
     WorkflowRuntimeError,
     step,
 )
-from runtime.workflow import step_for_code
+from runtime.engine.workflow import step_for_code
 
 
 class Left(Event):

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from runtime.store import DictState, StateStore
+from runtime.engine.store import DictState, StateStore
 
 
 class Profile:

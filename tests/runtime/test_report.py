@@ -6,7 +6,7 @@ import json
 import traceback
 import warnings
 
-from runtime.report import UNKNOWN_ADVICE, BlockingCallWarning, BlockingReport
+from runtime.detect.report import UNKNOWN_ADVICE, BlockingCallWarning, BlockingReport
 
 
 def make(tmp_path, **fields):

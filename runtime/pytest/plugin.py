@@ -31,8 +31,8 @@ from typing import Any
 
 import pytest
 
-from runtime import loop_hooks
-from runtime.pytest_options import (
+from runtime.detect import loop_hooks
+from runtime.pytest.options import (
     DEFAULT_MODE,
     DEFAULT_THRESHOLD,
     MARKER_KEYS,
@@ -42,7 +42,7 @@ from runtime.pytest_options import (
     apply_marker,
     from_sources,
 )
-from runtime.pytest_summary import (
+from runtime.pytest.summary import (
     SiteBook,
     report_document,
     summary_lines,
@@ -150,8 +150,8 @@ class _DetectorKit:
         self.detector_cls: Any = None
         self.warning_cls: type[Warning] = RuntimeWarning
         try:
-            from runtime.detector import BlockingDetector
-            from runtime.report import BlockingCallWarning
+            from runtime.detect.detector import BlockingDetector
+            from runtime.detect.report import BlockingCallWarning
         except Exception as exc:  # noqa: BLE001 - the plugin must not break unrelated test runs
             self.error = f"{type(exc).__name__}: {exc}"
         else:

@@ -30,7 +30,10 @@ from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import Any
 
-from runtime import lines as lines_mod
+from runtime.engine.steps import step_for_code
+
+from . import lines as lines_mod
+from . import static_side
 
 logger = logging.getLogger("runtime")
 
@@ -109,6 +112,13 @@ class Verdict:
     title: str | None
 
 
+_STATIC_LOADERS = {
+    "catalog": static_side.load_catalog,
+    "rules": static_side.load_rules,
+    "line_matcher": static_side.load_line_matcher,
+}
+
+
 class Classifier:
     """Catalog lookups with caches; thread-safe enough for one watchdog plus strict callers."""
 
@@ -116,31 +126,25 @@ class Classifier:
         self._frames: dict[tuple[str | None, str], Any] = {}
         self._lines: dict[tuple[str, int, str | None], tuple[float | None, Verdict | None]] = {}
         self._lock = threading.Lock()
-        self._catalog: Any = None
-        self._analyzer: Any = None
-        self._rules: Any = None
-        self._import_failed: set[str] = set()
+        # What the static side offers, loaded on first use; a failed load is not retried.
+        self._loaded: dict[str, Any] = {}
 
-    def _module(self, name: str) -> Any:
-        attr = {"catalog": "_catalog", "analyzer": "_analyzer", "rules": "_rules"}[name]
-        mod = getattr(self, attr)
-        if mod is None and name not in self._import_failed:
-            try:
-                mod = __import__(f"flake8_wfasync.{name}", fromlist=["_"])
-            except Exception as exc:  # noqa: BLE001 - classification is best effort
-                self._import_failed.add(name)
-                logger.debug("flake8_wfasync.%s unavailable: %s", name, exc)
-                return None
-            setattr(self, attr, mod)
-        return mod
+    def _load(self, part: str) -> Any:
+        try:
+            return self._loaded[part]
+        except KeyError:
+            pass
+        loaded = _STATIC_LOADERS[part]()
+        self._loaded[part] = loaded
+        return loaded
 
-    def warm_up(self, names: Iterable[str] = ("catalog", "rules", "analyzer")) -> None:
+    def warm_up(self, parts: Iterable[str] = ("catalog", "rules", "line_matcher")) -> None:
         """Import parts of the static side ahead of the first report."""
-        for name in names:
-            self._module(name)
+        for part in parts:
+            self._load(part)
 
     def title(self, code: str | None) -> str | None:
-        rules = self._module("rules")
+        rules = self._load("rules")
         if code is None or rules is None:
             return None
         rule = getattr(rules, "RULES", {}).get(code)
@@ -153,7 +157,7 @@ class Classifier:
             return self._frames[key]
         except KeyError:
             pass
-        catalog = self._module("catalog")
+        catalog = self._load("catalog")
         entry = None
         if catalog is not None and module:
             try:
@@ -188,18 +192,18 @@ class Classifier:
         return verdict
 
     def _classify_line(self, filename: str, lineno: int, module: str | None) -> Verdict | None:
-        catalog = self._module("catalog")
+        catalog = self._load("catalog")
         lines = linecache.getlines(filename)
         if catalog is None or not lines:
             return None
         for entry, name in lines_mod.live_entries(lines, lineno, module, catalog.match_qualname):
             return self.entry_verdict(entry, name)
-        analyzer = self._module("analyzer")
+        match_line = self._load("line_matcher")
         cut = lines_mod.excerpt(lines, lineno)
-        if analyzer is None or cut is None:
+        if match_line is None or cut is None:
             return None
         source, line_in_cut = cut
-        for finding in analyzer.blocking_calls_on_line(source, line_in_cut, filename) or ():
+        for finding in match_line(source, line_in_cut, filename) or ():
             code = getattr(finding, "code", None)
             if not code:
                 continue
@@ -224,18 +228,7 @@ class StepFinder:
         self._llama_key: tuple[int, int] | None = None
 
     def step_of(self, code: CodeType) -> tuple[str, str] | None:
-        for name in ("runtime.steps", "runtime.workflow"):
-            finder = getattr(sys.modules.get(name), "step_for_code", None)
-            if finder is None:
-                continue
-            try:
-                found = finder(code)
-            except Exception:  # noqa: BLE001
-                found = None
-            if found:
-                return (str(found[0]), str(found[1]))
-            break
-        return self._llama_steps().get(code)
+        return step_for_code(code) or self._llama_steps().get(code)
 
     def _llama_steps(self) -> dict[CodeType, tuple[str, str]]:
         module = sys.modules.get("workflows.workflow") or sys.modules.get("workflows")

@@ -36,8 +36,8 @@ from collections.abc import Callable
 from types import CodeType, FrameType, TracebackType
 from typing import Any
 
-from runtime import sampler, strict
-from runtime.report import UNKNOWN_ADVICE, BlockingCallWarning, BlockingReport
+from . import sampler, strict
+from .report import UNKNOWN_ADVICE, BlockingCallWarning, BlockingReport
 
 __all__ = ["BlockingDetector", "acquire", "release", "DEFAULT_THRESHOLD", "THRESHOLD_ENV"]
 

@@ -10,7 +10,7 @@ from .events import Event, StopEvent
 
 if TYPE_CHECKING:
     from .context import Context
-    from .engine import Run
+    from .run import Run
 
 
 class WorkflowHandler(asyncio.Future):  # type: ignore[type-arg]

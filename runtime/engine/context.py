@@ -11,7 +11,7 @@ from .events import Event
 from .store import StateStore
 
 if TYPE_CHECKING:
-    from .engine import Run
+    from .run import Run
     from .workflow import Workflow
 
 StateT = TypeVar("StateT")

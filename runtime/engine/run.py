@@ -182,7 +182,7 @@ class Run:
     # -- blocking detector (refcounted per loop, owned by runtime.detector) ------------------
     def _acquire_detector(self) -> None:
         try:
-            from .detector import acquire
+            from runtime.detect.detector import acquire
         except ImportError as exc:
             warnings.warn(
                 f"detect_blocking is on but the blocking detector is unavailable ({exc})",
@@ -195,7 +195,7 @@ class Run:
 
     def _release_detector(self) -> None:
         loop, self._detector_loop = self._detector_loop, None
-        from .detector import release
+        from runtime.detect.detector import release
 
         release(loop)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .context import Context
-from .engine import Run, detect_blocking_from_env
+from .run import Run, detect_blocking_from_env
 from .errors import WorkflowRuntimeError, WorkflowValidationError
 from .events import Event, StartEvent, StopEvent
 from .handler import WorkflowHandler

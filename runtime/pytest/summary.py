@@ -8,12 +8,12 @@ entries to the controller as plain dicts and the controller merges them.
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from flake8_wfasync.atomic import replace_file
 
 SCHEMA_VERSION = 1
 
@@ -211,4 +211,14 @@ def report_document(book: SiteBook, settings: dict[str, Any]) -> dict[str, Any]:
 def write_json_atomically(path: Path, document: dict[str, Any]) -> None:
     """Write to a temporary file beside ``path`` and rename it over: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    replace_file(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
+    data = (json.dumps(document, indent=2) + "\n").encode("utf-8")
+    # Beside the target, because a rename is atomic only within one file system; created with
+    # the umask's permissions (not mkstemp's 0600), as a plain open() of the report would be.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "xb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

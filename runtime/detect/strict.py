@@ -24,6 +24,8 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from . import static_side
+
 logger = logging.getLogger("runtime")
 
 # Report sink: called with (loop, entry, call name, caller frame, duration).
@@ -64,12 +66,11 @@ def patched() -> dict[tuple[str, str], Any]:
 
 
 def _patch_all() -> None:
-    try:
-        from flake8_wfasync.catalog import module_level_callables
-    except Exception:  # noqa: BLE001 - without a catalog there is nothing to wrap
-        logger.warning("strict blocking detection is off: the catalog could not be loaded", exc_info=True)
+    catalog = static_side.load_catalog()
+    if catalog is None:  # without a catalog there is nothing to wrap
+        logger.warning("strict blocking detection is off: the catalog could not be loaded")
         return
-    for module_name, attr, entry in module_level_callables():
+    for module_name, attr, entry in catalog.module_level_callables():
         module = sys.modules.get(module_name)
         if module is None or (module, attr) in _patched:
             continue
