@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import os
 import sys
 import threading
 import time
@@ -38,14 +37,12 @@ from typing import Any
 
 from . import sampler, strict
 from .report import UNKNOWN_ADVICE, BlockingCallWarning, BlockingReport
+from .threshold import DEFAULT_THRESHOLD, check_threshold, threshold_from_env
 
-__all__ = ["BlockingDetector", "acquire", "release", "DEFAULT_THRESHOLD", "THRESHOLD_ENV"]
+__all__ = ["BlockingDetector", "acquire", "release"]
 
 logger = logging.getLogger("runtime")
 
-DEFAULT_THRESHOLD = 0.1
-# Threshold (seconds) for the detector the engine attaches with Workflow(detect_blocking=True).
-THRESHOLD_ENV = "WFASYNC_BLOCKING_THRESHOLD"
 
 _perf = time.perf_counter
 _get_ident = threading.get_ident
@@ -65,16 +62,6 @@ def heartbeat_interval(threshold: float) -> float:
 def sample_interval(threshold: float) -> float:
     """Seconds between stack samples while a block lasts."""
     return min(0.01, max(0.001, threshold / 20))
-
-
-def _check_threshold(value: Any, source: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{source} must be a number of seconds greater than 0, got {value!r}") from None
-    if not number > 0 or math.isinf(number):
-        raise ValueError(f"{source} must be a number of seconds greater than 0, got {value!r}")
-    return number
 
 
 class BlockingDetector:
@@ -105,7 +92,7 @@ class BlockingDetector:
         warn: bool = True,
         log: bool = True,
     ) -> None:
-        self.threshold = _check_threshold(threshold, "threshold")
+        self.threshold = check_threshold(threshold)
         if on_report is not None and not callable(on_report):
             raise TypeError(f"on_report must be callable, got {type(on_report).__name__}")
         self.strict = bool(strict)
@@ -896,9 +883,7 @@ def acquire(loop: asyncio.AbstractEventLoop | None = None) -> BlockingDetector:
             detector = monitor.detectors[0]
             _shared[id(loop)] = [detector, 1, False]
             return detector
-        raw = os.environ.get(THRESHOLD_ENV, "").strip()
-        threshold = _check_threshold(raw, THRESHOLD_ENV) if raw else DEFAULT_THRESHOLD
-        detector = BlockingDetector(threshold).install(loop)
+        detector = BlockingDetector(threshold_from_env()).install(loop)
         _shared[id(loop)] = [detector, 1, True]
         return detector
 

@@ -6,13 +6,13 @@ typo becomes a usage error instead of a silently ignored setting.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from runtime.detect.threshold import DEFAULT_THRESHOLD, check_threshold
+
 MODES: tuple[str, ...] = ("warn", "error", "off")
-DEFAULT_THRESHOLD = 0.1
 DEFAULT_MODE = "warn"
 
 _TRUE = {"on", "true", "yes", "1"}
@@ -44,15 +44,10 @@ def format_seconds(value: float) -> str:
 
 
 def parse_threshold(raw: Any, source: str) -> float:
-    if isinstance(raw, bool):
-        raise SettingError(f"{source}: threshold must be a number of seconds, got {raw!r}")
     try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise SettingError(f"{source}: threshold must be a number of seconds, got {raw!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise SettingError(f"{source}: threshold must be a positive number of seconds, got {raw!r}")
-    return value
+        return check_threshold(raw, f"{source}: threshold")
+    except ValueError as exc:
+        raise SettingError(str(exc)) from None
 
 
 def parse_mode(raw: Any, source: str) -> str:

@@ -32,9 +32,9 @@ from typing import Any
 import pytest
 
 from runtime.detect import loop_hooks
+from runtime.detect.threshold import DEFAULT_THRESHOLD
 from runtime.pytest.options import (
     DEFAULT_MODE,
-    DEFAULT_THRESHOLD,
     MARKER_KEYS,
     MODES,
     SettingError,

@@ -25,7 +25,7 @@ def test_command_line_wins_over_ini():
     ("cli", "message"),
     [
         ({"mode": "loud"}, "--wfasync-mode: mode must be one of warn, error, off; got 'loud'"),
-        ({"threshold": "fast"}, "--wfasync-threshold: threshold must be a number of seconds, got 'fast'"),
+        ({"threshold": "fast"}, "--wfasync-threshold: threshold must be a positive number of seconds, got 'fast'"),
         ({"threshold": "0"}, "--wfasync-threshold: threshold must be a positive number of seconds, got '0'"),
         ({"threshold": "nan"}, "--wfasync-threshold: threshold must be a positive number of seconds, got 'nan'"),
         ({"strict": "maybe"}, "--wfasync-strict: strict must be on or off, got 'maybe'"),
@@ -49,7 +49,7 @@ def test_marker_overrides_only_what_it_names():
         ((), {"treshold": 0.05}, "unknown argument 'treshold'; expected threshold, mode, strict"),
         ((0.05,), {}, "takes keyword arguments only"),
         ((), {"threshold": -1}, "threshold must be a positive number of seconds, got -1"),
-        ((), {"threshold": True}, "threshold must be a number of seconds, got True"),
+        ((), {"threshold": True}, "threshold must be a positive number of seconds, got True"),
         ((), {"mode": "raise"}, "mode must be one of warn, error, off; got 'raise'"),
         ((), {"strict": "yes"}, "strict must be True or False, got 'yes'"),
     ],
@@ -95,7 +95,7 @@ def test_bad_ini_value_is_a_usage_error(suite):
     result = suite.run_inprocess()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["ERROR: wfasync: ini option wfasync_threshold: threshold must be a number of seconds, got 'soon'"]
+        ["ERROR: wfasync: ini option wfasync_threshold: threshold must be a positive number of seconds, got 'soon'"]
     )
 
 

@@ -391,8 +391,8 @@ def test_uninstall_stops_the_heartbeat_on_uvloop():
 
 
 def test_bad_settings_get_clear_errors():
-    for bad in (0, -1, "soon", float("inf"), None):
-        with pytest.raises(ValueError, match="threshold must be a number of seconds greater than 0"):
+    for bad in (0, -1, "soon", float("inf"), float("nan"), None, True):
+        with pytest.raises(ValueError, match="threshold must be a positive number of seconds"):
             BlockingDetector(bad)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="on_report must be callable"):
         BlockingDetector(on_report="print")  # type: ignore[arg-type]
@@ -494,7 +494,7 @@ def test_the_shared_detector_takes_its_threshold_from_the_environment(monkeypatc
     async def body(expect: float | None) -> None:
         loop = asyncio.get_running_loop()
         if expect is None:
-            with pytest.raises(ValueError, match="WFASYNC_BLOCKING_THRESHOLD must be a number of seconds"):
+            with pytest.raises(ValueError, match="WFASYNC_BLOCKING_THRESHOLD must be a positive number of seconds"):
                 acquire(loop)
             return
         detector = acquire(loop)
