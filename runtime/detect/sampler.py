@@ -30,10 +30,9 @@ from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import Any
 
-from runtime.engine.steps import step_for_code
-
 from . import lines as lines_mod
 from . import static_side
+from .step_codes import step_for_code
 
 logger = logging.getLogger("runtime")
 

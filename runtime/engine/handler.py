@@ -22,32 +22,21 @@ class WorkflowHandler(asyncio.Future):  # type: ignore[type-arg]
     CancelledError); ``await handler.cancel_run()`` ends it with WorkflowCancelledByUser.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, ctx: Context, run_id: str) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, ctx: Context, run_id: str, run: Run) -> None:
         super().__init__(loop=loop)
         self.ctx = ctx
         self.run_id = run_id
-        self._run: Run | None = None
-        self._stop_event: StopEvent | None = None
-
-    # -- set by the run ------------------------------------------------------------------
-    def _set_outcome(self, stop: StopEvent) -> None:
-        self._stop_event = stop
-        if not self.done():
-            self.set_result(stop.result if type(stop) is StopEvent else stop)
-
-    def _set_failure(self, error: BaseException) -> None:
-        if not self.done():
-            self.set_exception(error)
+        self._run = run
 
     # -- caller API ----------------------------------------------------------------------
     def cancel(self, msg: Any = None) -> bool:
-        if not self.done() and self._run is not None:
+        if not self.done():
             self._run.abort()
         return super().cancel(msg=msg)
 
     async def cancel_run(self) -> None:
         """End the run gracefully: awaiting the handler raises WorkflowCancelledByUser."""
-        if self._run is not None and self._run.cancel_by_user():
+        if self._run.cancel_by_user():
             self.exception()  # retrieved: no "exception was never retrieved" log for a cancel
 
     async def stream_events(self, expose_internal: bool = False) -> AsyncIterator[Event]:
@@ -55,7 +44,6 @@ class WorkflowHandler(asyncio.Future):  # type: ignore[type-arg]
 
         Raises the run's exception if the run fails.
         """
-        assert self._run is not None
         try:
             async for ev in self._run.stream.events():
                 yield ev
@@ -69,16 +57,15 @@ class WorkflowHandler(asyncio.Future):  # type: ignore[type-arg]
         self.ctx.send_event(event, step)
 
     def get_stop_event(self) -> StopEvent | None:
-        return self._stop_event
+        return self._run.stop_event
 
     async def stop_event_result(self) -> StopEvent | None:
         await self
-        return self._stop_event
+        return self._run.stop_event
 
     def is_done(self) -> bool:
         return self.done()
 
     def __repr__(self) -> str:
         state = "running" if not self.done() else ("cancelled" if self.cancelled() else "done")
-        name = self._run.name if self._run is not None else "?"
-        return f"<WorkflowHandler {name} run_id={self.run_id} {state}>"
+        return f"<WorkflowHandler {self._run.name} run_id={self.run_id} {state}>"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-import os
 import sys
 import threading
 import warnings
@@ -28,17 +27,13 @@ from .collect import Collection
 from .context import Context, current_step
 from .errors import WorkflowCancelledByUser, WorkflowRuntimeError, WorkflowTimeoutError
 from .events import Event, InputRequiredEvent, StopEvent
+from .handler import WorkflowHandler
 from .steps import StepSpec
 from .stream import EventStream
 from .validation import WorkflowPlan
 
 
-def detect_blocking_from_env() -> bool:
-    """WFASYNC_DETECT_BLOCKING=1/true/yes/on turns the blocking detector on for every run."""
-    return os.environ.get("WFASYNC_DETECT_BLOCKING", "").strip().lower() in ("1", "true", "yes", "on")
-
 if TYPE_CHECKING:
-    from .handler import WorkflowHandler
     from .workflow import Workflow
 
 # A worker that never suspends (steps that finish without awaiting) still lets the loop
@@ -100,16 +95,21 @@ class Run:
         workflow: Workflow,
         plan: WorkflowPlan,
         ctx: Context,
-        handler: WorkflowHandler,
         loop: asyncio.AbstractEventLoop,
+        *,
+        run_id: str,
+        timeout: float | None,
+        verbose: bool,
+        detect_blocking: bool,
     ) -> None:
         self.workflow = workflow
         self.plan = plan
         self.name = plan.workflow_name
         self.ctx = ctx
-        self.handler = handler
         self.loop = loop
+        self.handler = WorkflowHandler(loop, ctx, run_id, self)
         self.finished = False
+        self.stop_event: StopEvent | None = None
         self.base_context = contextvars.copy_context()
         self.lanes = {name: _Lane(self, spec) for name, spec in plan.steps.items()}
         self.routes = {kind: tuple(self.lanes[n] for n in names) for kind, names in plan.routes.items()}
@@ -119,16 +119,16 @@ class Run:
         self.collect_lock = threading.Lock()
         self.waiters: dict[type, list[tuple[dict[str, Any], asyncio.Future[Event]]]] = {}
         self.loop_thread = threading.get_ident()
-        self.verbose = workflow._verbose
-        self.timeout = workflow._timeout
+        self.verbose = verbose
+        self.timeout = timeout
+        self.detect_blocking = detect_blocking
         self.deadline: float | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._detector_loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self, start_event: Event) -> None:
-        detect = self.workflow._detect_blocking
-        if detect or (detect is None and detect_blocking_from_env()):
+        if self.detect_blocking:
             self._acquire_detector()
         if self.timeout is not None:
             self.deadline = self.loop.time() + self.timeout
@@ -157,14 +157,17 @@ class Run:
         self._close()
         self.stream.put(stop)
         self.stream.close()
-        self.handler._set_outcome(stop)
+        self.stop_event = stop
+        if not self.handler.done():
+            self.handler.set_result(stop.result if type(stop) is StopEvent else stop)
 
     def fail(self, error: BaseException) -> None:
         if self.finished:
             return
         self._close()
         self.stream.close(error)
-        self.handler._set_failure(error)
+        if not self.handler.done():
+            self.handler.set_exception(error)
 
     def abort(self) -> None:
         """Stop at once (the handler was cancelled)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import inspect
 import re
 import types
-import weakref
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -23,6 +22,8 @@ from typing import (
     get_type_hints,
 )
 
+from runtime.detect.step_codes import remember_step_code
+
 from .errors import WorkflowValidationError
 from .events import Event
 
@@ -31,26 +32,18 @@ if TYPE_CHECKING:
 
 DEFAULT_NUM_WORKERS = 4
 
-# A step function's code object -> (workflow class name, step name). The blocking
-# detector's watchdog looks frames up here to name the step a blocked loop was running.
-_STEP_BY_CODE: weakref.WeakKeyDictionary[types.CodeType, tuple[str, str]] = weakref.WeakKeyDictionary()
-
 _CONTEXT_TEXT = re.compile(r"(?:\w+\.)*Context(?:\[.*\])?")
 
 
-def step_for_code(code: types.CodeType) -> tuple[str, str] | None:
-    """(workflow class name, step name) for the code object of a step function, else None."""
-    return _STEP_BY_CODE.get(code)
-
-
 def register_step_code(workflow_name: str, spec: StepSpec) -> None:
-    """Remember which workflow and step a function's code belongs to (wrapped functions too)."""
+    """Tell the detector which workflow and step a function's code belongs to (wrapped functions
+    too), so a report on a blocked loop names the step."""
     func: Any = spec.func
     seen = 0
     while func is not None and seen < 8:
         code = getattr(func, "__code__", None)
         if isinstance(code, types.CodeType):
-            _STEP_BY_CODE[code] = (workflow_name, spec.name)
+            remember_step_code(code, workflow_name, spec.name)
         func = getattr(func, "__wrapped__", None)
         seen += 1
 

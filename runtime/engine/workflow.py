@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .context import Context
-from .run import Run, detect_blocking_from_env
+from .run import Run
 from .errors import WorkflowRuntimeError, WorkflowValidationError
 from .events import Event, StartEvent, StopEvent
-from .handler import WorkflowHandler
-from .steps import StepSpec, register_step_code, spec_of, step, step_for_code
+from .steps import StepSpec, register_step_code, spec_of
 from .validation import WorkflowPlan, build_plan
 
-__all__ = ["Workflow", "detect_blocking_from_env", "step", "step_for_code"]
+if TYPE_CHECKING:
+    from .handler import WorkflowHandler
+
+__all__ = ["Workflow"]
 
 _run_ids = itertools.count(1)
+
+
+def detect_blocking_from_env() -> bool:
+    """WFASYNC_DETECT_BLOCKING=1/true/yes/on turns the blocking detector on for every run."""
+    return os.environ.get("WFASYNC_DETECT_BLOCKING", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 class Workflow:
@@ -145,14 +153,19 @@ class Workflow:
         first = self._start_event(plan, start_event, kwargs)
         if ctx is None:
             ctx = Context(self)
-        elif ctx._run is not None and not ctx._run.finished:
+        elif ctx.is_running:
             raise WorkflowRuntimeError("this Context is in use by a run that has not finished")
-        handler = WorkflowHandler(loop, ctx, f"{self.workflow_name}-{next(_run_ids)}")
-        run = Run(self, plan, ctx, handler, loop)
-        handler._run = run
+        detect = self._detect_blocking
+        run = Run(
+            self, plan, ctx, loop,
+            run_id=f"{self.workflow_name}-{next(_run_ids)}",
+            timeout=self._timeout,
+            verbose=self._verbose,
+            detect_blocking=detect_blocking_from_env() if detect is None else detect,
+        )
         ctx._run = run
         run.start(first)
-        return handler
+        return run.handler
 
     def _start_event(self, plan: WorkflowPlan, start_event: StartEvent | None, kwargs: dict[str, Any]) -> Event:
         if start_event is not None:

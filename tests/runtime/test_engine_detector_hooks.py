@@ -12,7 +12,7 @@ import types
 import pytest
 
 from runtime import StartEvent, StopEvent, Workflow, step
-from runtime.engine.workflow import step_for_code
+from runtime.detect.step_codes import step_for_code
 
 
 class Flow(Workflow):

@@ -18,7 +18,7 @@ from runtime import (
     WorkflowRuntimeError,
     step,
 )
-from runtime.engine.workflow import step_for_code
+from runtime.detect.step_codes import step_for_code
 
 
 class Left(Event):
