@@ -16,7 +16,17 @@ from .engine.errors import (
     WorkflowTimeoutError,
     WorkflowValidationError,
 )
-from .engine.events import Event, HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent
+from .engine.events import (
+    Event,
+    HumanResponseEvent,
+    InputRequiredEvent,
+    StartEvent,
+    StepFailedEvent,
+    StopEvent,
+    WorkflowCancelledEvent,
+    WorkflowFailedEvent,
+    WorkflowTimedOutEvent,
+)
 from .engine.handler import WorkflowHandler
 from .engine.steps import step
 from .engine.workflow import Workflow
@@ -37,11 +47,15 @@ __all__ = [
     "HumanResponseEvent",
     "InputRequiredEvent",
     "StartEvent",
+    "StepFailedEvent",
     "StopEvent",
     "Workflow",
     "WorkflowCancelledByUser",
+    "WorkflowCancelledEvent",
+    "WorkflowFailedEvent",
     "WorkflowHandler",
     "WorkflowRuntimeError",
+    "WorkflowTimedOutEvent",
     "WorkflowTimeoutError",
     "WorkflowValidationError",
     "step",

@@ -1,170 +1,144 @@
-"""Events: the payloads steps accept and return.
+"""Events: the pydantic models steps accept and return.
 
-An event declares typed fields with class annotations (``query: str``,
-``top_k: int = 3``); any other keyword given to the constructor is kept as an
-extra field, readable as an attribute, with ``ev.get(key)`` and ``ev[key]``.
-There is no per-event validation: constructing an event costs about as much as
-constructing a plain object, which is what lets a run move tens of thousands of
-events a second. Defaults written as ``pydantic.Field(default=...)`` or
-``Field(default_factory=...)`` are honoured, so events written for
-llama-index-workflows keep working.
+An event declares typed fields with class annotations (``query: str``, ``top_k: int = 3``,
+``pydantic.Field(...)``); pydantic validates them, dumps them to dicts and JSON, and describes
+them with a JSON schema. Any keyword the class does not declare is kept as an extra field,
+readable as an attribute, with ``ev.get(key)`` and ``ev[key]``, and dumped under ``"_data"``.
+
+Extras live in the instance's ``__dict__`` under ``_data`` rather than in a pydantic private
+attribute: a model with private attributes runs a Python initialiser on every construction,
+which would triple the cost of the most frequent thing a run does. Private attributes a
+subclass declares (``_cursor: int = PrivateAttr(0)``) work as in any pydantic model.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import Annotated, Any
 
-_REQUIRED, _VALUE, _FACTORY, _COPY = range(4)
-_COPIED_DEFAULTS = (list, dict, set, bytearray)
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, SerializeAsAny, model_serializer
 
-
-def _is_classvar(annotation: Any) -> bool:
-    if isinstance(annotation, str):
-        return annotation.startswith(("ClassVar", "typing.ClassVar"))
-    return getattr(annotation, "__origin__", None) is ClassVar or annotation is ClassVar
+_EXTRAS = "_data"
 
 
-def _field_plan(default: Any) -> tuple[int, Any]:
-    """How the constructor fills a field that was not given: (kind, value)."""
-    if type(default).__name__ == "FieldInfo":  # pydantic.Field(...), read without importing pydantic
-        factory = getattr(default, "default_factory", None)
-        if factory is not None:
-            return _FACTORY, factory
-        value = getattr(default, "default", None)
-        if repr(value) == "PydanticUndefined" or value is Ellipsis:
-            return _REQUIRED, None
-        default = value
-    if isinstance(default, _COPIED_DEFAULTS):
-        return _COPY, default
-    return _VALUE, default
+def extras_of(ev: Event) -> dict[str, Any]:
+    """The extra fields of an event: the live dict, created for instances made without
+    ``__init__`` (``model_construct``)."""
+    own = ev.__dict__
+    extras = own.get(_EXTRAS)
+    if extras is None:
+        extras = own[_EXTRAS] = {}
+    return extras
 
 
-class Event:
+class Event(BaseModel):
     """Base class of every workflow event.
 
     >>> class Retrieved(Event):
     ...     query: str
     ...     top_k: int = 3
-    >>> ev = Retrieved(query="q", source="web")
+    >>> ev = Retrieved(query="q", top_k="5", source="web")
     >>> ev.query, ev.top_k, ev.source, ev.get("missing", 0)
-    ('q', 3, 'web', 0)
+    ('q', 5, 'web', 0)
+    >>> ev.model_dump_json()
+    '{"query":"q","top_k":5,"_data":{"source":"web"}}'
     """
 
-    # name -> (kind, value); filled per subclass from its annotations and those of its bases.
-    _field_plans: ClassVar[dict[str, tuple[int, Any]]] = {}
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        plans: dict[str, tuple[int, Any]] = {}
-        for klass in reversed(cls.__mro__):
-            for name, annotation in vars(klass).get("__annotations__", {}).items():
-                if name.startswith("_") or _is_classvar(annotation):
-                    continue
-                if name in vars(klass):
-                    plans[name] = _field_plan(vars(klass)[name])
-                elif name not in plans:
-                    plans[name] = (_REQUIRED, None)
-        cls._field_plans = plans
+    def __init__(self, **params: Any) -> None:
+        cls = type(self)
+        fields = cls.__pydantic_fields__
+        for key in params:
+            if key not in fields:
+                break
+        else:  # only declared fields: the common case, validated in one call
+            self.__pydantic_validator__.validate_python(params, self_instance=self)
+            self.__dict__[_EXTRAS] = {}
+            return
+        private = cls.__private_attributes__
+        declared = {k: v for k, v in params.items() if k in fields}
+        self.__pydantic_validator__.validate_python(declared, self_instance=self)
+        extras: dict[str, Any] = {}
+        for key, value in params.items():
+            if key in fields:
+                continue
+            if key in private:
+                BaseModel.__setattr__(self, key, value)
+            else:
+                extras[key] = value
+        self.__dict__[_EXTRAS] = extras
 
-    def __init__(self, **data: Any) -> None:
-        own = self.__dict__
-        plans = type(self)._field_plans
-        if plans:
-            for name, (kind, value) in plans.items():
-                if name in data:
-                    own[name] = data.pop(name)
-                elif kind == _VALUE:
-                    own[name] = value
-                elif kind == _FACTORY:
-                    own[name] = value()
-                elif kind == _COPY:
-                    own[name] = copy.copy(value)
-                else:
-                    raise TypeError(
-                        f"{type(self).__name__}() missing required field {name!r} "
-                        f"(declared fields: {', '.join(plans)})"
-                    )
-        own["_data"] = data
-
-    # Attribute access: declared fields live in __dict__; extras in _data.
+    # Attribute access: declared fields are found in __dict__ before this is called.
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name == "_data":
-            raise AttributeError(name)
-        try:
-            return self.__dict__["_data"][name]
-        except KeyError:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}") from None
+        if name == _EXTRAS:
+            return extras_of(self)
+        if not name.startswith("__"):
+            extras = self.__dict__.get(_EXTRAS)
+            if extras is not None and name in extras:
+                return extras[name]
+        if name in type(self).__private_attributes__:
+            return super().__getattr__(name)  # type: ignore[misc]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in type(self)._field_plans or name.startswith("_") or hasattr(type(self), name):
-            object.__setattr__(self, name, value)
+        cls = type(self)
+        if name in cls.__pydantic_fields__ or name in cls.__private_attributes__ or hasattr(cls, name):
+            super().__setattr__(name, value)
         else:
-            self._data[name] = value
+            extras_of(self)[name] = value
 
-    # Mapping-style access to the extra fields (declared fields are found too).
+    # Mapping-style access to the extra fields.
     def get(self, key: str, default: Any = None) -> Any:
-        data = self._data
-        if key in data:
-            return data[key]
-        if key in type(self)._field_plans:
-            return self.__dict__.get(key, default)
-        return default
+        return extras_of(self).get(key, default)
 
     def __getitem__(self, key: str) -> Any:
-        data = self._data
-        if key in data:
-            return data[key]
-        if key in type(self)._field_plans:
-            return self.__dict__[key]
-        raise KeyError(key)
+        return extras_of(self)[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._data[key] = value
+        extras_of(self)[key] = value
 
-    def __contains__(self, key: str) -> bool:
-        return key in self._data
+    def __contains__(self, key: object) -> bool:
+        return key in extras_of(self)
 
     def keys(self) -> Any:
-        return self._data.keys()
+        return extras_of(self).keys()
 
     def values(self) -> Any:
-        return self._data.values()
+        return extras_of(self).values()
 
     def items(self) -> Any:
-        return self._data.items()
+        return extras_of(self).items()
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
+    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
+        return iter(extras_of(self))
 
     def __len__(self) -> int:
-        return len(self._data)
+        return len(extras_of(self))
 
     def __bool__(self) -> bool:
         return True
 
-    def to_dict(self) -> dict[str, Any]:
-        """The extra fields, as a dict."""
-        return self._data
+    def to_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The extra fields (the live dict, not a copy)."""
+        return extras_of(self)
 
-    def model_dump(self) -> dict[str, Any]:
-        """Declared fields followed by the extra fields, as a new dict."""
-        own = self.__dict__
-        dumped = {name: own[name] for name in type(self)._field_plans if name in own}
-        dumped.update(self._data)
+    @model_serializer(mode="wrap")
+    def _dump_with_extras(self, handler: Any) -> dict[str, Any]:
+        dumped = handler(self)
+        extras = self.__dict__.get(_EXTRAS)
+        if extras:
+            dumped[_EXTRAS] = extras
         return dumped
 
     def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return self.__dict__ == other.__dict__
+        same = super().__eq__(other)
+        if same is not True:
+            return same
+        return self.__dict__.get(_EXTRAS) == other.__dict__.get(_EXTRAS)  # type: ignore[union-attr]
 
-    __hash__ = None  # type: ignore[assignment]  # mutable, like the pydantic events it stands in for
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={v!r}" for k, v in self.model_dump().items())
-        return f"{type(self).__name__}({fields})"
+    __hash__ = None  # type: ignore[assignment]  # mutable
 
 
 class StartEvent(Event):
@@ -173,32 +147,89 @@ class StartEvent(Event):
 
 class StopEvent(Event):
     """The event that ends a run. ``await handler`` gives ``result`` for a plain StopEvent
-    and the event itself for a subclass."""
+    and the event itself for a subclass.
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        # A subclass may annotate `result` to document its type; it stays the property.
-        cls._field_plans = {k: v for k, v in cls._field_plans.items() if k != "result"}
+    ``result`` is not a field: it is kept as given, never validated, and dumped as
+    ``"result"`` when it is not None. Extras given to a StopEvent are readable but not dumped.
+    """
 
-    def __init__(self, result: Any = None, **data: Any) -> None:
-        super().__init__(**data)
+    def __init__(self, result: Any = None, **params: Any) -> None:
+        super().__init__(**params)
         self.__dict__["_result"] = result
+
+    def _get_result(self) -> Any:
+        """What ``result`` returns; a subclass may compute it from its fields."""
+        return self.__dict__.get("_result")
 
     @property
     def result(self) -> Any:
-        return self.__dict__.get("_result")
+        return self._get_result()
+
+    @model_serializer(mode="wrap")
+    def _dump_with_extras(self, handler: Any) -> dict[str, Any]:
+        dumped = handler(self)
+        result = self.__dict__.get("_result")
+        if result is not None:
+            dumped["result"] = result
+        return dumped
 
     def __eq__(self, other: object) -> bool:
-        return super().__eq__(other)
+        same = super().__eq__(other)
+        if same is not True:
+            return same
+        return self.__dict__.get("_result") == other.__dict__.get("_result")  # type: ignore[union-attr]
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        shown = {"result": self.result, **self.model_dump()}
+        shown = {**extras_of(self), **self.model_dump()}
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     def __str__(self) -> str:
-        return str(self.result)
+        return str(self.__dict__.get("_result"))
+
+
+def _exception_record(error: BaseException) -> dict[str, str]:
+    kind = type(error)
+    return {"exception_type": f"{kind.__module__}.{kind.__qualname__}", "exception_message": str(error)}
+
+
+# An exception carried by an event: the live object in the run, its type and message in JSON.
+CarriedException = Annotated[Exception, PlainSerializer(_exception_record, return_type=dict[str, str])]
+
+
+class WorkflowTimedOutEvent(StopEvent):
+    """Published on the stream when a run outlives its timeout; awaiting the handler then
+    raises WorkflowTimeoutError."""
+
+    timeout: float
+    active_steps: list[str]
+
+
+class WorkflowCancelledEvent(StopEvent):
+    """Published on the stream when the caller cancels a run (``await handler.cancel_run()``);
+    awaiting the handler then raises WorkflowCancelledByUser."""
+
+
+class WorkflowFailedEvent(StopEvent):
+    """Published on the stream when a step fails for good (retries exhausted, no error
+    handler, or the handler itself failed); awaiting the handler then raises the error."""
+
+    step_name: str
+    exception: CarriedException
+    attempts: int | None = None
+    elapsed_seconds: float | None = None
+
+
+class StepFailedEvent(Event):
+    """What a ``@catch_error`` handler receives when a step fails for good."""
+
+    step_name: str
+    input_event: SerializeAsAny[Event]
+    exception: CarriedException
+    attempts: int
+    elapsed_seconds: float
+    failed_at: datetime = Field(description="When the last attempt failed (UTC)")
 
 
 class InputRequiredEvent(Event):

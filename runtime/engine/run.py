@@ -416,7 +416,7 @@ class Run:
         if not pending:
             return False
         for requirements, future in pending:
-            if not future.done() and all(ev.get(k) == v for k, v in requirements.items()):
+            if not future.done() and all(getattr(ev, k, None) == v for k, v in requirements.items()):
                 future.set_result(ev)
                 return True
         return False

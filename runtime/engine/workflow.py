@@ -8,6 +8,8 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from pydantic import ValidationError
+
 from .context import Context
 from .run import Run
 from .errors import WorkflowRuntimeError, WorkflowValidationError
@@ -185,11 +187,14 @@ class Workflow:
             return start_event
         try:
             return plan.start_event(**kwargs)
-        except TypeError as exc:
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+            )
             raise WorkflowRuntimeError(
                 f"cannot build the start event {plan.start_event.__name__} from the keyword "
-                f"arguments {sorted(kwargs)}: {exc}"
-            ) from None
+                f"arguments {sorted(kwargs)}: {problems}"
+            ) from exc
 
 
 def _forget_plans(cls: type) -> None:

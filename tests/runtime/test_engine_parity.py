@@ -8,8 +8,6 @@ from types import SimpleNamespace
 
 import pytest
 
-pytest.importorskip("workflows")
-
 
 def ours() -> SimpleNamespace:
     import runtime

@@ -125,7 +125,7 @@ async def test_custom_start_and_stop_events():
 
 @pytest.mark.asyncio
 async def test_custom_start_event_missing_field_is_a_runtime_error():
-    with pytest.raises(WorkflowRuntimeError, match=r"cannot build the start event Topic .*missing required field 'topic'"):
+    with pytest.raises(WorkflowRuntimeError, match=r"cannot build the start event Topic .*topic: Field required"):
         Custom().run(depth=3)
 
 
