@@ -40,8 +40,8 @@ sys.path.insert(0, str(HERE))
 import libcst  # noqa: E402
 from _corpus import PINS, corpus_dirs, corpus_files  # noqa: E402
 
-from flake8_wfasync.analyzer import analyze_text, might_block_tree  # noqa: E402
-from flake8_wfasync.plugin import WfasyncChecker  # noqa: E402
+from flake8_wfasync.analysis import analyze_text, might_block_tree  # noqa: E402
+from flake8_wfasync.app.flake8_plugin import WfasyncChecker  # noqa: E402
 
 CORPUS_PINS = PINS
 

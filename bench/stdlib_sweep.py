@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from flake8_wfasync.analyzer import (  # noqa: E402
+from flake8_wfasync.analysis import (  # noqa: E402
     SourceParseError,
     _Analyzer,
     _cst_parse,

@@ -36,7 +36,7 @@ from sweep_static import corpus, stdlib_root
 
 
 def _findings(path: str) -> list[tuple[str, str]]:
-    from flake8_wfasync.analyzer import SourceParseError, analyze_source
+    from flake8_wfasync.analysis import SourceParseError, analyze_source
 
     try:
         return [(f.code, f.qualname or "") for f in analyze_source(Path(path).read_bytes(), path)]
@@ -54,7 +54,7 @@ def _reason(error: str) -> str:
 
 def sweep_group(name: str, files: list[Path], root: Path, workdir: Path, jobs: int) -> dict[str, object]:
     from flake8_wfasync.config import Config
-    from flake8_wfasync.fixes import fix_files
+    from flake8_wfasync.fix import fix_files
 
     s: dict[str, object] = {"files": len(files), "with_findings": 0, "rewritten": 0, "fixes": 0,
                             "left": 0, "refused": collections.Counter(), "broken": [], "new_findings": [],

@@ -80,13 +80,13 @@ def corpus(quick: bool = False, packages: bool = True) -> dict[str, list[Path]]:
 
 def sweep_file(path: str) -> dict[str, object]:
     """Everything the static side does with one file; crashes are caught and returned."""
-    from flake8_wfasync.analyzer import (
+    from flake8_wfasync.analysis import (
         SourceParseError,
         analyze_module,
         analyze_source,
         blocking_calls_on_line,
     )
-    from flake8_wfasync.plugin import WfasyncChecker
+    from flake8_wfasync.app.flake8_plugin import WfasyncChecker
 
     out: dict[str, object] = {"path": path, "parse_error": False, "libcst_rejects": False, "codes": [],
                               "crash": None}

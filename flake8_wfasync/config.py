@@ -6,6 +6,7 @@ both end up as a :class:`Config`.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal, Mapping
 
@@ -44,3 +45,9 @@ class Config:
 
 
 DEFAULT_CONFIG = Config()
+
+
+def analysis_config(config: Config) -> Config:
+    """The settings the analysis sees: select/ignore are applied to its findings afterwards,
+    so that toggling them reuses cached results."""
+    return dataclasses.replace(config, select=frozenset(), ignore=frozenset(), exclude=())

@@ -20,7 +20,7 @@ class Run:
 def run_wfasync(*args: str, cwd: Path | str | None = None, env: dict[str, str] | None = None) -> Run:
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
     proc = subprocess.run(
-        [sys.executable, "-m", "flake8_wfasync.cli", *args],
+        [sys.executable, "-m", "flake8_wfasync", *args],
         cwd=cwd,
         env=full_env,
         capture_output=True,

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from flake8_wfasync.cache import ResultCache, content_digest, make_key
+from flake8_wfasync.app.cache import ResultCache, content_digest, make_key
 
 
 def test_round_trip_and_lookups(tmp_path: Path) -> None:
@@ -59,24 +59,24 @@ def test_cache_folder_ignores_itself(tmp_path: Path) -> None:
 def test_project_index_tag_reanalyses_only_the_files_it_affects(tmp_path: Path, monkeypatch) -> None:
     """The seam for whole-project analysis: a result is reused only while the index says
     nothing changed for that file (``digest_for``)."""
-    from flake8_wfasync import analyzer, runner
+    from flake8_wfasync.analysis import walker
+    from flake8_wfasync.analysis.project_index import ProjectIndex
+    from flake8_wfasync.app import runner
     from flake8_wfasync.config import Config
 
-    real = analyzer.analyze_module
+    real = walker.analyze_module
     seen_index = []
 
     def analyze_module(module, path, config, index=None, tree=None, text=None):
         seen_index.append(index)
-        return real(module, path, config, tree=tree, text=text)  # the stand-in index is not the analyzer's
+        return real(module, path, config, index, tree=tree, text=text)
 
-    monkeypatch.setattr(analyzer, "analyze_module", analyze_module)
+    monkeypatch.setattr(walker, "analyze_module", analyze_module)
 
-    class Index:
-        def __init__(self, tags):
-            self.tags = tags
-
-        def digest_for(self, path):
-            return self.tags[Path(path).name]
+    def Index(tags):  # noqa: N802 - an index of no modules, with the tags a run would give
+        index = ProjectIndex({}, Config())
+        index.tags = {str(tmp_path / name): tag for name, tag in tags.items()}
+        return index
 
     files = []
     for name in ("a.py", "b.py", "c.py"):

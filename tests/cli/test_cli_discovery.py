@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import write
 
-from flake8_wfasync.discovery import DiscoveryError, compile_pattern, discover
+from flake8_wfasync.app.discovery import DiscoveryError, compile_pattern, discover
 
 
 def _rel(files: list[Path], root: Path) -> list[str]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from cli_helpers import REPO, run_wfasync
 
-from flake8_wfasync.cli import main
-from flake8_wfasync.docs_gen import rules_markdown
-from flake8_wfasync.rules import RULES
+from flake8_wfasync.app.cli import main
+from flake8_wfasync.app.docs_gen import rules_markdown
+from flake8_wfasync.knowledge.rules import RULES
 
 
 def test_docs_rules_md_is_current() -> None:

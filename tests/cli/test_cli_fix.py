@@ -107,28 +107,30 @@ def test_unparsable_file_is_reported_and_the_others_fixed(tmp_path: Path) -> Non
 def test_a_rewrite_that_would_add_findings_is_not_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The guard, fed a wrong rewrite table: "requests.get -> await asyncio.run(...)" would trade
     # a WFA101 for a WFA303, so nothing is written and the reason is given.
-    from flake8_wfasync import fixes
+    from flake8_wfasync import fix
     from flake8_wfasync.config import Config
+    from flake8_wfasync.fix import plan
 
-    monkeypatch.setitem(fixes.DROP_IN_TWINS, "requests.get", "asyncio.run")
+    monkeypatch.setitem(plan.DROP_IN_TWINS, "requests.get", "asyncio.run")
     source = "import requests\n\n\nasync def f(url):\n    return requests.get(url)\n"
     path = write(tmp_path, "bad.py", source)
-    result = fixes.fix_file(path, Config(), write=True)
+    result = fix.fix_file(path, Config(), write=True)
     assert result.error == "a rewrite would add findings (WFA303 asyncio.run); file left unchanged"
     assert not result.changed and result.applied == []
     assert path.read_text() == source
 
 
 def test_a_rewrite_that_would_not_compile_is_not_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from flake8_wfasync import fixes
+    from flake8_wfasync import fix
     from flake8_wfasync.config import Config
+    from flake8_wfasync.fix import plan, rewrite
 
     # Awaiting inside a plain def does not compile: the guard notices and writes nothing.
-    monkeypatch.setattr(fixes._ModuleFacts, "enclosing", _any_function)
+    monkeypatch.setattr(plan.ModuleFacts, "enclosing", _any_function)
     source = "import time\n\n\ndef f():\n    time.sleep(1)\n\n\nasync def g():\n    time.sleep(1)\n"
     path = write(tmp_path, "bad.py", source)
-    monkeypatch.setattr(fixes, "_analyze", _sleep_everywhere)
-    result = fixes.fix_file(path, Config(), write=True)
+    monkeypatch.setattr(rewrite, "_analyze", _sleep_everywhere)
+    result = fix.fix_file(path, Config(), write=True)
     assert result.error is not None and result.error.startswith("a rewrite would not compile")
     assert path.read_text() == source
 
@@ -148,7 +150,7 @@ def _sleep_everywhere(module, path, config, index=None):
     """Findings for every time.sleep call, also outside coroutines (a wrong analysis)."""
     import libcst as cst
 
-    from flake8_wfasync.findings import Finding
+    from flake8_wfasync.knowledge.findings import Finding
 
     found = []
 

@@ -14,7 +14,7 @@ CLEAN = "import asyncio\n\n\nasync def poll():\n    await asyncio.sleep(1)\n"
 
 _RUN = """
 import sys
-from flake8_wfasync.cli import main
+from flake8_wfasync.app.cli import main
 try:
     code = main(sys.argv[1:])
 except SystemExit as exc:
@@ -32,8 +32,8 @@ def _check(cwd: Path, *args: str) -> tuple[int, str]:
 
 def test_command_and_scan_modules_do_without_libcst() -> None:
     code = ("import sys\n"
-            "import flake8_wfasync.cli, flake8_wfasync.runner, flake8_wfasync.precheck, "
-            "flake8_wfasync.project_index, flake8_wfasync.output\n"
+            "import flake8_wfasync.app.cli, flake8_wfasync.app.runner, flake8_wfasync.analysis.precheck, "
+            "flake8_wfasync.analysis.project_index, flake8_wfasync.app.output, flake8_wfasync.knowledge.rules\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'libcst'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"

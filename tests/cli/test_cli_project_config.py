@@ -8,7 +8,7 @@ import pytest
 from cli_helpers import run_wfasync, write
 
 from flake8_wfasync.config import Config, ConfigError
-from flake8_wfasync.project_config import config_from_mapping, find_pyproject, load_pyproject
+from flake8_wfasync.app.project_config import config_from_mapping, find_pyproject, load_pyproject
 
 
 def test_full_table_builds_the_config(tmp_path: Path) -> None:
@@ -108,7 +108,7 @@ def test_command_reports_a_broken_config_in_one_line(tmp_path: Path, text: str, 
 
 
 def test_load_nearest(tmp_path: Path) -> None:
-    from flake8_wfasync.project_config import load_nearest
+    from flake8_wfasync.app.project_config import load_nearest
 
     assert load_nearest(tmp_path) == (Config(), None)
     write(tmp_path, "pyproject.toml", '[tool.wfasync]\nscope = "steps"\n')

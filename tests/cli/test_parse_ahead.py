@@ -9,9 +9,10 @@ from pathlib import Path
 
 from cli_helpers import run_wfasync, write
 
-from flake8_wfasync import runner
-from flake8_wfasync.config import Config
-from flake8_wfasync.parse_ahead import ParseAhead
+from flake8_wfasync.app import runner
+from flake8_wfasync.app.file_check import FileJob, analyse_job
+from flake8_wfasync.app.parse_ahead import ParseAhead
+from flake8_wfasync.config import Config, analysis_config
 
 BAD = """\
 import time
@@ -53,10 +54,10 @@ def test_parallel_run_with_parse_ahead_matches_one_process(tmp_path: Path) -> No
     assert len(found) == 30 + 2 * 30
 
 
-def _jobs(root: Path) -> list[runner._Job]:
+def _jobs(root: Path) -> list[FileJob]:
     out = []
     for path in sorted(root.rglob("*.py")):
-        out.append(runner._Job(str(path), path.read_bytes(), pre=True))
+        out.append(FileJob(str(path), path.read_bytes(), pre=True))
     return out
 
 
@@ -64,8 +65,8 @@ def test_a_worker_that_dies_costs_only_time(tmp_path: Path, capfd) -> None:
     for i in range(30):
         write(tmp_path, f"m{i:02}.py", BAD + f"\n\nX = {i}\n")
     write(tmp_path, "broken.py", "async def (\n")
-    config = runner.analysis_config(Config())
-    expected = {job.path: runner._analyse(job, config, None) for job in _jobs(tmp_path)}
+    config = analysis_config(Config())
+    expected = {job.path: analyse_job(job, config, None) for job in _jobs(tmp_path)}
     jobs = _jobs(tmp_path)
     ahead = ParseAhead.start(config, jobs, 2)
     assert ahead is not None and len(ahead.procs) == 2
@@ -82,7 +83,7 @@ def test_files_outside_the_shares_are_analysed_too(tmp_path: Path) -> None:
     for i in range(4):
         write(tmp_path, f"a{i}.py", BAD)
         write(tmp_path, f"b{i}.py", BAD.replace("time.sleep(1)", "time.sleep(2)"))
-    config = runner.analysis_config(Config())
+    config = analysis_config(Config())
     jobs = _jobs(tmp_path)
     early, late = jobs[:4], jobs[4:]
     ahead = ParseAhead.start(config, early, 2)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from flake8_wfasync.analyzer import analyze_source
+from flake8_wfasync.analysis import analyze_source
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "fixtures" / "examples" / "report_flow.py"

@@ -19,7 +19,7 @@ import libcst as cst
 import pytest
 
 from flake8_wfasync.config import Config
-from flake8_wfasync.fixes import fix_module
+from flake8_wfasync.fix import fix_module
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 
@@ -49,7 +49,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 
 def _start_fix(root: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "flake8_wfasync.cli", "fix", "--isolated", "."],
+    return subprocess.Popen([sys.executable, "-m", "flake8_wfasync", "fix", "--isolated", "."],
                             cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -104,7 +104,7 @@ def test_a_killed_fix_leaves_each_file_old_or_new(tmp_path: Path, changes: int) 
     assert all(n.startswith(".") for n in leftovers), leftovers
 
     # A second, uninterrupted run completes the job and leaves nothing else in the folder.
-    rerun = subprocess.run([sys.executable, "-m", "flake8_wfasync.cli", "fix", "--isolated", "."],
+    rerun = subprocess.run([sys.executable, "-m", "flake8_wfasync", "fix", "--isolated", "."],
                            cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
     assert "Traceback" not in rerun.stderr, rerun.stderr
     final = {n: b for n, b in _tree(tmp_path).items() if n not in leftovers}

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from flake8_wfasync.cli import main
-from flake8_wfasync.runner import source_lines
+from flake8_wfasync.app.cli import main
+from flake8_wfasync.source import source_lines
 
 # The character sits on line 2 (a comment or a string); the noqa is on line 4, the call to
 # report on line 5.

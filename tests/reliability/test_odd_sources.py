@@ -92,7 +92,7 @@ def _expected(outcome: object) -> list[object]:
 @pytest.fixture(scope="module")
 def check_run(corpus: Path) -> tuple[dict[str, list[object]], subprocess.CompletedProcess[str]]:
     proc = subprocess.run(
-        [sys.executable, "-m", "flake8_wfasync.cli", "check", "--isolated", "--no-cache", "-j", "1",
+        [sys.executable, "-m", "flake8_wfasync", "check", "--isolated", "--no-cache", "-j", "1",
          "--format", "json", "."],
         cwd=corpus, capture_output=True, text=True, timeout=120, check=False,
     )
@@ -152,7 +152,7 @@ def test_python_warnings_about_the_checked_code_are_not_printed(tmp_path: Path) 
         'import re, time\n\n\nasync def f(s):\n    time.sleep(1)\n    return re.match("\\d+", s)\n',
         encoding="utf-8")
     proc = subprocess.run(
-        [sys.executable, "-W", "always", "-m", "flake8_wfasync.cli", "check", "--isolated", "--no-cache",
+        [sys.executable, "-W", "always", "-m", "flake8_wfasync", "check", "--isolated", "--no-cache",
          "-j", "1", "."],
         cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
     )

@@ -32,7 +32,7 @@ def folder(tmp_path: Path) -> Path:
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "flake8_wfasync.cli", *args, "--isolated", "."],
+    return subprocess.run([sys.executable, "-m", "flake8_wfasync", *args, "--isolated", "."],
                           cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
 
 

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flake8_wfasync.analyzer import (
+from flake8_wfasync.analysis import (
     SourceParseError,
     analyze_module,
     analyze_source,
@@ -26,8 +26,8 @@ from flake8_wfasync.analyzer import (
     might_block,
 )
 from flake8_wfasync.config import Config
-from flake8_wfasync.fixes import FixError, fix_module
-from flake8_wfasync.plugin import WfasyncChecker
+from flake8_wfasync.fix import FixError, fix_module
+from flake8_wfasync.app.flake8_plugin import WfasyncChecker
 
 FAST = settings(max_examples=60, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,

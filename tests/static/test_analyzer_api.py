@@ -6,7 +6,7 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
-from flake8_wfasync.analyzer import (
+from flake8_wfasync.analysis import (
     SourceParseError,
     analyze_module,
     analyze_source,
@@ -119,20 +119,21 @@ def test_parse_error_is_one_clear_line(src, line):
 _WATCH_CHECKS = """
 import sys, threading
 import libcst as cst
-from flake8_wfasync import analyzer
+from flake8_wfasync.analysis import analyze_source
 
 checked = []
+check_node = cst.CSTNode.__post_init__
 real_parse = cst.parse_module
 def watched(text):
-    checked.append(cst.CSTNode.__post_init__ is analyzer._CHECK_NODE)
+    checked.append(cst.CSTNode.__post_init__ is check_node)
     return real_parse(text)
-analyzer.cst.parse_module = watched
+cst.parse_module = watched
 src = sys.stdin.read()
-assert analyzer.analyze_source(src)
+assert analyze_source(src)
 release = threading.Event()
 other = threading.Thread(target=release.wait, args=(5,))
 other.start()
-assert analyzer.analyze_source(src + "\\n")
+assert analyze_source(src + "\\n")
 release.set()
 other.join()
 try:

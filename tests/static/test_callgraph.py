@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from flake8_wfasync.analyzer import analyze_source
+from flake8_wfasync.analysis import analyze_source
 from flake8_wfasync.config import DEFAULT_CONFIG, Config
 
 

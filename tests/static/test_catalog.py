@@ -11,8 +11,8 @@ from types import CodeType
 
 import pytest
 
-from flake8_wfasync import catalog
-from flake8_wfasync.catalog import (
+from flake8_wfasync.knowledge import catalog
+from flake8_wfasync.knowledge.catalog import (
     match_qualname,
     match_runtime_frame,
     module_level_callables,

@@ -16,7 +16,7 @@ from fixture_tools import (
     strip_async,
 )
 
-from flake8_wfasync.analyzer import analyze_module, analyze_source
+from flake8_wfasync.analysis import analyze_module, analyze_source
 
 FILES = fixture_files()
 
@@ -26,7 +26,7 @@ def _id(p) -> str:
 
 
 def test_fixtures_exist_for_every_rule():
-    from flake8_wfasync.rules import RULES
+    from flake8_wfasync.knowledge.rules import RULES
 
     seen = set()
     for path in FILES:

@@ -143,7 +143,7 @@ import sys
 
 from flake8.main import cli
 
-from flake8_wfasync import project_config
+from flake8_wfasync.app import project_config
 
 reads = []
 original = project_config.load_pyproject

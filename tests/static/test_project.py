@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 from fixture_tools import FIXTURES, by_line, expected
 
-from flake8_wfasync import callgraph, project_index
-from flake8_wfasync.analyzer import analyze_source, might_block_tree
+from flake8_wfasync.analysis import project_index, summaries
+from flake8_wfasync.analysis.project_index import build_project_index
+from flake8_wfasync.analysis import analyze_source, might_block_tree
 from flake8_wfasync.config import Config
-from flake8_wfasync.project_index import lazy_index_for, module_name_for
+from flake8_wfasync.analysis.project_index import lazy_index_for, module_name_for
 
 _PROJECT = re.compile(r"#\s*expect-project:\s*(.+?)\s*$")
 PACKAGES = sorted(p.parent for p in FIXTURES.rglob("__init__.py") if not (p.parent.parent / "__init__.py").exists())
@@ -54,7 +55,7 @@ def test_there_are_package_fixtures():
 @pytest.mark.parametrize("package", PACKAGES, ids=lambda p: str(p.relative_to(FIXTURES)))
 def test_package_fixture_as_a_project(package: Path):
     files = sorted(package.rglob("*.py"))
-    _check_project(files, callgraph.build_project_index(files, Config()))
+    _check_project(files, build_project_index(files, Config()))
 
 
 @pytest.mark.parametrize("package", PACKAGES, ids=lambda p: str(p.relative_to(FIXTURES)))
@@ -68,7 +69,7 @@ def test_package_fixture_with_the_lazy_index(package: Path):
 def test_chain_message_names_every_step():
     package = FIXTURES / "callgraph" / "crossmod"
     files = sorted(package.rglob("*.py"))
-    index = callgraph.build_project_index(files, Config())
+    index = build_project_index(files, Config())
     steps = package / "steps.py"
     found = {f.line: f for f in analyze_source(steps.read_text(), str(steps), Config(), index=index)}
     line = next(i for i, t in enumerate(steps.read_text().splitlines(), 1) if "util.rows_via_module(path)" in t)
@@ -132,12 +133,12 @@ APP = {
 
 def test_tags_change_only_for_files_importing_a_changed_module(tmp_path: Path):
     files = _project(tmp_path, APP)
-    first = callgraph.build_project_index(files, Config())
+    first = build_project_index(files, Config())
     tags = {p.name: first.digest_for(str(p)) for p in files}
     assert tags["db.py"] == "" and tags["flow.py"] and tags["free.py"]  # no coroutine: no tag
     db = tmp_path / "app" / "db.py"
     db.write_text(db.read_text().replace("time.sleep(1)", "return 1"))
-    second = callgraph.build_project_index(files, Config())
+    second = build_project_index(files, Config())
     assert second.digest_for(str(tmp_path / "app" / "flow.py")) != tags["flow.py"]
     assert second.digest_for(str(tmp_path / "app" / "free.py")) == tags["free.py"]
     flow = tmp_path / "app" / "flow.py"
@@ -148,29 +149,29 @@ def test_tags_change_only_for_files_importing_a_changed_module(tmp_path: Path):
 def test_summaries_are_reused_from_the_cache_folder(tmp_path: Path, monkeypatch):
     files = _project(tmp_path / "src", APP)
     calls = []
-    real = callgraph.summarize
+    real = summaries.summarize
 
     def counting(text, path, config, index, **hints):
         calls.append(Path(path).name)
         return real(text, path, config, index, **hints)
 
-    monkeypatch.setattr(callgraph, "summarize", counting)  # the index looks it up on each use
+    monkeypatch.setattr(summaries, "summarize", counting)  # the index looks it up on each use
     cache = tmp_path / "cache"
-    a = callgraph.build_project_index(files, Config(), cache_dir=cache)
+    a = build_project_index(files, Config(), cache_dir=cache)
     assert sorted(calls) == ["db.py", "other.py"]  # only what coroutine files import
     calls.clear()
-    b = callgraph.build_project_index(files, Config(), cache_dir=cache)
+    b = build_project_index(files, Config(), cache_dir=cache)
     assert calls == []
     assert a.chains == b.chains and a.tags == b.tags
     db = tmp_path / "src" / "app" / "db.py"
     db.write_text(db.read_text() + "\n")
-    callgraph.build_project_index(files, Config(), cache_dir=cache)
+    build_project_index(files, Config(), cache_dir=cache)
     assert calls == ["db.py"]
 
 
 def test_prepass_lets_a_file_through_only_for_a_blocking_project_call(tmp_path: Path):
     files = _project(tmp_path, APP)
-    index = callgraph.build_project_index(files, Config())
+    index = build_project_index(files, Config())
     for name, want in (("flow.py", True), ("free.py", False)):
         p = tmp_path / "app" / name
         text = p.read_text()
@@ -192,7 +193,7 @@ def test_import_cycles_and_recursion_across_modules(tmp_path: Path):
                      "    time.sleep(1)\n\n\ndef quiet(n):\n    return a.quiet(n)\n"),
         "pkg/c.py": "from .a import f, quiet\n\n\nasync def go():\n    quiet(1)\n    return f(3)\n",
     })
-    index = callgraph.build_project_index(files, Config())
+    index = build_project_index(files, Config())
     c = files[-1]
     found = analyze_source(c.read_text(), str(c), Config(), index=index)
     assert [(f.line, f.code) for f in found] == [(6, "WFA201")]
@@ -237,7 +238,7 @@ def test_a_module_that_cannot_block_is_summarised_without_libcst(tmp_path: Path,
         return real(text, *args, **kwargs)
 
     monkeypatch.setattr(libcst, "parse_module", counting)
-    index = callgraph.build_project_index(files, Config())
+    index = build_project_index(files, Config())
     assert index.summaries["app.other"]["funcs"] == {}
     assert len(parsed) == 1 and "time.sleep" in parsed[0]  # only app.db needed libcst
     assert index.chain("app.db.load") is not None and index.chain("app.other.helper") is None

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from flake8_wfasync import analyzer, callgraph, runner
-from flake8_wfasync.analyzer import analyze_source
+from flake8_wfasync.analysis import summaries, walker
+from flake8_wfasync.analysis.project_index import build_project_index
+from flake8_wfasync.app import runner
+from flake8_wfasync.analysis import analyze_source
 from flake8_wfasync.config import Config
-from flake8_wfasync.project_index import lazy_index_for
+from flake8_wfasync.analysis.project_index import lazy_index_for
 
 
 def _project(root: Path, files: dict[str, str]) -> list[Path]:
@@ -32,13 +34,14 @@ def _project(root: Path, files: dict[str, str]) -> list[Path]:
 def parsed(monkeypatch) -> list[str]:
     """The files libcst parses from now on (file names only)."""
     seen: list[str] = []
-    real = analyzer._cst_parse
+    real = walker.cst_parse
 
     def spy(text: str, path: str):
         seen.append(Path(path).name)
         return real(text, path)
 
-    monkeypatch.setattr(analyzer, "_cst_parse", spy)
+    monkeypatch.setattr(walker, "cst_parse", spy)
+    monkeypatch.setattr(summaries, "cst_parse", spy)
     return seen
 
 
@@ -102,7 +105,7 @@ def test_a_module_that_blocks_only_through_another_is_parsed_to_name_its_helpers
         "pkg/steps.py": STEPS,
     })
     # c.pure is not there at all: unknown, so not blocking.
-    index = callgraph.build_project_index(files, Config())
+    index = build_project_index(files, Config())
     assert sorted(set(parsed)) == ["a.py", "b.py", "c.py"]  # clean.py: from its ast alone
     assert index.summaries["pkg.clean"].get("tentative")
     assert not index.summaries["pkg.a"].get("tentative")
@@ -142,7 +145,7 @@ def test_a_variable_is_not_a_function_but_an_alias_is_followed(tmp_path, parsed)
                 api.fetch(path)
         """,
     })
-    index = callgraph.build_project_index(files, Config())
+    index = build_project_index(files, Config())
     steps = tmp_path / "pkg" / "steps.py"
     (msg,) = _messages(steps, index)
     assert "api.fetch(path)" in msg and "pkg.db.load() -> open (" in msg
@@ -214,7 +217,7 @@ def test_a_cached_result_follows_a_change_in_a_module_reached_through_a_type(tmp
     argv = ["check", "--format", "json", "--jobs", jobs, "--cache-dir", str(tmp_path / "cache"), str(root)]
 
     def codes() -> tuple[list[tuple[str, str]], str]:
-        proc = subprocess.run([sys.executable, "-m", "flake8_wfasync.cli", argv[0], "-v", *argv[1:]],
+        proc = subprocess.run([sys.executable, "-m", "flake8_wfasync", argv[0], "-v", *argv[1:]],
                               capture_output=True, text=True, timeout=120)
         out, err = proc.stdout, proc.stderr
         found = json.loads(out)["findings"]

@@ -7,8 +7,9 @@ import textwrap
 
 import pytest
 
-from flake8_wfasync import catalog, origins
-from flake8_wfasync.analyzer import analyze_source
+from flake8_wfasync.analysis import origins
+from flake8_wfasync.knowledge import catalog
+from flake8_wfasync.analysis import analyze_source
 
 
 def findings(src: str):

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__
-from .config import SCOPES, Config, ConfigError
+from .. import __version__
+from ..config import SCOPES, Config, ConfigError
 from .discovery import DiscoveryError, discover
 from .output import FORMATS, Style
 
@@ -177,9 +177,10 @@ def _fewer_collections() -> None:
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    from ..config import analysis_config
     from .cache import CACHE_DIR_NAME, ResultCache, make_key, tree_digest
     from .output import write_github, write_json, write_text
-    from .runner import analysis_config, check_paths, check_project
+    from .runner import check_paths, check_project
 
     _fewer_collections()
     config, root = resolve_config(args)
@@ -254,7 +255,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_fix(args: argparse.Namespace, out: TextIO) -> int:
-    from .fixes import fix_files
+    from ..fix.files import fix_files
 
     _fewer_collections()
     config, root = resolve_config(args)
@@ -278,8 +279,8 @@ def cmd_fix(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
+    from ..knowledge.rules import RULES
     from .docs_gen import explain_text
-    from .rules import RULES
 
     code = args.code.strip().upper()
     if code not in RULES:

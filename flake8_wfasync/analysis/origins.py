@@ -2,7 +2,7 @@
 
 Method names alone are no evidence (a dict has ``get``, a queue ``put``, anything may have
 ``query``), so the analyzer only flags a sync method with an async twin on a value whose origin
-it knows. Resolution (:mod:`flake8_wfasync.resolve`) tracks values as instance paths
+it knows. Resolution (:mod:`flake8_wfasync.analysis.resolve`) tracks values as instance paths
 (``"T()"``); this module says which type a LlamaIndex call or annotation yields:
 
 - a class of a kind: ``OpenAI(...)`` from ``llama_index.llms.openai`` is an LLM,
@@ -21,7 +21,7 @@ Anthropic, boto3 and docker clients need no more than the catalog's constructors
 
 from __future__ import annotations
 
-from . import catalog
+from ..knowledge import catalog
 
 __all__ = ["kind_of", "result_type"]
 

@@ -39,9 +39,6 @@ class Finding:
     # The libcst node that was flagged, so fixes can find it by identity. Not compared.
     node: Any = field(default=None, compare=False, repr=False, hash=False)
 
-    def flake8_text(self) -> str:
-        return f"{self.code} {self.message}"
-
 
 @dataclass(frozen=True)
 class Chain:

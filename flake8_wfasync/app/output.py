@@ -6,9 +6,10 @@ import json
 import os
 from typing import Any, TextIO
 
-from . import __version__
-from .findings import Finding
-from .runner import CheckResult, FileError, finding_to_dict
+from .. import __version__
+from ..knowledge.findings import Finding
+from .file_check import finding_to_dict
+from .runner import CheckResult, FileError
 
 FORMATS = ("text", "json", "sarif", "github")
 
@@ -140,7 +141,7 @@ def _gh_escape_prop(text: str) -> str:
 
 def write_github(result: CheckResult, out: TextIO) -> None:
     """GitHub Actions workflow commands: one annotation per finding, on the changed line."""
-    from .rules import get_rule
+    from ..knowledge.rules import get_rule
 
     for f in result.findings:
         props = [f"file={_gh_escape_prop(_posix(f.path))}", f"line={f.line}", f"col={f.col + 1}"]

@@ -1,37 +1,24 @@
-"""The cheap pre-check on a file's ``ast`` tree, and what reading a file takes.
+"""The cheap pre-check on a file's ``ast`` tree, and what the coroutines of a module call.
 
 Everything here works on ``ast`` alone, without libcst: a run can read and pre-check every
 file of a project (and ask which project functions its coroutines call) before libcst is even
 imported, which by itself costs about as much as pre-checking a hundred files.
 
 :func:`might_block_tree` lets through only files with a coroutine holding a call worth a
-closer look; the analyzer (:mod:`flake8_wfasync.analyzer`) looks closer.
+closer look; the walker (:mod:`flake8_wfasync.analysis.walker`) looks closer.
 """
 
 from __future__ import annotations
 
 import ast
-import io
-import tokenize
-import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import catalog
-from .config import DEFAULT_CONFIG, Config
+from ..config import DEFAULT_CONFIG, Config
+from ..knowledge import catalog
+from ..source import SourceParseError, decode_source, parse_quietly
 
-
-class SourceParseError(Exception):
-    """The file is not valid Python (for the parser in use)."""
-
-    def __init__(self, path: str, line: int, col: int, msg: str) -> None:
-        super().__init__(path, line, col, msg)
-        self.path = path
-        self.line = line
-        self.col = col
-        self.msg = msg
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: cannot parse: {self.msg}"
+if TYPE_CHECKING:
+    from .project_view import ProjectView
 
 
 # Offloading callables -> index of the positional argument that must be a callable.
@@ -41,40 +28,8 @@ OFFLOADS: dict[str, int] = {
     "trio.to_thread.run_sync": 0,
     "functools.partial": 0,
 }
-# The offloads that pass keyword arguments on to the callable.
+# Calls that start an event loop: inside a coroutine, a nested one.
 NESTED_LOOP_RUNNERS = frozenset({"asyncio.run", "anyio.run", "trio.run"})
-
-
-# --- reading source ----------------------------------------------------------------------------
-
-def decode_source(source: str | bytes) -> str:
-    """Text of a source file, honouring a BOM and a coding cookie (PEP 263)."""
-    if isinstance(source, str):
-        return source[1:] if source.startswith("\ufeff") else source
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
-        return source.decode(encoding)
-    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
-        raise SourceParseError("<string>", 1, 0, f"cannot decode source: {exc}") from None
-
-
-def parse_quietly(text: str, path: str = "<unknown>") -> ast.Module:
-    """``ast.parse`` without the warnings Python gives about the code it parses (an invalid
-    escape like ``"\\d"``, a literal called like a function): the code is the user's, not ours,
-    and a check is no place to print them. Errors still raise."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return ast.parse(text, filename=path)
-
-
-def ast_parse(text: str, path: str) -> ast.Module:
-    try:
-        return parse_quietly(text, path)
-    except SyntaxError as exc:
-        raise SourceParseError(path, exc.lineno or 1, max((exc.offset or 1) - 1, 0),
-                               exc.msg or "invalid syntax") from None
-    except (ValueError, RecursionError, MemoryError) as exc:
-        raise SourceParseError(path, 1, 0, str(exc) or type(exc).__name__) from None
 
 
 # --- the pre-check --------------------------------------------------------------------------------
@@ -153,7 +108,7 @@ def _attribute_chain(func: ast.expr) -> tuple[ast.expr, list[str]]:
 
 
 def might_block_tree(tree: ast.AST, source: str | None = None,
-                     config: Config = DEFAULT_CONFIG, index: object | None = None,
+                     config: Config = DEFAULT_CONFIG, index: ProjectView | None = None,
                      path: str = "<string>") -> bool:
     """The pre-pass on an ``ast`` tree. Conservative: True whenever a coroutine (or a sync
     function of the module it calls) calls a name that may resolve to a catalog entry, a
@@ -232,7 +187,7 @@ class AstHelpers:
     def of(cls, body: list[ast.stmt]) -> AstHelpers | None:
         funcs: dict[str, list[ast.AST]] = {}
         methods: dict[str, list[ast.AST]] = {}
-        for stmt in _ast_block(body):
+        for stmt in ast_statements(body):
             if isinstance(stmt, ast.FunctionDef):
                 funcs.setdefault(stmt.name, []).append(stmt)
             elif isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Lambda):
@@ -240,7 +195,7 @@ class AstHelpers:
                     if isinstance(t, ast.Name):
                         funcs.setdefault(t.id, []).append(stmt.value)
             elif isinstance(stmt, ast.ClassDef):
-                for item in _ast_block(stmt.body):
+                for item in ast_statements(stmt.body):
                     if isinstance(item, ast.FunctionDef):
                         methods.setdefault(item.name, []).append(item)
                         if item.name == "__init__":  # Class(...) runs it
@@ -265,30 +220,29 @@ class AstHelpers:
                     out.append(fn)
 
 
-def _ast_block(body: list[ast.stmt]) -> list[ast.stmt]:
+def ast_statements(body: list[ast.stmt]) -> list[ast.stmt]:
+    """The statements of a block, those under its ``if``, ``try`` and ``with`` included."""
     out: list[ast.stmt] = []
     for stmt in body:
         out.append(stmt)
         if isinstance(stmt, (ast.If, ast.Try, ast.With)) or type(stmt).__name__ == "TryStar":
-            out.extend(_ast_block(stmt.body))
-            out.extend(_ast_block(getattr(stmt, "orelse", [])))
+            out.extend(ast_statements(stmt.body))
+            out.extend(ast_statements(getattr(stmt, "orelse", [])))
             for h in getattr(stmt, "handlers", []):
-                out.extend(_ast_block(h.body))
-            out.extend(_ast_block(getattr(stmt, "finalbody", [])))
+                out.extend(ast_statements(h.body))
+            out.extend(ast_statements(getattr(stmt, "finalbody", [])))
     return out
 
 
-def ast_calls_project_blocking(tree: ast.Module, calls: list[ast.Call], index: Any, path: str) -> bool:
+def ast_calls_project_blocking(tree: ast.Module, calls: list[ast.Call], index: ProjectView, path: str) -> bool:
     """True when one of ``calls`` names a project function that the index says blocks."""
-    if not hasattr(index, "chain"):
-        return False
     return any(index.chain(q) is not None for q in ast_project_calls(tree, calls, index, path))
 
 
-def ast_project_calls(tree: ast.Module, calls: list[ast.Call], index: Any, path: str) -> list[str]:
+def ast_project_calls(tree: ast.Module, calls: list[ast.Call], index: ProjectView, path: str) -> list[str]:
     """The project names (``pkg.db.load``, ``pkg.db.Repo.fetch``) that ``calls`` call through
     the module's imports."""
-    names = _ast_import_names(tree, index, path)
+    names = import_bindings(tree, index, path)
     out: list[str] = []
     if not names:
         return out
@@ -312,11 +266,11 @@ def ast_project_calls(tree: ast.Module, calls: list[ast.Call], index: Any, path:
     return out
 
 
-def _ast_import_names(tree: ast.Module, index: Any, path: str) -> dict[str, str]:
+def import_bindings(tree: ast.Module, index: ProjectView, path: str) -> dict[str, str]:
     """Module-level import bindings: local name -> qualified name (relative ones resolved)."""
     package = index.package_of(path)
     names: dict[str, str] = {}
-    for stmt in _ast_block(tree.body):
+    for stmt in ast_statements(tree.body):
         if isinstance(stmt, ast.Import):
             for a in stmt.names:
                 names[a.asname or a.name.partition(".")[0]] = a.name if a.asname else a.name.partition(".")[0]

@@ -25,11 +25,12 @@ import sys
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from . import __version__
-from .analyzer import SourceParseError, analyze_text
-from .config import DEFAULT_CONFIG, SCOPES, Config, ConfigError
+from .. import __version__
+from ..analysis.project_index import lazy_index_for
+from ..analysis.walker import analyze_text
+from ..config import DEFAULT_CONFIG, SCOPES, Config, ConfigError
+from ..source import SourceParseError
 from .project_config import load_nearest
-from .project_index import lazy_index_for
 
 _QUALNAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\.?$")
 

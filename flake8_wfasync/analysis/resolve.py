@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from . import catalog, origins
+from ..knowledge import catalog
+from . import origins
 from .precheck import relative_module_in
 
 BUILTIN_NAMES = frozenset(dir(builtins))

@@ -9,10 +9,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# What a rule's findings are, which decides the code sets the analysis and the fixer use:
+KINDS: dict[str, str] = {
+    "call": "a call named by the catalog that blocks where it runs",
+    "configured": "a call the configuration names as blocking",
+    "chain": "a call to a function of the project that blocks further down",
+    "eager-offload": "a blocking call evaluated before it is offloaded",
+    "process-pool": "an unpicklable callable sent to a process pool",
+    "nested-loop": "a nested event loop started in a coroutine",
+    "loop-lookup": "the event loop looked up the deprecated way",
+    "never-awaits": "an async step that never awaits and blocks",
+}
+# Findings that say "the coroutine blocks the loop right here": a step that never awaits and
+# holds one is a WFA401; each can be offloaded as it stands.
+_BLOCKING_KINDS = frozenset({"call", "configured", "chain"})
+# Calls that block right where a sync helper makes them: the helper blocks (WFA201 chains).
+_SITE_KINDS = frozenset({"call", "configured", "eager-offload"})
+
 
 @dataclass(frozen=True)
 class Rule:
     code: str
+    kind: str  # a key of KINDS
     title: str
     # Message template; the analyzer fills {call}, {where} and {fix}.
     message: str
@@ -31,14 +49,16 @@ from workflows.events import StartEvent, StopEvent
 """
 
 
-def _r(code: str, title: str, why: str, bad: str, good: str, fix: str,
+def _r(code: str, kind: str, title: str, why: str, bad: str, good: str, fix: str,
        message: str = _BLOCKING_MSG) -> Rule:
-    return Rule(code, title, message, why, bad, good, fix)
+    if kind not in KINDS:
+        raise ValueError(f"{code}: unknown rule kind {kind!r}")
+    return Rule(code, kind, title, message, why, bad, good, fix)
 
 
 _RULES = [
     _r(
-        "WFA101", "Synchronous HTTP request in a coroutine",
+        "WFA101", "call", "Synchronous HTTP request in a coroutine",
         "A sync HTTP client (requests, httpx.Client, urllib, urllib3, http.client) waits for the "
         "network on the event-loop thread: every other step, timer and connection stalls until "
         "the server answers.",
@@ -67,7 +87,7 @@ class Fetch(Workflow):
         "await asyncio.to_thread(requests.get, url) or use httpx.AsyncClient / aiohttp",
     ),
     _r(
-        "WFA102", "File-system I/O in a coroutine",
+        "WFA102", "call", "File-system I/O in a coroutine",
         "Disk access has no asyncio equivalent: open(), pathlib reads and writes, os and shutil "
         "calls run on the loop thread and a slow or network disk freezes the whole workflow.",
         """\
@@ -86,7 +106,7 @@ async def load(path):
         "await asyncio.to_thread(...) for the I/O, or make the step a plain def",
     ),
     _r(
-        "WFA103", "time.sleep in a coroutine",
+        "WFA103", "call", "time.sleep in a coroutine",
         "time.sleep stops the event loop itself; asyncio.sleep suspends only this coroutine.",
         """\
 import time
@@ -105,7 +125,7 @@ async def poll():
         "await asyncio.sleep(...)",
     ),
     _r(
-        "WFA104", "Subprocess call in a coroutine",
+        "WFA104", "call", "Subprocess call in a coroutine",
         "subprocess.run and friends wait for the child process on the loop thread.",
         """\
 import subprocess
@@ -125,7 +145,7 @@ async def build():
         "await asyncio.create_subprocess_exec(...) or await asyncio.to_thread(subprocess.run, ...)",
     ),
     _r(
-        "WFA105", "Blocking socket or DNS call in a coroutine",
+        "WFA105", "call", "Blocking socket or DNS call in a coroutine",
         "Plain sockets, DNS lookups, ssl, smtplib and ftplib wait on the network on the loop thread.",
         """\
 import socket
@@ -144,7 +164,7 @@ async def resolve(host):
         "use asyncio streams / loop.getaddrinfo, or await asyncio.to_thread(...)",
     ),
     _r(
-        "WFA106", "Synchronous database driver in a coroutine",
+        "WFA106", "call", "Synchronous database driver in a coroutine",
         "sqlite3, psycopg2, pymysql, sync redis, pymongo and a sync SQLAlchemy engine wait for "
         "the database on the loop thread.",
         """\
@@ -167,7 +187,7 @@ async def count(db):
         "use the async driver, or await asyncio.to_thread(...)",
     ),
     _r(
-        "WFA107", "Wait on a thread primitive in a coroutine",
+        "WFA107", "call", "Wait on a thread primitive in a coroutine",
         "threading locks and events, queue.Queue, Thread.join and Future.result park the loop "
         "thread until another thread lets go.",
         """\
@@ -194,7 +214,7 @@ async def run(job):
         "use asyncio primitives, or await asyncio.wrap_future(fut)",
     ),
     _r(
-        "WFA108", "Console input in a coroutine",
+        "WFA108", "call", "Console input in a coroutine",
         "input() waits for a human on the loop thread; in a workflow, ask with an "
         "InputRequiredEvent and wait for the HumanResponseEvent instead.",
         """\
@@ -211,7 +231,7 @@ async def ask():
         "await asyncio.to_thread(input, ...) or a human-in-the-loop event",
     ),
     _r(
-        "WFA109", "CPU-heavy call in a coroutine",
+        "WFA109", "call", "CPU-heavy call in a coroutine",
         "Key derivation and large compression hold the loop thread for as long as they compute; "
         "a dedicated executor keeps the loop responsive.",
         """\
@@ -236,7 +256,7 @@ async def derive(pw, salt):
         "await loop.run_in_executor(dedicated_pool, fn, *args)",
     ),
     _r(
-        "WFA110", "Synchronous SDK or LLM client call in a coroutine",
+        "WFA110", "call", "Synchronous SDK or LLM client call in a coroutine",
         "LlamaIndex LLMs, embeddings, query engines and retrievers, the sync OpenAI and "
         "Anthropic clients, boto3 and docker wait on the network on the loop thread; most have "
         "an async twin.",
@@ -259,7 +279,7 @@ async def answer(q):
         "await the async twin (await llm.acomplete(...)) or use the async client",
     ),
     _r(
-        "WFA199", "Call configured as blocking",
+        "WFA199", "configured", "Call configured as blocking",
         "The project listed this callable as blocking (--wfasync-extra-blocking or "
         "[tool.wfasync] extra-blocking).",
         # The test configures "mylib.fetch" as blocking for this example.
@@ -282,7 +302,7 @@ async def go():
         "as configured",
     ),
     _r(
-        "WFA201", "Call to a project function that blocks",
+        "WFA201", "chain", "Call to a project function that blocks",
         "A sync helper of the project that blocks (directly or further down) blocks the loop just "
         "the same when a coroutine calls it.",
         """\
@@ -313,7 +333,7 @@ async def step_body(url):
         message="{call} blocks the event loop in {where} through {chain}: {fix}",
     ),
     _r(
-        "WFA301", "Blocking call evaluated before it is offloaded",
+        "WFA301", "eager-offload", "Blocking call evaluated before it is offloaded",
         "to_thread(requests.get(url)) calls requests.get on the loop thread and then hands its "
         "result to the thread: the offload does nothing.",
         """\
@@ -338,7 +358,7 @@ async def fetch(url):
         message="{call} runs on the event loop before {offload} gets it in {where}: {fix}",
     ),
     _r(
-        "WFA302", "Unpicklable callable sent to a process pool",
+        "WFA302", "process-pool", "Unpicklable callable sent to a process pool",
         "A ProcessPoolExecutor pickles the callable; a lambda or nested function fails at "
         "runtime.",
         """\
@@ -369,7 +389,7 @@ async def square(x):
         message="{call} sends {callable} to a ProcessPoolExecutor in {where}: {fix}",
     ),
     _r(
-        "WFA303", "Nested event loop in a coroutine",
+        "WFA303", "nested-loop", "Nested event loop in a coroutine",
         "asyncio.run or loop.run_until_complete inside a running loop fails, or deadlocks when "
         "patched to allow it.",
         """\
@@ -395,7 +415,7 @@ async def outer():
         message="{call} starts a nested event loop in {where}: {fix}",
     ),
     _r(
-        "WFA304", "asyncio.get_event_loop() in a coroutine",
+        "WFA304", "loop-lookup", "asyncio.get_event_loop() in a coroutine",
         "Inside a coroutine the running loop is known; get_event_loop() is deprecated there and "
         "may create or return the wrong loop.",
         """\
@@ -416,7 +436,7 @@ async def later(cb):
         message="{call} in {where}: {fix}",
     ),
     _r(
-        "WFA401", "Async step that never awaits and blocks",
+        "WFA401", "never-awaits", "Async step that never awaits and blocks",
         "An async def step that never awaits runs start to finish on the loop thread; as a plain "
         "def step the runtime runs it in a worker thread instead.",
         _STEP_HEADER + """\
@@ -443,6 +463,12 @@ class Fetch(Workflow):
 ]
 
 RULES: dict[str, Rule] = {r.code: r for r in _RULES}
+# Codes of findings that block the loop where the coroutine makes the call.
+BLOCKING_CODES: frozenset[str] = frozenset(r.code for r in _RULES if r.kind in _BLOCKING_KINDS)
+# Codes of calls that make the sync function holding them block.
+SITE_CODES: frozenset[str] = frozenset(r.code for r in _RULES if r.kind in _SITE_KINDS)
+# Codes whose rule is told by catalog entries alone.
+CATALOG_CODES: frozenset[str] = frozenset(r.code for r in _RULES if r.kind == "call")
 
 
 def get_rule(code: str) -> Rule:

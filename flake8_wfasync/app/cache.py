@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .atomic import replace_file
+from .. import __version__
+from ..analysis.code_digest import analysis_digest
+from ..atomic import replace_file
 
 CACHE_DIR_NAME = ".wfasync_cache"
 _FORMAT = 2
@@ -32,25 +33,6 @@ _KEEP_FILES = 8  # cache files of other keys kept (other settings, other version
 
 def content_digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
-_analyzer_digest: str | None = None
-
-
-def analyzer_digest() -> str:
-    """Digest of the package's analysis sources: a change in them invalidates every entry."""
-    global _analyzer_digest
-    if _analyzer_digest is None:
-        package = Path(__file__).resolve().parent
-        h = hashlib.blake2b(digest_size=16)
-        for path in sorted(package.glob("*.py")):
-            h.update(path.name.encode())
-            try:
-                h.update(path.read_bytes())
-            except OSError:
-                pass
-        _analyzer_digest = h.hexdigest()
-    return _analyzer_digest
 
 
 def tree_digest(files: list[str]) -> str | None:
@@ -66,7 +48,7 @@ def tree_digest(files: list[str]) -> str | None:
 
 
 def make_key(*parts: Any) -> str:
-    payload = json.dumps([_FORMAT, __version__, analyzer_digest(), *parts], sort_keys=True, default=repr)
+    payload = json.dumps([_FORMAT, __version__, analysis_digest(), *parts], sort_keys=True, default=repr)
     return hashlib.blake2b(payload.encode(), digest_size=12).hexdigest()
 
 

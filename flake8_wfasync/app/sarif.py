@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from . import __version__
-from .findings import Finding
+from .. import __version__
+from ..knowledge.findings import Finding
 from .runner import CheckResult
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -24,7 +24,7 @@ INFORMATION_URI = "https://pypi.org/project/flake8-wfasync/"
 
 
 def _rules() -> list[Any]:
-    from .rules import RULES
+    from ..knowledge.rules import RULES
 
     return [RULES[code] for code in sorted(RULES)]
 

@@ -520,7 +520,3 @@ def is_any_method_type(typ: str) -> bool:
 def constructed_type(qualname: str) -> str | None:
     """The type of the value a call to ``qualname`` returns, when the catalog knows it."""
     return CONSTRUCTORS.get(qualname)
-
-
-def entries_for_code(code: str) -> list[Entry]:
-    return [e for e in ENTRIES if e.code == code]

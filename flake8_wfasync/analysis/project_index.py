@@ -12,7 +12,7 @@ Cheap by construction:
   the files that hold coroutines), and of the project functions those call, are summarised:
   from the ``ast`` alone while that shows the functions asked for cannot block by themselves,
   else with one libcst parse and the analyzer's own walk
-  (:func:`flake8_wfasync.callgraph.summarize`); a module whose ``ast`` summary turns out to
+  (:func:`flake8_wfasync.analysis.summaries.summarize`); a module whose ``ast`` summary turns out to
   block through another module is parsed then, so that its chains name its own helpers;
 - summaries are kept per file content in the cache folder, so an unchanged tree re-links
   summaries instead of re-parsing;
@@ -26,20 +26,27 @@ import ast
 import hashlib
 import json
 import os
+import sys
 from collections import deque
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .atomic import replace_file
-from .config import Config
-from .findings import Chain
-from .forking import can_fork
+from ..atomic import replace_file
+from ..config import Config
+from ..knowledge.findings import Chain
+from ..source import SourceParseError, ast_parse, decode_source, parse_quietly
+from ..workers import default_jobs, fork_map
+from .code_digest import analysis_digest
+from .precheck import ast_project_calls, coroutine_calls
 
-# (callgraph, and libcst with it, is imported only where a module is summarised: a run scans
+if TYPE_CHECKING:
+    import libcst as cst
+
+# (summaries, and libcst with it, is imported only where a module is summarised: a run scans
 # its files, and links an index whose summaries all come from the cache, without libcst.)
 
-__all__ = ["ProjectIndex", "lazy_index_for", "module_name_for"]
+__all__ = ["ProjectIndex", "build_project_index", "lazy_index_for", "module_name_for"]
 
 _FORMAT = 1
 
@@ -62,8 +69,9 @@ def module_name_for(path: str) -> str:
 class ProjectIndex:
     """Module name <-> file, each summarised module's functions, and their linked chains.
 
-    Picklable plain data: workers get a copy once. The analyzer asks it ``module_of``,
-    ``package_of``, ``is_project`` and ``chain``; the runner asks ``digest_for``."""
+    Picklable plain data: workers get a copy once. The analysis asks it what
+    :class:`flake8_wfasync.analysis.project_view.ProjectView` says; the runner asks
+    ``digest_for``, ``take_parsed``, ``watch`` and ``watched``."""
 
     def __init__(self, modules: dict[str, str], config: Config, lazy_root: str | None = None) -> None:
         # module name -> file path as shown; absolute path -> module name
@@ -318,17 +326,10 @@ class ProjectIndex:
 
     def _summarise_many(self, modules: list[str], jobs: int,
                         keys: dict[str, list[str]], threshold: int = 0) -> list[dict[str, Any]]:
-        if (jobs <= 1 or len(modules) < (threshold or _PARALLEL_SUMMARIES) or self.lazy_root is not None
-                or not can_fork()):
-            return [self._summarise(m, self.files[m], keys.get(m)) for m in modules]
-        from concurrent.futures import ProcessPoolExecutor
-
+        if len(modules) < (threshold or _PARALLEL_SUMMARIES) or self.lazy_root is not None:
+            jobs = 1
         work = [(m, keys.get(m)) for m in modules]
-        try:
-            with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(self,)) as pool:
-                return list(pool.map(_summarise_in_worker, work, chunksize=max(1, len(modules) // (jobs * 4))))
-        except (OSError, RuntimeError):  # no processes here: do it in this one
-            return [self._summarise(m, self.files[m], keys.get(m)) for m in modules]
+        return fork_map(_summarise_one, work, self, jobs, chunksize=len(modules) // (jobs * 4))
 
     def _module_prefix(self, qualname: str) -> str | None:
         parts = qualname.split(".")
@@ -340,9 +341,8 @@ class ProjectIndex:
 
     def _summarise(self, module: str, path: str, keys: list[str] | None = None) -> dict[str, Any]:
         """The summary of a module; with ``keys`` (the functions asked for), a partial one
-        from the ``ast`` alone when those cannot block (see :func:`callgraph.ast_clears`)."""
-        from .callgraph import summarize
-        from .precheck import SourceParseError, ast_parse, decode_source
+        from the ``ast`` alone when those cannot block (see :func:`summaries.ast_clears`)."""
+        from .summaries import summarize
 
         try:
             with open(path, "rb") as fh:
@@ -421,8 +421,8 @@ class ProjectIndex:
     @classmethod
     def start(cls, files: Sequence[Path], config: Config, cache_dir: Path | None = None) -> ProjectIndex:
         """An index that knows the project's modules, not yet their summaries: a caller that
-        parses the files anyway hands over what they call (:meth:`scanned`), then calls
-        :meth:`finish`."""
+        parses the files anyway hands over what they call (:meth:`record`, or
+        :meth:`scanned` for both steps), then calls :meth:`finish`."""
         modules: dict[str, str] = {}
         for f in files:
             shown = str(f)
@@ -464,7 +464,7 @@ class ProjectIndex:
         parses them, are kept for the analysis (:meth:`take_parsed`)."""
         store = self._store
         assert store is not None
-        jobs = _jobs() if jobs is None else jobs
+        jobs = default_jobs() if jobs is None else jobs
         self._keep = set(keep)
         modules = self.files
         # The project names that the coroutines of each file (and the helpers they call) call.
@@ -553,14 +553,14 @@ class ProjectIndex:
             self._demand_closure([f"{m}.{k}" for m in fresh for k in keys[m]], store, jobs)
             self._link()
 
-    def take_parsed(self, path: str, text: str) -> Any | None:
+    def take_parsed(self, path: str, text: str) -> cst.Module | None:
         """The libcst module of ``text`` if summarising parsed it (once: it is handed over)."""
         got = self._parsed.pop(os.path.abspath(path), None)
         if got is None or got[0] != text:
             return None
         return got[1]
 
-    def keep_parsed(self, path: str, text: str, module: Any) -> None:
+    def keep_parsed(self, path: str, text: str, module: cst.Module) -> None:
         ap = os.path.abspath(path)
         if ap in self._keep:
             self._parsed[ap] = (text, module)
@@ -604,23 +604,11 @@ class ProjectIndex:
 _EMPTY: dict[str, Any] = {"funcs": {}, "aliases": {}}
 _KEPT_TREES = 32  # ast trees of partly summarised modules kept while building (memory bound)
 _PARALLEL_SUMMARIES = 16  # below this many modules to summarise, a pool costs more than it saves
-_worker_index: ProjectIndex | None = None
 
 
-def _init_worker(index: ProjectIndex) -> None:
-    global _worker_index
-    _worker_index = index
-
-
-def _demanded_in_worker(path: str) -> list[str] | None:
-    assert _worker_index is not None
-    return _demanded(path, _worker_index)
-
-
-def _summarise_in_worker(work: tuple[str, list[str] | None]) -> dict[str, Any]:
-    assert _worker_index is not None
+def _summarise_one(index: ProjectIndex, work: tuple[str, list[str] | None]) -> dict[str, Any]:
     module, keys = work
-    return _worker_index._summarise(module, _worker_index.files[module], keys)
+    return index._summarise(module, index.files[module], keys)
 
 
 class _SummaryStore:
@@ -634,9 +622,7 @@ class _SummaryStore:
 
     @classmethod
     def open(cls, cache_dir: Path | None, config: Config) -> _SummaryStore:
-        from .cache import analyzer_digest
-
-        payload = json.dumps([_FORMAT, analyzer_digest(), sorted(config.extra_blocking.items()),
+        payload = json.dumps([_FORMAT, analysis_digest(), sorted(config.extra_blocking.items()),
                               sorted(config.allow)], default=repr)
         key = hashlib.blake2b(payload.encode(), digest_size=10).hexdigest()
         store = cls(cache_dir / f"project-{key}.json" if cache_dir is not None else None, key)
@@ -670,7 +656,7 @@ class _SummaryStore:
         if entry is None:
             return None
         if "demand" not in entry:
-            entry["demand"] = _demanded(path, index)
+            entry["demand"] = _demanded(index, path)
             self.dirty = True
         names, late = entry["demand"], entry.get("late")
         return sorted({*(names or ()), *late}) if late else names
@@ -682,15 +668,9 @@ class _SummaryStore:
             entry = self._entry(path)
             if entry is not None and "demand" not in entry:
                 todo.append(path)
-        if jobs <= 1 or len(todo) < _PARALLEL_SUMMARIES * 2 or not can_fork():
+        if len(todo) < _PARALLEL_SUMMARIES * 2:
             return  # demand() scans them one by one
-        from concurrent.futures import ProcessPoolExecutor
-
-        try:
-            with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(index,)) as pool:
-                found = list(pool.map(_demanded_in_worker, todo, chunksize=max(1, len(todo) // (jobs * 4))))
-        except (OSError, RuntimeError):
-            return
+        found = fork_map(_demanded, todo, index, jobs, chunksize=len(todo) // (jobs * 4))
         for path, names in zip(todo, found, strict=True):
             entry = self._entry(path)
             if entry is not None:
@@ -728,16 +708,7 @@ class _SummaryStore:
             return
 
 
-def _jobs() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # type: ignore[attr-defined]
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-def _demanded(path: str, index: ProjectIndex) -> list[str] | None:
-    from .precheck import SourceParseError, decode_source, parse_quietly
-
+def _demanded(index: ProjectIndex, path: str) -> list[str] | None:
     try:
         with open(path, "rb") as fh:
             data = fh.read()
@@ -751,8 +722,6 @@ def _demanded(path: str, index: ProjectIndex) -> list[str] | None:
 
 def _demand_of(tree: ast.Module, path: str, index: ProjectIndex) -> list[str] | None:
     """The project names the coroutines of a module call; None for a module without any."""
-    from .precheck import ast_project_calls, coroutine_calls
-
     calls = coroutine_calls(tree)
     return sorted(set(ast_project_calls(tree, calls, index, path))) if calls else None
 
@@ -778,3 +747,20 @@ def lazy_index_for(path: str, config: Config) -> ProjectIndex | None:
     if index is None:
         index = _LAZY[key] = ProjectIndex({}, config, lazy_root=root)
     return index
+
+
+def build_project_index(files: Sequence[Path], config: Config, cache_dir: Path | None = None) -> ProjectIndex | None:
+    """The index of a run over ``files``, or None, with a warning, when it cannot be built:
+    the per-file analysis still runs then."""
+    try:
+        return ProjectIndex.build(files, config, cache_dir=cache_dir)
+    except Exception as exc:  # noqa: BLE001
+        warn_no_index(exc)
+        return None
+
+
+def warn_no_index(exc: Exception) -> None:
+    """One line on stderr: the run goes on without the project index."""
+    detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+    print(f"wfasync: warning: no project index ({detail}); WFA201 is checked within each file only",
+          file=sys.stderr)

@@ -1,6 +1,6 @@
 """Rule reference text: ``wfasync explain``, ``wfasync rules`` and docs/rules.md, from rules.py.
 
-Regenerate the docs with ``python -m flake8_wfasync.docs_gen > docs/rules.md``
+Regenerate the docs with ``python -m flake8_wfasync.app.docs_gen > docs/rules.md``
 (same text as ``wfasync rules --markdown``); a test fails when the file is stale.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 
 def _rules() -> list[Any]:
-    from .rules import RULES
+    from ..knowledge.rules import RULES
 
     return [RULES[code] for code in sorted(RULES)]
 
@@ -71,7 +71,7 @@ def rules_markdown() -> str:
     out = [
         "# wfasync rules",
         "",
-        "<!-- Generated from flake8_wfasync/rules.py by `wfasync rules --markdown`; do not edit. -->",
+        "<!-- Generated from flake8_wfasync/knowledge/rules.py by `wfasync rules --markdown`; do not edit. -->",
         "",
         "Every rule flags something that blocks the asyncio event loop inside a coroutine or a",
         "workflow step, and says how to fix it. The same codes are used by the flake8 plugin, the",

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .config import SCOPES, Config, ConfigError
+from ..config import SCOPES, Config, ConfigError
 
 
 def _toml_module() -> Any:

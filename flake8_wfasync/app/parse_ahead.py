@@ -19,19 +19,24 @@ import multiprocessing
 import os
 import pickle
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .config import Config
+from ..config import Config
+from ..source import SourceParseError, cst_parse, decode_source
+from .file_check import FileJob, analyse_job
+
+if TYPE_CHECKING:
+    from ..analysis.project_index import ProjectIndex
 
 # Set in the parent just before the workers fork: they inherit config, jobs and the shared
 # counters, not pickles.
-_fork_state: tuple[Config, list[Any], list[int], Any, Any] | None = None
+_fork_state: tuple[Config, list[FileJob], list[int], Any, Any] | None = None
 
 
 class ParseAhead:
     """Workers holding parsed files; :meth:`results` hands them the index and collects."""
 
-    def __init__(self, config: Config, jobs: list[Any], workers: int) -> None:
+    def __init__(self, config: Config, jobs: list[FileJob], workers: int) -> None:
         self.config = config
         self.jobs = jobs
         self.workers = min(workers, max(1, len(jobs)))
@@ -41,7 +46,7 @@ class ParseAhead:
         self.procs: list[Any] = []
 
     @classmethod
-    def start(cls, config: Config, jobs: list[Any], workers: int) -> ParseAhead | None:
+    def start(cls, config: Config, jobs: list[FileJob], workers: int) -> ParseAhead | None:
         """Fork ``workers`` processes that take the files of ``jobs`` one at a time and parse
         them; None where processes cannot be forked."""
         global _fork_state
@@ -67,15 +72,13 @@ class ParseAhead:
             _fork_state = None
         return ahead
 
-    def results(self, wanted: list[Any], index: Any) -> dict[int, dict[str, Any]]:
+    def results(self, wanted: list[FileJob], index: ProjectIndex | None) -> dict[int, dict[str, Any]]:
         """Outcomes (by ``id`` of the job) of analysing ``wanted`` with ``index``: each file a
         worker parsed is analysed by that worker, the others by whichever worker is free; what
         a dead worker held is analysed here."""
-        from .runner import _analyse
-
         position = {id(job): i for i, job in enumerate(self.jobs)}
         asked: set[int] = set()
-        extra: list[Any] = []
+        extra: list[FileJob] = []
         for job in wanted:
             i = position.get(id(job))
             if i is not None:
@@ -105,7 +108,7 @@ class ParseAhead:
                 out[id(job)] = outcome
         for job in wanted:
             if id(job) not in out:
-                out[id(job)] = _analyse(job, self.config, index)
+                out[id(job)] = analyse_job(job, self.config, index)
         self.close()
         return out
 
@@ -138,9 +141,6 @@ def _worker(conn: Connection) -> None:
 
 
 def _work(conn: Connection) -> None:
-    from .analyzer import SourceParseError, _cst_parse, decode_source
-    from .runner import _analyse
-
     assert _fork_state is not None
     config, jobs, order, next_parse, next_extra = _fork_state
     try:
@@ -159,7 +159,7 @@ def _work(conn: Connection) -> None:
             mine.append(order[k])
             try:
                 text = job.text if job.text is not None else decode_source(job.source)
-                job.text, job.module = text, _cst_parse(text, job.path)
+                job.text, job.module = text, cst_parse(text, job.path)
             except (SourceParseError, RecursionError, MemoryError):
                 pass  # analysing it again reports the error the same way as everywhere else
     finally:
@@ -167,7 +167,7 @@ def _work(conn: Connection) -> None:
         gc.enable()
     asked, extra = pickle.loads(conn.recv_bytes())  # end of file: the run was abandoned
     index = pickle.loads(conn.recv_bytes())
-    out = [(i, _analyse(jobs[i], config, index)) for i in mine if i in asked]
+    out = [(i, analyse_job(jobs[i], config, index)) for i in mine if i in asked]
     while (k := _take(next_extra)) < len(extra):
-        out.append((-1 - k, _analyse(extra[k], config, index)))
+        out.append((-1 - k, analyse_job(extra[k], config, index)))
     conn.send_bytes(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))

@@ -1,0 +1,40 @@
+"""What the analysis asks of the project index (:class:`ProjectView`).
+
+The walker, the call graph and the pre-check see the project only through these questions;
+:class:`flake8_wfasync.analysis.project_index.ProjectIndex` answers them, built once per
+``wfasync check`` run or lazily per flake8 process.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from ..knowledge.findings import Chain
+
+__all__ = ["ProjectView"]
+
+
+class ProjectView(Protocol):
+    def module_of(self, path: str) -> str | None:
+        """The project's module name for a file (``pkg.sub.db``), or None."""
+
+    def package_of(self, path: str) -> str | None:
+        """The package relative imports of the file start from, or None."""
+
+    def is_project(self, qualname: str) -> bool:
+        """Whether a qualified name belongs to the project's own modules."""
+
+    def chain(self, qualname: str) -> Chain | None:
+        """How the project function or method ``qualname`` blocks, or None."""
+
+    def asked(self, path: str) -> list[str] | None:
+        """While summarising ``path``: the functions of it asked for (None: all of them)."""
+
+    def exact(self, path: str) -> bool:
+        """While summarising ``path``: whether the summary must come from libcst."""
+
+    def keep_parsed(self, path: str, text: str, module: cst.Module) -> None:
+        """Keep the libcst module summarising parsed, for the analysis of the same file."""
