@@ -202,7 +202,7 @@ def _room(name: str) -> int:
     raise AssertionError(f"{name} is in no room of the layout: add it to ROOMS or move it")
 
 
-# --- the static side --------------------------------------------------------------------------
+# --- the whole project ------------------------------------------------------------------------
 
 def test_the_checks_see_the_real_imports():
     """(The checks are only as good as the import graph they read.)"""
@@ -211,6 +211,8 @@ def test_the_checks_see_the_real_imports():
     runner = MODULES["flake8_wfasync.app.runner"]
     lazy = [i for i in runner.imports if i.target == "flake8_wfasync.analysis.walker"]
     assert lazy, "a function-level import counts"
+    side = MODULES["runtime.detect.static_side"]
+    assert ("flake8_wfasync.analysis", ("blocking_calls_on_line",)) in {(i.target, i.names) for i in side.imports}
     graph = MODULES["flake8_wfasync.analysis.callgraph"]
     assert "flake8_wfasync.analysis.walker" not in {i.target for i in graph.imports}  # TYPE_CHECKING only
     assert _cycles([Module("a", ROOT / "a.py", ast.Module([], []), [Import("b", (), 1)]),
@@ -222,16 +224,19 @@ def test_the_checks_see_the_real_imports():
     assert _reach_ins(probe) == ["probe:2: flake8_wfasync.source._LINE_END", "probe:4: flake8_wfasync.app.runner._private"]
 
 
-def test_no_import_cycle_in_the_static_side():
-    assert _cycles(_of(STATIC)) == []
+def test_no_import_cycle():
+    assert _cycles(list(MODULES.values())) == []
 
 
 def test_no_private_name_taken_from_another_module():
-    assert [r for m in _of(STATIC) for r in _reach_ins(m)] == []
+    assert [r for m in MODULES.values() for r in _reach_ins(m)] == []
 
 
 def test_no_project_module_loaded_by_a_string():
-    assert [r for m in _of(STATIC) for r in _loads_by_string(m)] == []
+    assert [r for m in MODULES.values() for r in _loads_by_string(m)] == []
+
+
+# --- the static side ------------------------------------------------------------------------------
 
 
 def test_knowledge_imports_nothing_else_of_the_project():
@@ -256,3 +261,23 @@ def test_the_static_side_never_imports_the_runtime():
 @pytest.mark.parametrize("name", sorted(m.name for m in _of(STATIC)))
 def test_every_module_is_in_a_room(name):
     _room(name)
+
+
+# --- the runtime ------------------------------------------------------------------------------
+
+# What the runtime may take from the static side: the shared knowledge, and the analysis'
+# matcher for the blocking calls on one line.
+RUNTIME_MAY_TAKE = {f"{STATIC}.analysis": {"blocking_calls_on_line"}}
+
+
+def test_the_runtime_takes_only_the_knowledge_and_the_line_matcher():
+    out = []
+    for m in _of(RUNTIME):
+        for i in m.imports:
+            if i.target.partition(".")[0] != STATIC or i.target.startswith(f"{STATIC}.knowledge"):
+                continue
+            allowed = RUNTIME_MAY_TAKE.get(i.target)
+            if allowed is None or not i.names or not set(i.names) <= allowed:
+                out.append(f"{m.name}:{i.line}: {i.target} {', '.join(i.names)}".rstrip())
+    assert out == []
+

@@ -24,7 +24,7 @@ LineMatcher = Callable[[str, int, str], Any]
 def load_catalog() -> ModuleType | None:
     """The shared catalog of blocking callables, or None when it cannot be imported."""
     try:
-        from flake8_wfasync import catalog
+        from flake8_wfasync.knowledge import catalog
     except Exception as exc:  # noqa: BLE001 - classification is best effort
         logger.debug("the catalog is unavailable: %s", exc)
         return None
@@ -34,7 +34,7 @@ def load_catalog() -> ModuleType | None:
 def load_rules() -> ModuleType | None:
     """The rule records (titles by code), or None when they cannot be imported."""
     try:
-        from flake8_wfasync import rules
+        from flake8_wfasync.knowledge import rules
     except Exception as exc:  # noqa: BLE001 - classification is best effort
         logger.debug("the rules are unavailable: %s", exc)
         return None
@@ -44,7 +44,7 @@ def load_rules() -> ModuleType | None:
 def load_line_matcher() -> LineMatcher | None:
     """The analysis' matcher for the blocking calls on one source line, or None."""
     try:
-        from flake8_wfasync.analyzer import blocking_calls_on_line
+        from flake8_wfasync.analysis import blocking_calls_on_line
     except Exception as exc:  # noqa: BLE001 - classification is best effort
         logger.debug("the line matcher is unavailable: %s", exc)
         return None

@@ -7,8 +7,12 @@ from pathlib import Path
 import pytest
 from cli_helpers import run_wfasync, write
 
+from flake8_wfasync.app.project_config import (
+    config_from_mapping,
+    find_pyproject,
+    load_pyproject,
+)
 from flake8_wfasync.config import Config, ConfigError
-from flake8_wfasync.app.project_config import config_from_mapping, find_pyproject, load_pyproject
 
 
 def test_full_table_builds_the_config(tmp_path: Path) -> None:

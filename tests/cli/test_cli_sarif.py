@@ -8,10 +8,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from flake8_wfasync.knowledge.findings import Finding
-from flake8_wfasync.knowledge.rules import RULES
 from flake8_wfasync.app.runner import CheckResult, FileError
 from flake8_wfasync.app.sarif import build_sarif
+from flake8_wfasync.knowledge.findings import Finding
+from flake8_wfasync.knowledge.rules import RULES
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
 

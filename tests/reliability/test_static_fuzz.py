@@ -25,9 +25,9 @@ from flake8_wfasync.analysis import (
     blocking_calls_on_line,
     might_block,
 )
+from flake8_wfasync.app.flake8_plugin import WfasyncChecker
 from flake8_wfasync.config import Config
 from flake8_wfasync.fix import FixError, fix_module
-from flake8_wfasync.app.flake8_plugin import WfasyncChecker
 
 FAST = settings(max_examples=60, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,

@@ -9,7 +9,8 @@ import types
 
 import pytest
 
-from flake8_wfasync import analyzer, catalog
+from flake8_wfasync.analysis import blocking_calls_on_line
+from flake8_wfasync.knowledge import catalog
 from runtime.detect import lines
 from runtime.detect.sampler import Classifier
 
@@ -101,7 +102,7 @@ def test_the_excerpt_keeps_imports_and_the_enclosing_function():
     ast.parse(excerpt)
     assert "def other" not in excerpt and "def after" not in excerpt
     assert excerpt.splitlines()[line_in_excerpt - 1].strip() == "return json.loads(fh.read())"
-    codes = [f.code for f in analyzer.blocking_calls_on_line(excerpt, line_in_excerpt, "store.py")]
+    codes = [f.code for f in blocking_calls_on_line(excerpt, line_in_excerpt, "store.py")]
     assert "WFA102" in codes
 
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from flake8_wfasync.catalog import module_level_callables
+from flake8_wfasync.knowledge.catalog import module_level_callables
 from runtime.detect import strict
 from runtime.detect.detector import BlockingDetector
 

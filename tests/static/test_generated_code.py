@@ -6,7 +6,11 @@ import hypothesmith
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flake8_wfasync.analysis import SourceParseError, analyze_source, blocking_calls_on_line
+from flake8_wfasync.analysis import (
+    SourceParseError,
+    analyze_source,
+    blocking_calls_on_line,
+)
 
 PRELUDE = "import time, requests, asyncio\nfrom workflows import Workflow, step\n"
 

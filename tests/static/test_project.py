@@ -16,11 +16,17 @@ from pathlib import Path
 import pytest
 from fixture_tools import FIXTURES, by_line, expected
 
-from flake8_wfasync.analysis import project_index, summaries
-from flake8_wfasync.analysis.project_index import build_project_index
-from flake8_wfasync.analysis import analyze_source, might_block_tree
+from flake8_wfasync.analysis import (
+    analyze_source,
+    might_block_tree,
+    summaries,
+)
+from flake8_wfasync.analysis.project_index import (
+    build_project_index,
+    lazy_index_for,
+    module_name_for,
+)
 from flake8_wfasync.config import Config
-from flake8_wfasync.analysis.project_index import lazy_index_for, module_name_for
 
 _PROJECT = re.compile(r"#\s*expect-project:\s*(.+?)\s*$")
 PACKAGES = sorted(p.parent for p in FIXTURES.rglob("__init__.py") if not (p.parent.parent / "__init__.py").exists())

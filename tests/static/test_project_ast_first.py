@@ -12,12 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from flake8_wfasync.analysis import summaries, walker
-from flake8_wfasync.analysis.project_index import build_project_index
+from flake8_wfasync.analysis import analyze_source, summaries, walker
+from flake8_wfasync.analysis.project_index import build_project_index, lazy_index_for
 from flake8_wfasync.app import runner
-from flake8_wfasync.analysis import analyze_source
 from flake8_wfasync.config import Config
-from flake8_wfasync.analysis.project_index import lazy_index_for
 
 
 def _project(root: Path, files: dict[str, str]) -> list[Path]:

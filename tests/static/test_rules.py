@@ -12,7 +12,15 @@ import flake8_wfasync
 from flake8_wfasync.analysis import analyze_source, might_block_tree
 from flake8_wfasync.config import Config
 from flake8_wfasync.knowledge import catalog
-from flake8_wfasync.knowledge.rules import BLOCKING_CODES, CATALOG_CODES, KINDS, RULES, SITE_CODES, Rule, get_rule
+from flake8_wfasync.knowledge.rules import (
+    BLOCKING_CODES,
+    CATALOG_CODES,
+    KINDS,
+    RULES,
+    SITE_CODES,
+    Rule,
+    get_rule,
+)
 from flake8_wfasync.source import ast_parse
 
 DESIGN_CODES = {

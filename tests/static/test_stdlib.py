@@ -9,7 +9,11 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from flake8_wfasync.analysis import analyze_module, analyze_source, blocking_calls_on_line
+from flake8_wfasync.analysis import (
+    analyze_module,
+    analyze_source,
+    blocking_calls_on_line,
+)
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 SWEEP = Path(__file__).resolve().parents[2] / "bench" / "stdlib_sweep.py"

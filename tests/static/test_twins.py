@@ -7,9 +7,8 @@ import textwrap
 
 import pytest
 
-from flake8_wfasync.analysis import origins
+from flake8_wfasync.analysis import analyze_source, origins
 from flake8_wfasync.knowledge import catalog
-from flake8_wfasync.analysis import analyze_source
 
 
 def findings(src: str):
