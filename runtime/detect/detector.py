@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import sys
 import threading
 import time
@@ -52,6 +53,10 @@ _HANDLE_RUN: CodeType | None = getattr(getattr(asyncio.events.Handle, "_run", No
 
 # How long flush() waits for the watchdog (classifying a first block imports libcst).
 FLUSH_TIMEOUT = 5.0
+# How long the loop thread, back from a block, waits for its report so that the warning is
+# issued there and then (in the warnings context of the code that blocked). Past this the
+# report still comes, a moment later, from the loop's next iteration.
+IN_CONTEXT_WAIT = 2.0
 
 
 def heartbeat_interval(threshold: float) -> float:
@@ -77,10 +82,17 @@ class BlockingDetector:
             print(report.format())
 
     Each report goes to ``reports``, to ``on_report`` (a callback that raises is logged and
-    ignored), as a :class:`BlockingCallWarning` located at the blocking line (``warn``) and to
-    the ``runtime`` logger (``log``). ``strict=True`` also reports known blocking calls
-    (the catalog's module-level callables) made inside a task on the loop's thread, however
-    short.
+    ignored; it runs on the detector's own thread) and to the ``runtime`` logger (``log``).
+
+    The :class:`BlockingCallWarning` (``warn``) and ``on_report_in_context`` are for the code
+    that blocked: they run on the loop's own thread as soon as the block ends, before the loop
+    runs anything else, so ``warnings.catch_warnings()``, ``pytest.warns`` and warnings filters
+    around that code apply. A block the loop did not come back from (its run ended) is
+    delivered there by ``flush()`` or ``uninstall()``, on the caller's thread. An exception
+    from either (a warnings filter set to ``error``) is logged, never raised into the loop.
+
+    ``strict=True`` also reports known blocking calls (the catalog's module-level callables)
+    made inside a task on the loop's thread, however short.
     """
 
     def __init__(
@@ -91,17 +103,26 @@ class BlockingDetector:
         on_report: Callable[[BlockingReport], None] | None = None,
         warn: bool = True,
         log: bool = True,
+        on_report_in_context: Callable[[BlockingReport], None] | None = None,
     ) -> None:
         self.threshold = check_threshold(threshold)
-        if on_report is not None and not callable(on_report):
-            raise TypeError(f"on_report must be callable, got {type(on_report).__name__}")
+        for name, callback in (("on_report", on_report), ("on_report_in_context", on_report_in_context)):
+            if callback is not None and not callable(callback):
+                raise TypeError(f"{name} must be callable, got {type(callback).__name__}")
         self.strict = bool(strict)
         self.on_report = on_report
+        self.on_report_in_context = on_report_in_context
         self.warn = bool(warn)
         self.log = bool(log)
         self.reports: list[BlockingReport] = []
         self._monitor: _Monitor | None = None
         self._lock = threading.Lock()
+        # Reports whose warning / in-context callback has not run yet.
+        self._unseen: deque[BlockingReport] = deque()
+
+    @property
+    def wants_context(self) -> bool:
+        return self.warn or self.on_report_in_context is not None
 
     # -- public ---------------------------------------------------------------------------
 
@@ -133,22 +154,42 @@ class BlockingDetector:
         _attach(loop, self)
         return self
 
-    def uninstall(self) -> None:
-        """Deliver the reports of blocks that already happened, then stop watching."""
-        monitor = self._monitor
-        if monitor is None:
-            return
-        try:
-            monitor.flush(FLUSH_TIMEOUT)
-        finally:
-            _detach(self)
+    def uninstall(self) -> bool:
+        """Deliver the reports of blocks that already happened, then stop watching.
 
-    def flush(self, timeout: float = FLUSH_TIMEOUT) -> None:
-        """Wait until every block that has ended so far is reported (a block still going on is
-        reported as lasting until now)."""
+        Returns False when the watchdog did not answer in time (reports may come later)."""
         monitor = self._monitor
+        answered = True
         if monitor is not None:
-            monitor.flush(timeout)
+            try:
+                answered = monitor.flush(FLUSH_TIMEOUT)
+            finally:
+                _detach(self)
+        self.deliver_in_context()
+        return answered
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every block that has ended so far is reported (a block still going on is
+        reported as lasting until now); warnings still pending are issued on this thread.
+
+        Returns False when the watchdog did not answer within ``timeout`` (default
+        ``FLUSH_TIMEOUT``)."""
+        monitor = self._monitor
+        wait = FLUSH_TIMEOUT if timeout is None else timeout
+        answered = monitor.flush(wait) if monitor is not None else True
+        self.deliver_in_context()
+        return answered
+
+    def deliver_in_context(self, *, anywhere: bool = False) -> None:
+        """Issue the warnings (and in-context callbacks) of reports delivered so far, here."""
+        if _WATCHDOG.is_current() and not anywhere:
+            return  # the detector's own threads are nobody's context
+        while True:
+            with self._lock:
+                if not self._unseen:
+                    return
+                report = self._unseen.popleft()
+            self._in_context(report)
 
     def __enter__(self) -> BlockingDetector:
         return self.install()
@@ -170,11 +211,17 @@ class BlockingDetector:
     def _deliver(self, report: BlockingReport) -> None:
         with self._lock:
             self.reports.append(report)
+            if self.wants_context:
+                self._unseen.append(report)
         if self.on_report is not None:
             try:
                 self.on_report(report)
             except Exception:  # noqa: BLE001 - a broken callback must not stop the others
                 logger.exception("on_report callback %r raised while handling: %s", self.on_report, report.format())
+        if self.log:
+            logger.warning("%s", report.format_stack())
+
+    def _in_context(self, report: BlockingReport) -> None:
         if self.warn:
             try:
                 warnings.warn_explicit(
@@ -186,8 +233,12 @@ class BlockingDetector:
                 )
             except Exception:  # noqa: BLE001 - e.g. an "error" filter: never raise into the loop
                 logger.error("BlockingCallWarning raised by a warnings filter: %s", report.format())
-        if self.log:
-            logger.warning("%s", report.format_stack())
+        if self.on_report_in_context is not None:
+            try:
+                self.on_report_in_context(report)
+            except Exception:  # noqa: BLE001 - never raise into the loop
+                logger.exception("on_report_in_context callback %r raised while handling: %s",
+                                 self.on_report_in_context, report.format())
 
     def _strict_sink(
         self, loop: asyncio.AbstractEventLoop, entry: Any, name: str, caller: FrameType, duration: float
@@ -231,6 +282,7 @@ class BlockingDetector:
                 started=_perf() - duration,
             )
         )
+        self.deliver_in_context()  # on the loop thread, right after the call
 
 
 def _step_from_task_name(task: Any) -> tuple[str | None, str | None]:
@@ -301,6 +353,10 @@ class _Monitor:
         self.flush_waiters: list[threading.Event] = []
         self.flushing = 0
         self.closed = False
+        # Whether a detector wants its reports on the loop thread (warnings), and whether that
+        # thread is waiting for them right now.
+        self.in_context = False
+        self.waiting = False
 
     def configure(self) -> None:
         if self.detectors:
@@ -309,6 +365,7 @@ class _Monitor:
             self.interval = heartbeat_interval(self.threshold)
         self.sample_every = sample_interval(self.threshold)
         self.late_gap = self.threshold / 2
+        self.in_context = any(d.wants_context for d in self.detectors)
 
     # -- loop side ------------------------------------------------------------------------
 
@@ -349,6 +406,12 @@ class _Monitor:
             if now - start > monitor.late_gap:
                 late.append((start, now))
                 wake()  # a block just ended: report it without waiting for the next round
+                if now - start >= monitor.threshold and monitor.in_context:
+                    monitor.idle = True
+                    try:
+                        monitor.deliver_block_in_context()
+                    except Exception:  # noqa: BLE001 - never break the user's loop
+                        logger.exception("delivering a blocking report failed")
             monitor.idle = True
             try:
                 return original(timeout)
@@ -387,6 +450,15 @@ class _Monitor:
         if now - stamp > self.late_gap:
             self.late.append((stamp, now))
             _WATCHDOG.wake()
+            if now - stamp >= self.threshold and self.in_context:
+                self.idle = True
+                try:
+                    self.deliver_block_in_context()
+                except Exception:  # noqa: BLE001 - the heartbeat must go on
+                    logger.exception("delivering a blocking report failed")
+                finally:
+                    self.idle = False
+                now = _perf()
         if self._learn_root:
             try:
                 self.root = sys._getframe(1).f_code
@@ -407,23 +479,55 @@ class _Monitor:
             self.late.append((self.stamp, now))
         self.stamp = now
 
-    def flush(self, timeout: float) -> None:
+    def deliver_block_in_context(self) -> None:
+        """On the loop thread, back from a block: wait for its report and deliver it here, in
+        the warnings context of the code that blocked (the loop counts as idle meanwhile)."""
+        done = threading.Event()
+        self.waiting = True
+        try:
+            _WATCHDOG.request_flush(self, done)
+            done.wait(IN_CONTEXT_WAIT)
+        finally:
+            self.waiting = False
+        self.deliver_in_context()
+
+    def deliver_in_context(self) -> None:
+        for detector in list(self.detectors):
+            detector.deliver_in_context()
+
+    def hand_over(self, detectors: list[BlockingDetector], report: BlockingReport) -> None:
+        """Deliver ``report`` (on the reporter thread); what is for the loop thread goes there."""
+        wanted = False
+        for detector in detectors:
+            if report.duration >= detector.threshold:
+                detector._deliver(report)
+                wanted = wanted or detector.wants_context
+        if not wanted or self.waiting:
+            return  # the loop thread is waiting for it and delivers it itself
+        try:
+            if self.loop.is_running():
+                self.loop.call_soon_threadsafe(self.deliver_in_context)
+        except RuntimeError:  # closed meanwhile: flush() or uninstall() delivers it
+            pass
+
+    def flush(self, timeout: float) -> bool:
         if _WATCHDOG.is_current():
-            return  # called from a report callback: what is pending is being delivered now
+            return True  # called from a report callback: what is pending is being delivered now
         on_loop_thread = asyncio._get_running_loop() is self.loop
         if on_loop_thread:
             self._mark(record=True)  # we are running, so any block on this thread ended now
         done = threading.Event()
         self.flushing += 1
         try:
-            self.flush_waiters.append(done)
-            _WATCHDOG.wake()
-            if not done.wait(timeout):
-                logger.debug("blocking watchdog did not finish within %.1f s", timeout)
+            _WATCHDOG.request_flush(self, done)
+            answered = done.wait(timeout)
+            if not answered:
+                logger.warning("the blocking watchdog did not answer within %.1f s; reports may be late", timeout)
         finally:
             if on_loop_thread:
                 self._mark(record=False)  # the wait itself is not a block
             self.flushing -= 1
+        return answered
 
     # -- watchdog side --------------------------------------------------------------------
 
@@ -433,9 +537,7 @@ class _Monitor:
 
     def check(self, now: float, lag: float) -> float:
         """Look at the loop once; return when to look again."""
-        waiters: list[threading.Event] = []
-        if self.flush_waiters:
-            waiters, self.flush_waiters = self.flush_waiters, []
+        waiters = _WATCHDOG.take_waiters(self) if self.flush_waiters else []
         try:
             return self._check(now, lag, bool(waiters))
         finally:
@@ -564,7 +666,7 @@ class _Monitor:
             task = block.task if first else None
             # CPU was measured from the detection on: scale its share to the whole block.
             used = duration * min(1.0, cpu / wall) if cpu is not None and wall else None
-            _deliver(detectors, self._report(analysis, task, block.thread_id, start, duration, used))
+            self.hand_over(detectors, self._report(analysis, task, block.thread_id, start, duration, used))
 
     def _report(
         self, analysis: sampler.Analysis, task: Any, tid: int | None, start: float, duration: float, cpu: float | None
@@ -617,13 +719,7 @@ class _Monitor:
             started=before + self.interval / 2,
         )
         detectors = list(self.detectors)
-        _REPORTER.submit(lambda: _deliver(detectors, report))
-
-
-def _deliver(detectors: list[BlockingDetector], report: BlockingReport) -> None:
-    for detector in detectors:
-        if report.duration >= detector.threshold:
-            detector._deliver(report)
+        _REPORTER.submit(lambda: self.hand_over(detectors, report))
 
 
 def _segments(
@@ -702,7 +798,38 @@ class _Watchdog:
         with self._lock:
             if monitor in self._monitors:
                 self._monitors.remove(monitor)
+            # Nobody looks at this monitor any more: answer its waiters once the reports
+            # queued so far are out, or they would wait out their whole timeout.
+            waiters, monitor.flush_waiters = monitor.flush_waiters, []
+        for event in waiters:
+            _REPORTER.submit(event.set)
         self._wake.set()
+
+    def request_flush(self, monitor: _Monitor, done: threading.Event) -> None:
+        """Set ``done`` once every block of ``monitor`` that ended so far is reported."""
+        with self._lock:
+            watched = monitor in self._monitors
+            if watched:
+                monitor.flush_waiters.append(done)
+        if not watched:
+            # Dropped already (its loop closed): only the reporter's queue is left to wait for.
+            _REPORTER.submit(done.set)
+            return
+        self._start_thread()
+        self._wake.set()
+
+    def take_waiters(self, monitor: _Monitor) -> list[threading.Event]:
+        with self._lock:
+            waiters, monitor.flush_waiters = monitor.flush_waiters, []
+        return waiters
+
+    def after_fork_in_child(self) -> None:
+        """The watchdog thread did not survive the fork: start afresh, for the loops left."""
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread = None
+        for monitor in self._monitors:
+            monitor.flush_waiters = []  # their waiters were threads of the parent
 
     def wake(self) -> None:
         self._wake.set()
@@ -782,6 +909,13 @@ class _Reporter:
     def is_current(self) -> bool:
         return threading.current_thread() is self._thread
 
+    def after_fork_in_child(self) -> None:
+        """The reporter thread did not survive the fork; the parent's pending jobs are its own."""
+        self._lock = threading.Lock()
+        self._queue = deque()
+        self._ready = threading.Event()
+        self._thread = None
+
     def _run(self) -> None:
         while True:
             with self._lock:
@@ -855,10 +989,25 @@ def _detach(detector: BlockingDetector) -> None:
             del _monitors[id(monitor.loop)]
 
 
+def _after_fork_in_child() -> None:
+    # A forked child has only the thread that forked: without this, its loops would wait for
+    # a watchdog and a reporter that are not there.
+    global _registry_lock
+    _registry_lock = threading.RLock()
+    _REPORTER.after_fork_in_child()
+    _WATCHDOG.after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _forget_closed(monitor: _Monitor) -> None:
     """The loop was closed without uninstalling: detach its detectors (strict wrappers too)."""
     for detector in list(monitor.detectors):
         _detach(detector)
+        # Nobody will flush a closed loop's detector: this is the last chance for its warnings.
+        detector.deliver_in_context(anywhere=True)
     with _registry_lock:
         _shared.pop(id(monitor.loop), None)
 

@@ -5,8 +5,9 @@ the engine's runs, a loop a fixture keeps running in a thread) gets a
 :class:`runtime.BlockingDetector` from the start of the test's setup to the end of its
 teardown. What the detectors report becomes, per ``--wfasync-mode``:
 
-- ``warn`` (default): a ``BlockingCallWarning`` in pytest's warnings summary, located at the
-  blocking line;
+- ``warn`` (default): a ``BlockingCallWarning`` located at the blocking line, issued where
+  the block happened (so ``pytest.warns`` and ``recwarn`` catch it) and listed in pytest's
+  warnings summary; a warnings filter that makes it an error fails the test as ``error`` does;
 - ``error``: the test fails with the report as its failure text. The failure is made here,
   after the phase, never raised into the step, so a step that swallows exceptions cannot
   hide it;
@@ -25,7 +26,7 @@ from __future__ import annotations
 import threading
 import time
 import warnings
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -160,14 +161,24 @@ class _DetectorKit:
 
 
 class LoopWatch:
-    """One test's detectors: one per loop that runs while the test is in progress."""
+    """One test's detectors: one per loop that runs while the test is in progress.
 
-    def __init__(self, settings: Settings, detector_cls: Any) -> None:
+    In warn mode each report becomes a warning where the block happened: on the loop's thread
+    as soon as the loop is back, or when its run ends, so ``pytest.warns``, ``recwarn`` and
+    ``warnings.catch_warnings`` around the blocking code see it. A warnings filter that turns
+    it into an error (``filterwarnings = error``) makes it a failure of the test, as in error
+    mode, instead of an exception inside the user's loop.
+    """
+
+    def __init__(self, settings: Settings, detector_cls: Any, warn: Callable[[Any], None]) -> None:
         self.settings = settings
         self._detector_cls = detector_cls
+        self._warn = warn
         self._lock = threading.Lock()
         self._detectors: dict[int, tuple[Any, Any]] = {}
         self._reports: list[Any] = []
+        # Reports whose warning a filter turned into an error: they fail the test.
+        self._failing: list[Any] = []
         # Loops that ran since their reports were last collected (a stop collects them), with
         # when that run started.
         self._unflushed: dict[int, float] = {}
@@ -193,14 +204,17 @@ class LoopWatch:
             if detector is None:
                 continue
             try:
-                detector.uninstall()
+                answered = detector.uninstall()
             except Exception as exc:  # noqa: BLE001 - reported in the summary, never fails a test
                 self._note_error(f"could not detach from a loop: {type(exc).__name__}: {exc}")
+            else:
+                self._check_answered(answered)
         loop_hooks.untrack()
 
-    def drain(self) -> list[Any]:
-        """The reports so far; blocks that already ended are delivered first (the detector
-        reports from its watchdog thread, a moment after the block)."""
+    def drain(self) -> tuple[list[Any], list[Any]]:
+        """(every report so far, those that fail the test); blocks that already ended are
+        delivered first (the detector reports from its watchdog thread, a moment after the
+        block), and their warnings issued here if the loop did not issue them."""
         with self._lock:
             detectors = [
                 detector
@@ -209,12 +223,17 @@ class LoopWatch:
             ]
         for detector in detectors:
             try:
-                detector.flush()
+                answered = detector.flush()
             except Exception as exc:  # noqa: BLE001 - reported in the summary, never fails a test
                 self._note_error(f"could not collect reports: {type(exc).__name__}: {exc}")
+            else:
+                self._check_answered(answered)
         with self._lock:
             reports, self._reports = self._reports, []
-        return reports
+            failing, self._failing = self._failing, []
+        if self.settings.mode == "error":
+            failing = reports
+        return reports, failing
 
     def _on_loop(self, loop: Any) -> None:
         with self._lock:
@@ -226,9 +245,9 @@ class LoopWatch:
             detector = self._detector_cls(
                 self.settings.threshold,
                 strict=self.settings.strict,
-                on_report=self._on_report,
                 warn=False,
                 log=False,
+                on_report_in_context=self._on_report,
             ).install(loop)
         except Exception as exc:  # noqa: BLE001 - runs on the user's loop thread; reported later
             self._note_error(f"could not watch {type(loop).__name__}: {type(exc).__name__}: {exc}")
@@ -250,16 +269,29 @@ class LoopWatch:
         short = started is not None and time.perf_counter() - started < self.settings.threshold / 2
         if entry is not None and entry[1] is not None and not short:
             try:
-                entry[1].flush()
+                answered = entry[1].flush()
             except Exception as exc:  # noqa: BLE001 - runs on the user's loop thread; reported later
                 self._note_error(f"could not collect reports: {type(exc).__name__}: {exc}")
                 return
+            self._check_answered(answered)
         with self._lock:
             self._unflushed.pop(id(loop), None)
 
     def _on_report(self, report: Any) -> None:
+        """Runs where the block happened (see the class docstring)."""
         with self._lock:
             self._reports.append(report)
+        if self.settings.mode != "warn":
+            return
+        try:
+            self._warn(report)
+        except Exception:  # noqa: BLE001 - a filter made it an error: fail the test instead
+            with self._lock:
+                self._failing.append(report)
+
+    def _check_answered(self, answered: bool) -> None:
+        if not answered:
+            self._note_error("the blocking watchdog did not answer in time: the test waited for it, and reports may be missing")
 
     def _note_error(self, text: str) -> None:
         with self._lock:
@@ -351,7 +383,10 @@ class WfasyncSession:
             kit = self._detector_kit()
             if kit.detector_cls is not None:
                 # Started before setup, so loops that fixtures start or run are watched too.
-                item.stash[_watch_key] = watch = LoopWatch(settings, kit.detector_cls)
+                warning_cls = kit.warning_cls
+                item.stash[_watch_key] = watch = LoopWatch(
+                    settings, kit.detector_cls, lambda report: _warn(report, warning_cls, item)
+                )
                 watch.start()
         try:
             return (yield)
@@ -396,17 +431,11 @@ class WfasyncSession:
         watch: LoopWatch | None = item.stash.get(_watch_key, None)
         if watch is None:
             return
-        reports = watch.drain()
-        if not reports:
-            return
+        reports, failing = watch.drain()
         for report in reports:
             self.book.add_report(report, item.nodeid)
-        if watch.settings.mode == "error":
-            item.stash.setdefault(_blocked_key, {}).setdefault(when, []).extend(reports)
-        else:
-            warning_cls = self._detector_kit().warning_cls
-            for report in reports:
-                _warn(report, warning_cls, item)
+        if failing:
+            item.stash.setdefault(_blocked_key, {}).setdefault(when, []).extend(failing)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
@@ -517,9 +546,12 @@ def _relative(filename: str, root: Path) -> str:
 
 def _failure_text(reports: list[Any], when: str, settings: Settings) -> str:
     during = {"setup": "setting up the test", "call": "the test", "teardown": "tearing down the test"}[when]
+    how = settings.describe()
+    if settings.mode == "warn":
+        how += "; a warnings filter turns BlockingCallWarning into an error"
     head = (
         f"wfasync: the event loop was blocked {len(reports)} time{'s' if len(reports) != 1 else ''} "
-        f"during {during} ({settings.describe()})"
+        f"during {during} ({how})"
     )
     return "\n\n".join([head, *(_format(r, stack=True) for r in reports)])
 
