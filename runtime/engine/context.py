@@ -6,8 +6,9 @@ import contextvars
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .errors import WorkflowRuntimeError
+from .errors import ContextStateError
 from .events import Event
+from .retry import FIRST_ATTEMPT, RetryInfo
 from .store import StateStore
 
 if TYPE_CHECKING:
@@ -19,6 +20,13 @@ EventT = TypeVar("EventT", bound=Event)
 
 # The step a worker task (or a thread it handed work to) is running; keys collect buffers.
 current_step: contextvars.ContextVar[str] = contextvars.ContextVar("wfasync_current_step", default="")
+# Set while a step runs a retried attempt (unset on the first attempt: nothing to tell).
+current_retry: contextvars.ContextVar[RetryInfo | None] = contextvars.ContextVar("wfasync_current_retry", default=None)
+# Set while a step handles an event whose chain went through a @catch_error handler: the
+# recovery counts the events it sends inherit.
+current_lineage: contextvars.ContextVar[dict[str, int] | None] = contextvars.ContextVar(
+    "wfasync_current_lineage", default=None
+)
 
 
 class Context(Generic[StateT]):
@@ -57,8 +65,13 @@ class Context(Generic[StateT]):
     def _live_run(self, what: str) -> Run:
         run = self._run
         if run is None:
-            raise WorkflowRuntimeError(f"ctx.{what}() needs a running workflow: call workflow.run(ctx=ctx) first")
+            raise ContextStateError(f"ctx.{what}() needs a running workflow: call workflow.run(ctx=ctx) first")
         return run
+
+    def retry_info(self) -> RetryInfo:
+        """Where the running step stands in its retries: ``retry_number`` is 0 on the first
+        attempt, then the previous failure's exception and time (see ``@step(retry_policy=...)``)."""
+        return current_retry.get() or FIRST_ATTEMPT
 
     # -- events ------------------------------------------------------------------------
     def send_event(self, message: Event, step: str | None = None) -> None:

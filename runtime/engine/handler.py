@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from .events import Event, StopEvent
+from .events import Event, StopEvent, WorkflowFailedEvent, WorkflowTimedOutEvent
 
 if TYPE_CHECKING:
     from .context import Context
@@ -20,6 +20,10 @@ class WorkflowHandler(asyncio.Future):  # type: ignore[type-arg]
     workflow uses a StopEvent subclass) and re-raises a step's exception with its
     traceback. ``handler.cancel()`` stops the run at once (awaiting then raises
     CancelledError); ``await handler.cancel_run()`` ends it with WorkflowCancelledByUser.
+
+    A run that fails, times out or is cancelled publishes a WorkflowFailedEvent,
+    WorkflowTimedOutEvent or WorkflowCancelledEvent as the last event of its stream; the
+    stream ends normally and awaiting the handler raises the error.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, ctx: Context, run_id: str, run: Run) -> None:
@@ -34,23 +38,27 @@ class WorkflowHandler(asyncio.Future):  # type: ignore[type-arg]
             self._run.abort()
         return super().cancel(msg=msg)
 
-    async def cancel_run(self) -> None:
-        """End the run gracefully: awaiting the handler raises WorkflowCancelledByUser."""
-        if self._run.cancel_by_user():
-            self.exception()  # retrieved: no "exception was never retrieved" log for a cancel
+    async def cancel_run(self, *, timeout: float | None = 5.0) -> None:
+        """End the run gracefully: its stream ends on a WorkflowCancelledEvent and awaiting the
+        handler raises WorkflowCancelledByUser. Returns once the steps that were running have
+        unwound (their ``finally`` blocks ran), or after ``timeout`` seconds if they take longer."""
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0):
+            raise ValueError(f"cancel_run(timeout=...) takes a number of seconds >= 0 or None, got {timeout!r}")
+        run = self._run
+        if not run.cancel_by_user():
+            return
+        self.exception()  # retrieved: no "exception was never retrieved" log for a cancel
+        unwinding = [task for task in run.stopping if not task.done()]
+        if unwinding:
+            await asyncio.wait(unwinding, timeout=timeout)
 
     async def stream_events(self, expose_internal: bool = False) -> AsyncIterator[Event]:
-        """Yield the events steps publish (and InputRequiredEvents), then the StopEvent.
-
-        Raises the run's exception if the run fails.
-        """
-        try:
-            async for ev in self._run.stream.events():
-                yield ev
-        except BaseException:
-            if self.done() and not self.cancelled():
-                self.exception()
-            raise
+        """Yield the events steps publish (and InputRequiredEvents), then the StopEvent, or
+        the event saying why the run ended early; then ``await handler`` gives the outcome."""
+        async for ev in self._run.stream.events():
+            if isinstance(ev, (WorkflowFailedEvent, WorkflowTimedOutEvent)) and self.done():
+                self.exception()  # the caller saw why: no "exception was never retrieved" log
+            yield ev
 
     async def send_event(self, event: Event, step: str | None = None) -> None:
         """Send an event into the run (e.g. a HumanResponseEvent)."""

@@ -16,21 +16,31 @@ import contextvars
 import functools
 import sys
 import threading
+import time
 import warnings
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from . import offload
+from . import failures, offload
 from .collect import Collection
-from .context import Context, current_step
-from .errors import WorkflowCancelledByUser, WorkflowRuntimeError, WorkflowTimeoutError
-from .events import Event, InputRequiredEvent, StopEvent
+from .context import Context, current_lineage, current_step
+from .errors import WorkflowCancelledByUser, WorkflowRuntimeError, WorkflowStepDoesNotExistError, WorkflowTimeoutError
+from .events import (
+    Event,
+    InputRequiredEvent,
+    StopEvent,
+    WorkflowCancelledEvent,
+    WorkflowFailedEvent,
+    WorkflowTimedOutEvent,
+)
 from .handler import WorkflowHandler
 from .steps import StepSpec
 from .stream import EventStream
-from .validation import WorkflowPlan
+from .validation import WorkflowPlan, receivers, takes
+from .verbose import output as verbose_output
+from .verbose import summary
 
 
 if TYPE_CHECKING:
@@ -46,10 +56,13 @@ _TASK_CONTEXT_KW = sys.version_info >= (3, 11)
 _ASYNC, _THREAD, _PROCESS = range(3)
 
 
-class _Lane:
+class Lane:
     """A step's queue and its workers, for one run."""
 
-    __slots__ = ("busy", "context", "invoke", "limit", "mode", "name", "queue", "spec", "task_name", "where", "workers")
+    __slots__ = (
+        "busy", "call", "context", "invoke", "limit", "mode", "name", "queue", "slots", "spec", "task_name",
+        "where", "workers",
+    )
 
     def __init__(self, run: Run, spec: StepSpec) -> None:
         self.name = spec.name
@@ -67,8 +80,28 @@ class _Lane:
         else:
             self.mode = _THREAD
         self.invoke = _bind_call(spec, run.workflow, run.ctx)
+        self.call = self._caller(run)
         self.context = run.base_context.copy()
         self.context.run(current_step.set, spec.name)
+        # Worker numbers in use, for verbose lines ("[step:0] started from ...").
+        self.slots: set[int] = set()
+
+    def _caller(self, run: Run) -> Callable[[Event], Any]:
+        """One awaitable call of the step with an event, wherever the step runs."""
+        if self.mode == _ASYNC:
+            return self.invoke
+        spec = self.spec
+        if self.mode == _THREAD:
+            return functools.partial(offload.in_thread, run.loop, spec.executor, self.invoke)
+        instance = run.workflow if spec.has_self else None
+        return lambda ev: offload.in_process(run.loop, spec.executor, spec.func, instance, ev, self.where)  # type: ignore[arg-type]
+
+    def take_slot(self) -> int:
+        slot = 0
+        while slot in self.slots:
+            slot += 1
+        self.slots.add(slot)
+        return slot
 
 
 def _bind_call(spec: StepSpec, workflow: Workflow, ctx: Context) -> Callable[[Event], Any]:
@@ -111,15 +144,20 @@ class Run:
         self.finished = False
         self.stop_event: StopEvent | None = None
         self.base_context = contextvars.copy_context()
-        self.lanes = {name: _Lane(self, spec) for name, spec in plan.steps.items()}
+        self.lanes = {name: Lane(self, spec) for name, spec in plan.steps.items()}
         self.routes = {kind: tuple(self.lanes[n] for n in names) for kind, names in plan.routes.items()}
         self.tasks: set[asyncio.Task[None]] = set()
+        # The worker tasks the end of the run cancelled (cancel_run waits for them to unwind).
+        self.stopping: list[asyncio.Task[None]] = []
         self.stream = EventStream(loop)
         self.collections: dict[tuple[str, str], Collection] = {}
         self.collect_lock = threading.Lock()
         self.waiters: dict[type, list[tuple[dict[str, Any], asyncio.Future[Event]]]] = {}
         self.loop_thread = threading.get_ident()
-        self.verbose = verbose
+        self.say = verbose_output() if verbose else None
+        # Recovery counts of event chains that went through a @catch_error handler, by event id
+        # (the event is kept so its id stays its own); None when the workflow has no handler.
+        self.lineage: dict[int, tuple[Event, dict[str, int]]] | None = {} if plan.handlers else None
         self.timeout = timeout
         self.detect_blocking = detect_blocking
         self.deadline: float | None = None
@@ -140,9 +178,9 @@ class Run:
         if self._timer is not None:
             self._timer.cancel()
         current = asyncio.current_task(self.loop) if self.loop_thread == threading.get_ident() else None
-        for task in self.tasks:
-            if task is not current:
-                task.cancel()
+        self.stopping = [task for task in self.tasks if task is not current]
+        for task in self.stopping:
+            task.cancel()
         self.tasks.clear()
         for pending in self.waiters.values():
             for _, future in pending:
@@ -161,13 +199,31 @@ class Run:
         if not self.handler.done():
             self.handler.set_result(stop.result if type(stop) is StopEvent else stop)
 
-    def fail(self, error: BaseException) -> None:
+    def fail(self, error: BaseException, why: StopEvent) -> None:
+        """End the run with ``error``: ``why`` (a WorkflowFailedEvent, WorkflowTimedOutEvent or
+        WorkflowCancelledEvent) ends the event stream, then awaiting the handler raises."""
         if self.finished:
             return
         self._close()
-        self.stream.close(error)
+        self.stream.put(why)
+        self.stream.close()
+        if isinstance(why, WorkflowCancelledEvent):
+            self.stop_event = why
         if not self.handler.done():
             self.handler.set_exception(error)
+
+    def step_failed(self, lane: Lane, error: BaseException, attempts: int | None = 1, elapsed: float | None = None) -> None:
+        """A step's error ends the run."""
+        if isinstance(error, Exception) and not isinstance(error, (WorkflowRuntimeError, WorkflowTimeoutError)):
+            if hasattr(error, "add_note"):
+                error.add_note(f"(raised in {lane.where})")
+        why = WorkflowFailedEvent(
+            step_name=lane.name,
+            exception=error if isinstance(error, Exception) else WorkflowRuntimeError(repr(error)),
+            attempts=attempts,
+            elapsed_seconds=elapsed,
+        )
+        self.fail(error, why)
 
     def abort(self) -> None:
         """Stop at once (the handler was cancelled)."""
@@ -179,7 +235,9 @@ class Run:
         """End the run with WorkflowCancelledByUser; False if it had already ended."""
         if self.finished:
             return False
-        self.fail(WorkflowCancelledByUser(f"run of {self.name} cancelled by the caller"))
+        if self.say is not None:
+            self.say("[tick] cancelled")
+        self.fail(WorkflowCancelledByUser(f"run of {self.name} cancelled by the caller"), WorkflowCancelledEvent())
         return True
 
     # -- blocking detector (refcounted per loop, owned by runtime.detector) ------------------
@@ -224,10 +282,16 @@ class Run:
         return WorkflowTimeoutError(message, timeout=self.timeout, steps=tuple(running))
 
     def _on_deadline(self) -> None:
-        self.fail(self._timeout_error(None))
+        self._time_out(None)
+
+    def _time_out(self, late_step: str | None) -> None:
+        error = self._timeout_error(late_step)
+        if self.say is not None:
+            self.say(f"[tick] timeout: {self.timeout}s")
+        self.fail(error, WorkflowTimedOutEvent(timeout=self.timeout, active_steps=list(error.steps)))
 
     # -- workers -----------------------------------------------------------------------
-    def _push(self, lane: _Lane, ev: Event) -> None:
+    def _push(self, lane: Lane, ev: Event) -> None:
         lane.queue.append(ev)
         if lane.workers < lane.limit:
             lane.workers += 1
@@ -239,31 +303,38 @@ class Run:
                 task.set_name(lane.task_name)
             self.tasks.add(task)
 
-    async def _work(self, lane: _Lane) -> None:
+    async def _work(self, lane: Lane) -> None:
         queue = lane.queue
-        invoke = lane.invoke
-        mode = lane.mode
+        call = lane.call
+        say = self.say
+        lineage = self.lineage
         streak = 0
+        slot = lane.take_slot() if say is not None else 0
         try:
             while queue and not self.finished:
                 ev = queue.popleft()
-                if self.verbose:
-                    print(f"Running step {lane.name}")
+                if say is not None:
+                    say(f"[{lane.name}:{slot}] started from {type(ev).__name__}")
+                chain = lineage[id(ev)][1] if lineage is not None and id(ev) in lineage else None
+                token = current_lineage.set(chain) if chain is not None else None
                 lane.busy += 1
+                started = time.monotonic()
                 try:
-                    if mode == _ASYNC:
-                        result = await invoke(ev)
-                    elif mode == _THREAD:
-                        result = await offload.in_thread(self.loop, lane.spec.executor, invoke, ev)
-                    else:
-                        result = await offload.in_process(
-                            self.loop, lane.spec.executor, lane.spec.func,  # type: ignore[arg-type]
-                            self.workflow if lane.spec.has_self else None, ev, lane.where,
-                        )
+                    result = await call(ev)
+                except Exception as error:  # noqa: BLE001 - a step's error goes to its retry policy, handler or the caller
+                    result = await failures.recover(self, lane, ev, error, started, chain)
                 finally:
                     lane.busy -= 1
+                    if token is not None:
+                        current_lineage.reset(token)
                 if self.finished:
                     return
+                if result is failures.GAVE_UP:
+                    continue
+                if chain is not None and isinstance(result, Event):
+                    lineage[id(result)] = (result, chain)  # type: ignore[index]
+                if say is not None:
+                    self._say_done(lane, slot, result)
                 self._after_step(lane, result)
                 streak += 1
                 if streak == _YIELD_EVERY:
@@ -278,24 +349,27 @@ class Run:
                 self.abort()
                 self.handler.cancel(msg=f"{lane.where} was cancelled while the run was going")
             raise
-        except Exception as exc:  # noqa: BLE001 - a step's own error ends the run and reaches the caller
-            if isinstance(exc, (WorkflowRuntimeError, WorkflowTimeoutError)) or not hasattr(exc, "add_note"):
-                self.fail(exc)
-            else:
-                exc.add_note(f"(raised in {lane.where})")
-                self.fail(exc)
+        except Exception as exc:  # noqa: BLE001 - what the step returned broke the contract: the run ends
+            self.step_failed(lane, exc)
         finally:
             lane.workers -= 1
+            lane.slots.discard(slot)
             self.tasks.discard(asyncio.current_task(self.loop))  # type: ignore[arg-type]
 
-    def _after_step(self, lane: _Lane, result: Any) -> None:
+    def _say_done(self, lane: Lane, slot: int, result: Any) -> None:
+        say = self.say
+        assert say is not None
+        if isinstance(result, StopEvent):
+            say(f"[result] {summary(result)}")
+        outcome = type(result).__name__ if result is not None else "no result"
+        say(f"[{lane.name}:{slot}] complete with {outcome}")
+
+    def _after_step(self, lane: Lane, result: Any) -> None:
         if self.deadline is not None and self.loop.time() > self.deadline:
             # The deadline passed while this step held the loop (else the timer would
             # have fired first): fail now instead of finishing late as if on time.
-            self.fail(self._timeout_error(lane.name))
+            self._time_out(lane.name)
             return
-        if self.verbose:
-            print(f"Step {lane.name} produced {'no event' if result is None else 'event ' + type(result).__name__}")
         if result is None:
             return
         if not isinstance(result, Event):
@@ -309,16 +383,16 @@ class Run:
         self.deliver(result, lanes)
 
     # -- dispatch ------------------------------------------------------------------------
-    def _lanes_for(self, ev: Event, target: str | None, origin: str) -> tuple[_Lane, ...]:
+    def _lanes_for(self, ev: Event, target: str | None, origin: str) -> tuple[Lane, ...]:
         kind = type(ev)
         if target is not None:
             lane = self.lanes.get(target)
             if lane is None:
-                raise WorkflowRuntimeError(
+                raise WorkflowStepDoesNotExistError(
                     f"{origin} {kind.__name__} to step {target!r}, but {self.name} has no such step "
                     f"(steps: {', '.join(self.lanes)})"
                 )
-            if kind not in lane.spec.accepted:
+            if not takes(lane.spec, kind):
                 raise WorkflowRuntimeError(
                     f"{origin} {kind.__name__} to step {target!r}, which accepts "
                     f"{_type_names(lane.spec.accepted)}, not {kind.__name__}"
@@ -327,6 +401,10 @@ class Run:
         lanes = self.routes.get(kind)
         if lanes is not None:
             return lanes
+        names = receivers(self.plan.steps, kind)  # subclasses of what a step accepts
+        if names:
+            lanes = self.routes[kind] = tuple(self.lanes[n] for n in names)
+            return lanes
         if isinstance(ev, (StopEvent, InputRequiredEvent)) or kind in self.waiters:
             return ()
         raise WorkflowRuntimeError(
@@ -334,13 +412,15 @@ class Run:
             f"(accepted: {_type_names(self.routes)})"
         )
 
-    def deliver(self, ev: Event, lanes: tuple[_Lane, ...]) -> None:
+    def deliver(self, ev: Event, lanes: tuple[Lane, ...]) -> None:
         """Hand an already-checked event to its steps. Loop thread only."""
         if self.finished:
             return
         if isinstance(ev, StopEvent):
             self.finish(ev)
             return
+        if self.say is not None:
+            self.say(f"[tick] add: {summary(ev)}")
         if self.waiters and self._give_to_waiter(ev):
             return
         if isinstance(ev, InputRequiredEvent):
@@ -362,8 +442,14 @@ class Run:
             sender = current_step.get()
             origin = f"step '{sender}' of {self.name} sent" if sender else "send_event() sent"
             lanes = self._lanes_for(ev, step, origin)
+        if self.lineage is not None:
+            chain = current_lineage.get()
+            if chain is not None:
+                self.lineage[id(ev)] = (ev, chain)
+        # Delivered on the loop's next turn, as the peer does: what a step returns reaches the
+        # next steps before what it sent just before returning.
         if threading.get_ident() == self.loop_thread:
-            self.deliver(ev, lanes)
+            self.loop.call_soon(self.deliver, ev, lanes)
         else:
             self.loop.call_soon_threadsafe(self.deliver, ev, lanes)
 

@@ -26,11 +26,15 @@ from runtime.detect.step_codes import remember_step_code
 
 from .errors import WorkflowValidationError
 from .events import Event
+from .retry import RetryPolicy
 
 if TYPE_CHECKING:
     from .workflow import Workflow
 
 DEFAULT_NUM_WORKERS = 4
+# Graph checks a step (or a whole workflow) may opt out of.
+STEP_GRAPH_CHECKS = ("reachability", "dead_end")
+WORKFLOW_GRAPH_CHECKS = ("dead_end", "reachability", "terminal_event")
 
 _CONTEXT_TEXT = re.compile(r"(?:\w+\.)*Context(?:\[.*\])?")
 
@@ -62,6 +66,15 @@ class StepSpec:
     executor: Executor | None
     # How the engine passes arguments: "event", "ctx_event", "event_ctx" or "keywords".
     call_style: str = "event"
+    retry_policy: RetryPolicy | None = None
+    skip_graph_checks: frozenset[str] = frozenset()
+    # Route events of subclasses of the accepted types here too (else: exact types only).
+    accept_event_subclasses: bool = False
+    # A @catch_error handler: the steps it covers (None: every step no other handler covers)
+    # and how often one chain of events may come back to it.
+    is_error_handler: bool = False
+    for_steps: tuple[str, ...] | None = None
+    max_recoveries: int = 1
     # Caller's locals at decoration time, so annotations naming local classes resolve.
     localns: dict[str, Any] = field(default_factory=dict, repr=False)
     # Filled by resolve(): the event types accepted and returned, the typed state if any.
@@ -160,6 +173,9 @@ def make_step_spec(
     num_workers: int = DEFAULT_NUM_WORKERS,
     executor: Executor | None = None,
     localns: dict[str, Any] | None = None,
+    retry_policy: RetryPolicy | None = None,
+    skip_graph_checks: Any = None,
+    accept_event_subclasses: bool = False,
 ) -> StepSpec:
     """Read a step's signature; raise WorkflowValidationError when it cannot be a step."""
     name = getattr(func, "__name__", repr(func))
@@ -172,6 +188,17 @@ def make_step_spec(
         raise WorkflowValidationError(
             f"{where}: executor must be a concurrent.futures Executor "
             f"(ThreadPoolExecutor or ProcessPoolExecutor), got {type(executor).__name__}"
+        )
+    if retry_policy is not None and not callable(getattr(retry_policy, "next", None)):
+        raise WorkflowValidationError(
+            f"{where}: retry_policy must have a next(elapsed_time, attempts, error) method, "
+            f"got {type(retry_policy).__name__}; build one with retry_policy(...)"
+        )
+    skipped = frozenset(skip_graph_checks or ())
+    unknown = sorted(skipped - set(STEP_GRAPH_CHECKS))
+    if unknown or isinstance(skip_graph_checks, str):
+        raise WorkflowValidationError(
+            f"{where}: skip_graph_checks takes a list of {', '.join(STEP_GRAPH_CHECKS)}, got {skip_graph_checks!r}"
         )
     is_async = inspect.iscoroutinefunction(inspect.unwrap(func)) or inspect.iscoroutinefunction(func)
     if inspect.isasyncgenfunction(func):
@@ -232,6 +259,9 @@ def make_step_spec(
         executor=executor,
         call_style="keywords" if keyword_only else "_".join(order),
         localns=dict(localns or {}),
+        retry_policy=retry_policy,
+        skip_graph_checks=skipped,
+        accept_event_subclasses=bool(accept_event_subclasses),
     )
 
 
@@ -241,16 +271,72 @@ def step(
     workflow: type[Workflow] | None = None,
     num_workers: int = DEFAULT_NUM_WORKERS,
     executor: Executor | None = None,
+    retry_policy: RetryPolicy | None = None,
+    skip_graph_checks: list[str] | None = None,
+    accept_event_subclasses: bool = False,
 ) -> Any:
     """Declare a workflow step: ``@step``, or ``@step(num_workers=8, executor=pool)``.
 
     Methods of a Workflow subclass are its steps; a free function joins a workflow
     with ``@step(workflow=MyFlow)``. A plain ``def`` step runs in a thread (the loop's
     default pool, or ``executor``) so its blocking calls never stall the event loop.
-    """
 
-    def decorate(target: Callable[..., Any], localns: dict[str, Any]) -> Callable[..., Any]:
-        spec = make_step_spec(target, num_workers=num_workers, executor=executor, localns=localns)
+    ``retry_policy`` runs a failed step again (see :mod:`runtime.engine.retry`);
+    ``accept_event_subclasses=True`` routes subclasses of the accepted event types here
+    too; ``skip_graph_checks=["reachability", "dead_end"]`` exempts the step from those
+    graph checks.
+    """
+    options = {
+        "num_workers": num_workers,
+        "executor": executor,
+        "retry_policy": retry_policy,
+        "skip_graph_checks": skip_graph_checks,
+        "accept_event_subclasses": accept_event_subclasses,
+    }
+    return _decorator(func, workflow, options, _caller_locals(2))
+
+
+def catch_error(
+    func: Callable[..., Any] | None = None,
+    *,
+    for_steps: list[str] | None = None,
+    max_recoveries: int = 1,
+) -> Any:
+    """Declare a step that handles other steps' failures: ``@catch_error`` or
+    ``@catch_error(for_steps=["fetch"], max_recoveries=2)``.
+
+    When a step fails for good (its retry policy, if any, gave up), the handler covering it
+    gets a StepFailedEvent instead of the run failing. It may return a StopEvent to end the
+    run, another event to carry on, or raise to fail the run. A bare ``@catch_error`` covers
+    every step that no ``for_steps`` handler names. ``max_recoveries`` bounds how many times
+    one chain of events may come back to the handler before the failure ends the run.
+    """
+    if isinstance(max_recoveries, bool) or not isinstance(max_recoveries, int) or max_recoveries < 1:
+        raise WorkflowValidationError(f"@catch_error: max_recoveries must be an integer >= 1, got {max_recoveries!r}")
+    if for_steps is not None and (
+        not isinstance(for_steps, (list, tuple)) or not all(isinstance(name, str) for name in for_steps)
+    ):
+        raise WorkflowValidationError(f"@catch_error: for_steps must be a list of step names, got {for_steps!r}")
+    options = {
+        "num_workers": 1,
+        "is_error_handler": True,
+        "for_steps": None if for_steps is None else tuple(for_steps),
+        "max_recoveries": max_recoveries,
+    }
+    return _decorator(func, None, options, _caller_locals(2))
+
+
+def _decorator(
+    func: Callable[..., Any] | None, workflow: type[Workflow] | None, options: dict[str, Any], localns: dict[str, Any]
+) -> Any:
+    """Apply a step decorator now (``@step``) or return it (``@step(...)``)."""
+    handler_options = {k: options.pop(k) for k in ("is_error_handler", "for_steps", "max_recoveries") if k in options}
+
+    def decorate(target: Callable[..., Any]) -> Callable[..., Any]:
+        spec = make_step_spec(target, localns=localns, **options)
+        if handler_options:
+            for name, value in handler_options.items():
+                setattr(spec, name, value)
         target._wfasync_step = spec  # type: ignore[attr-defined]
         if workflow is not None:
             workflow.add_step(target)
@@ -260,10 +346,7 @@ def step(
             )
         return target
 
-    if func is not None:
-        return decorate(func, _caller_locals(2))
-    localns = _caller_locals(2)
-    return lambda target: decorate(target, localns)
+    return decorate(func) if func is not None else decorate
 
 
 def spec_of(obj: Any) -> StepSpec | None:

@@ -17,14 +17,13 @@ class EventStream:
     ``call_soon_threadsafe``); a consumer waits on one future, never polls.
     """
 
-    __slots__ = ("_closed", "_consumed", "_error", "_items", "_loop", "_waiter")
+    __slots__ = ("_closed", "_consumed", "_items", "_loop", "_waiter")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._items: deque[Event] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self._closed = False
-        self._error: BaseException | None = None
         self._consumed = False
 
     def put(self, ev: Event) -> None:
@@ -32,10 +31,9 @@ class EventStream:
             self._items.append(ev)
             self._wake()
 
-    def close(self, error: BaseException | None = None) -> None:
+    def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._error = error
             self._wake()
 
     def _wake(self) -> None:
@@ -46,7 +44,9 @@ class EventStream:
                 waiter.set_result(None)
 
     async def events(self) -> AsyncIterator[Event]:
-        """Yield published events; end after the StopEvent, or raise the run's error."""
+        """Yield published events; end after the StopEvent (a run that fails, times out or is
+        cancelled ends on a WorkflowFailedEvent, WorkflowTimedOutEvent or WorkflowCancelledEvent,
+        which are StopEvents too) or when the run is aborted."""
         if self._consumed:
             raise WorkflowRuntimeError("the event stream of this run was already consumed")
         self._consumed = True
@@ -58,8 +58,6 @@ class EventStream:
                 if isinstance(ev, StopEvent):
                     return
             if self._closed:
-                if self._error is not None:
-                    raise self._error
                 return
             self._waiter = self._loop.create_future()
             await self._waiter

@@ -14,7 +14,7 @@ from .context import Context
 from .run import Run
 from .errors import WorkflowRuntimeError, WorkflowValidationError
 from .events import Event, StartEvent, StopEvent
-from .steps import StepSpec, register_step_code, spec_of
+from .steps import WORKFLOW_GRAPH_CHECKS, StepSpec, register_step_code, spec_of
 from .validation import WorkflowPlan, build_plan
 
 if TYPE_CHECKING:
@@ -42,11 +42,14 @@ class Workflow:
         detect_blocking: report steps that block the event loop (runtime.detector).
             None reads the WFASYNC_DETECT_BLOCKING environment variable.
         workflow_name: the name used in messages and task names (default: the class name).
+        skip_graph_checks: graph checks to skip for the whole workflow: "reachability"
+            (steps no event from the start reaches), "dead_end" (steps whose events never
+            lead to a StopEvent), "terminal_event" (events produced that no step accepts).
     """
 
     _wfasync_free_steps: ClassVar[dict[str, StepSpec]] = {}
-    # (workflow name, graph checked) -> plan; per class, reset when steps are added.
-    _wfasync_plans: ClassVar[dict[tuple[str, bool], WorkflowPlan]] = {}
+    # (workflow name, graph checked, checks skipped) -> plan; per class, reset when steps are added.
+    _wfasync_plans: ClassVar[dict[tuple[str, bool, frozenset[str]], WorkflowPlan]] = {}
 
     # Class-level defaults, so a subclass __init__ that forgets super().__init__() still runs.
     _timeout: float | None = 45.0
@@ -54,6 +57,7 @@ class Workflow:
     _verbose = False
     _detect_blocking: bool | None = None  # None: read WFASYNC_DETECT_BLOCKING at run time
     _workflow_name: str | None = None
+    _skip_graph_checks: frozenset[str] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -71,6 +75,7 @@ class Workflow:
         verbose: bool = False,
         detect_blocking: bool | None = None,
         workflow_name: str | None = None,
+        skip_graph_checks: set[str] | None = None,
     ) -> None:
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
             raise WorkflowValidationError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
@@ -79,6 +84,7 @@ class Workflow:
         self._verbose = verbose
         self._detect_blocking = detect_blocking_from_env() if detect_blocking is None else bool(detect_blocking)
         self._workflow_name = workflow_name
+        self._skip_graph_checks = _graph_checks(skip_graph_checks)
 
     # -- steps -----------------------------------------------------------------------------
     @classmethod
@@ -108,17 +114,17 @@ class Workflow:
 
     def _plan(self) -> WorkflowPlan:
         cls = type(self)
-        key = (self.workflow_name, not self._disable_validation)
+        key = (self.workflow_name, not self._disable_validation, self._skip_graph_checks)
         plan = cls._wfasync_plans.get(key)
         if plan is None:
             steps = self._steps()
-            plan = build_plan(key[0], steps, check_graph=key[1])
+            plan = build_plan(key[0], steps, check_graph=key[1], skip_checks=key[2])
             cls._wfasync_plans[key] = plan
         return plan
 
     def validate(self) -> bool:
         """Check the workflow now; return whether it uses human-in-the-loop events."""
-        return build_plan(self.workflow_name, self._steps()).uses_hitl
+        return build_plan(self.workflow_name, self._steps(), skip_checks=self._skip_graph_checks).uses_hitl
 
     # -- introspection ---------------------------------------------------------------------
     @property
@@ -195,6 +201,17 @@ class Workflow:
                 f"cannot build the start event {plan.start_event.__name__} from the keyword "
                 f"arguments {sorted(kwargs)}: {problems}"
             ) from exc
+
+
+def _graph_checks(names: Any) -> frozenset[str]:
+    chosen = frozenset(names or ())
+    unknown = sorted(chosen - set(WORKFLOW_GRAPH_CHECKS))
+    if unknown or isinstance(names, str):
+        raise WorkflowValidationError(
+            f"unknown graph check name(s) in skip_graph_checks: {', '.join(unknown) or repr(names)}; "
+            f"the checks are {', '.join(WORKFLOW_GRAPH_CHECKS)}"
+        )
+    return chosen
 
 
 def _forget_plans(cls: type) -> None:

@@ -18,28 +18,9 @@ def test_every_scenario_imports_only_the_peer_public_modules():
         assert "runtime" in source_for("runtime", text), name
 
 
-# Scenarios whose feature is not built yet: they must fail, and must leave this set once they pass.
-PENDING = {
-    "catch_error",
-    "collect_order",
-    "error_classes",
-    "retry_building_blocks",
-    "retry_policies",
-    "routing_options",
-    "termination",
-    "verbose",
-}
-
-
-def _marked(name: str):
-    if name in PENDING:
-        return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="not built yet"))
-    return name
-
-
 # The peer validates and imports on the loop during its first runs; only the outcome matters here.
 @pytest.mark.wfasync_allow_blocking
-@pytest.mark.parametrize("name", [_marked(name) for name in scenario_names()])
+@pytest.mark.parametrize("name", scenario_names())
 def test_same_source_same_outcome(name):
     peer = run_scenario(name, "llama-index-workflows")
     ours = run_scenario(name, "runtime")

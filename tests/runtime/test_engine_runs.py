@@ -308,13 +308,14 @@ async def test_a_step_exception_reaches_the_caller_with_its_traceback():
 
 
 @pytest.mark.asyncio
-async def test_a_failing_run_raises_from_the_stream_too():
+async def test_a_failing_run_ends_its_stream_on_a_failed_event_then_raises():
     handler = Failing().run()
-    with pytest.raises(Boom):
-        async for _ in handler.stream_events():
-            pass
+    seen = [ev async for ev in handler.stream_events()]
+    assert [type(ev).__name__ for ev in seen] == ["WorkflowFailedEvent"]
+    assert (seen[0].step_name, type(seen[0].exception), seen[0].attempts) == ("explode", Boom, 1)
     with pytest.raises(Boom):
         await handler
+    assert handler.get_stop_event() is None
 
 
 class ReturnsJunk(Workflow):
@@ -458,8 +459,9 @@ async def test_free_function_step():
 @pytest.mark.asyncio
 async def test_verbose_prints_each_step(capsys):
     await Linear(verbose=True).run(n=0)
-    out = capsys.readouterr().out
-    assert "Running step first" in out and "Step third produced event StopEvent" in out
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:3] == ["[tick] add: StartEvent(n=0)", "[first:0] started from StartEvent", "[first:0] complete with Left"]
+    assert lines[-2:] == ["[result] StopEvent(result=10)", "[third:0] complete with StopEvent"]
 
 
 @pytest.mark.asyncio
