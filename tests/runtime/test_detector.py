@@ -85,7 +85,9 @@ def assert_one(
     assert report.code == code, report.format()
     assert (report.filename, report.lineno) == (HERE, line), report.format()
     assert (report.step, report.workflow) == (step, workflow), report.format()
-    assert abs(report.duration - actual) <= 0.1 * actual, (report.duration, actual)
+    # Never short of the block; above it only by what the loop did around it (generous: a loaded
+    # machine may preempt the loop thread between the step's end and the next select).
+    assert 0.9 * actual <= report.duration <= 2 * actual, (report.duration, actual)
     return report
 
 
@@ -295,7 +297,7 @@ def test_two_tasks_blocking_back_to_back_are_two_reports():
         reports, (one, two) = watch(lambda: asyncio.gather(first(), second()), loop_factory=factory)
         assert [r.lineno for r in reports] == [line_of("first-blocker"), line_of("second-blocker")], [r.format() for r in reports]
         for report, actual in zip(reports, (one, two)):
-            assert abs(report.duration - actual) <= 0.15 * actual, (factory, report.duration, actual)
+            assert 0.85 * actual <= report.duration <= 1.5 * actual, (factory, report.duration, actual)
 
 
 def test_a_block_shorter_than_the_threshold_is_not_reported():
@@ -342,9 +344,11 @@ def test_installed_from_another_thread_on_a_running_loop(kind):
             time.sleep(BLOCK)  # line: remote-sleep
             return perf_counter() - started
 
-        time.sleep(0.05)  # let the loop take a first heartbeat
-        actual = asyncio.run_coroutine_threadsafe(blocker(), loop).result(10)
-        time.sleep(0.05)
+        # One turn of the loop under the detector (hooked select, or a first heartbeat), then the
+        # block, then one more turn so the loop has let go of it before the uninstall.
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop).result(30)
+        actual = asyncio.run_coroutine_threadsafe(blocker(), loop).result(30)
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop).result(30)
         detector.uninstall()
     finally:
         loop.call_soon_threadsafe(loop.stop)
@@ -513,15 +517,22 @@ def test_a_loop_closed_without_uninstall_still_delivers_and_lets_go():
     from runtime.detect import strict
 
     got: list[BlockingReport] = []
+    reported = threading.Event()
     detectors: list[BlockingDetector] = []
 
+    def on_report(report: BlockingReport) -> None:
+        got.append(report)
+        reported.set()
+
     async def main() -> None:
-        detectors.append(BlockingDetector(THRESHOLD, strict=True, warn=False, log=False, on_report=got.append).install())
+        detectors.append(BlockingDetector(THRESHOLD, strict=True, warn=False, log=False, on_report=on_report).install())
         time.sleep(BLOCK)  # line: last-words
 
     asyncio.run(main())  # closes the loop; nobody uninstalls
-    deadline = time.monotonic() + 5
-    while (not got or detectors[0].installed) and time.monotonic() < deadline:
+    assert reported.wait(30), "the block was never reported"
+    # The watchdog notices the closed loop on its own rounds: wait for it, generously.
+    deadline = time.monotonic() + 30
+    while detectors[0].installed and time.monotonic() < deadline:
         time.sleep(0.01)
     assert [r.lineno for r in got] == [line_of("last-words")], [r.format() for r in got]
     assert not detectors[0].installed

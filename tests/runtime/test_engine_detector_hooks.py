@@ -11,7 +11,7 @@ import types
 
 import pytest
 
-from runtime import StartEvent, StopEvent, Workflow, step
+from runtime import BlockingCallWarning, StartEvent, StopEvent, Workflow, step
 from runtime.detect.step_codes import step_for_code
 
 
@@ -99,13 +99,12 @@ class BlocksTheLoop(Workflow):
 
 
 @pytest.mark.wfasync_allow_blocking
-def test_the_real_detector_names_the_engine_step(monkeypatch):
-    report_module = pytest.importorskip("runtime.detect.report")
-    monkeypatch.delitem(sys.modules, "runtime.detect.detector", raising=False)
-    pytest.importorskip("runtime.detect.detector")
-    with pytest.warns(report_module.BlockingCallWarning) as caught:
+def test_the_real_detector_names_the_engine_step():
+    with pytest.warns(BlockingCallWarning) as caught:
         result, _ = run_flow(BlocksTheLoop(detect_blocking=True))
     assert result == "stalled"
     messages = [str(w.message) for w in caught]
     assert len(messages) == 1, messages
-    assert re.match(r"WFA103 step 'stall' of BlocksTheLoop blocked the event loop for 0\.(2[7-9]|3\d|4\d) s", messages[0])
+    found = re.match(r"WFA103 step 'stall' of BlocksTheLoop blocked the event loop for (\d+\.\d+) s", messages[0])
+    assert found, messages[0]
+    assert float(found.group(1)) >= 0.27  # the whole sleep, not a slice of it

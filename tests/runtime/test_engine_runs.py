@@ -380,15 +380,15 @@ class Slow(Workflow):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.started = asyncio.Event()
-        self.cleaned_up = False
+        self.cleaned_up = asyncio.Event()
 
     @step
     async def wait(self, ev: StartEvent) -> StopEvent:
         self.started.set()
         try:
-            await asyncio.sleep(30)
+            await asyncio.Event().wait()  # until cancelled
         finally:
-            self.cleaned_up = True
+            self.cleaned_up.set()
         return StopEvent()
 
 
@@ -401,8 +401,7 @@ async def test_handler_cancel_stops_the_running_steps():
     handler.cancel()
     with pytest.raises(asyncio.CancelledError):
         await handler
-    await asyncio.sleep(0)
-    assert wf.cleaned_up
+    await asyncio.wait_for(wf.cleaned_up.wait(), 10)
 
 
 @pytest.mark.asyncio
@@ -413,8 +412,7 @@ async def test_cancel_run_ends_with_workflow_cancelled_by_user():
     await handler.cancel_run()
     with pytest.raises(WorkflowCancelledByUser):
         await handler
-    await asyncio.sleep(0)
-    assert wf.cleaned_up
+    await asyncio.wait_for(wf.cleaned_up.wait(), 10)
 
 
 @pytest.mark.asyncio
@@ -422,8 +420,7 @@ async def test_cancelling_the_awaiting_task_cancels_the_run():
     wf = Slow()
     with pytest.raises(asyncio.TimeoutError):
         await asyncio.wait_for(wf.run(), 0.05)
-    await asyncio.sleep(0)
-    assert wf.cleaned_up
+    await asyncio.wait_for(wf.cleaned_up.wait(), 10)
 
 
 class Named(Workflow):
@@ -484,7 +481,8 @@ class External(Workflow):
 
     @step
     async def wait_here(self, ctx: Context, ev: Left) -> StopEvent:
-        reply = await ctx.wait_for_event(Right, requirements={"value": 7}, timeout=5)
+        # Progress(n=1) reaches the stream once the waiter is in place.
+        reply = await ctx.wait_for_event(Right, waiter_event=Progress(n=1), requirements={"value": 7}, timeout=30)
         return StopEvent(result=reply.value)
 
 
@@ -492,14 +490,12 @@ class External(Workflow):
 async def test_wait_for_event_takes_a_matching_event_sent_from_outside():
     handler = External(disable_validation=True).run()
     async for ev in handler.stream_events():
-        if isinstance(ev, Progress):
-            await asyncio.sleep(0.01)
+        if isinstance(ev, Progress) and ev.n == 1:
             handler.ctx.send_event(Right(value=3))  # does not meet the requirements: no step takes it
             break
-    await asyncio.sleep(0.01)
     assert not handler.done()
     handler.ctx.send_event(Right(value=7))
-    assert await handler == 7
+    assert await handler == 7  # not 3: the first reply was passed over
 
 
 class OldStyleContext(Workflow):
@@ -570,7 +566,7 @@ def test_a_loop_shutting_down_under_a_run_leaves_no_unretrieved_error(caplog):
 
     asyncio.run(main())
     gc.collect()
-    assert wf.cleaned_up
+    assert wf.cleaned_up.is_set()
     assert "never retrieved" not in caplog.text
 
 
