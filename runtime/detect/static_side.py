@@ -26,7 +26,7 @@ def load_catalog() -> ModuleType | None:
     try:
         from flake8_wfasync.knowledge import catalog
     except Exception as exc:  # noqa: BLE001 - classification is best effort
-        logger.debug("the catalog is unavailable: %s", exc)
+        logger.debug("the catalog is unavailable: %s", exc, exc_info=True)
         return None
     return catalog
 
@@ -36,7 +36,7 @@ def load_rules() -> ModuleType | None:
     try:
         from flake8_wfasync.knowledge import rules
     except Exception as exc:  # noqa: BLE001 - classification is best effort
-        logger.debug("the rules are unavailable: %s", exc)
+        logger.debug("the rules are unavailable: %s", exc, exc_info=True)
         return None
     return rules
 
@@ -46,6 +46,6 @@ def load_line_matcher() -> LineMatcher | None:
     try:
         from flake8_wfasync.analysis import blocking_calls_on_line
     except Exception as exc:  # noqa: BLE001 - classification is best effort
-        logger.debug("the line matcher is unavailable: %s", exc)
+        logger.debug("the line matcher is unavailable: %s", exc, exc_info=True)
         return None
     return blocking_calls_on_line

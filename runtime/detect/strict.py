@@ -68,7 +68,10 @@ def patched() -> dict[tuple[str, str], Any]:
 def _patch_all() -> None:
     catalog = static_side.load_catalog()
     if catalog is None:  # without a catalog there is nothing to wrap
-        logger.warning("strict blocking detection is off: the catalog could not be loaded")
+        logger.warning(
+            "strict blocking detection is off: the catalog could not be loaded "
+            "(the 'runtime' logger says why at DEBUG level)"
+        )
         return
     for module_name, attr, entry in catalog.module_level_callables():
         module = sys.modules.get(module_name)
