@@ -281,3 +281,26 @@ def test_the_runtime_takes_only_the_knowledge_and_the_line_matcher():
                 out.append(f"{m.name}:{i.line}: {i.target} {', '.join(i.names)}".rstrip())
     assert out == []
 
+
+
+# The runtime's rooms and whom each may import: the engine and the plugin use the detector,
+# the detector uses neither (engines register their steps with it).
+RUNTIME_ROOMS = {"detect": {"detect"}, "engine": {"engine", "detect"}, "pytest": {"pytest", "detect"}}
+
+
+def test_the_runtime_rooms_depend_one_way():
+    out = []
+    for m in _of(RUNTIME):
+        room = m.name.split(".")[1] if m.name.count(".") else ""
+        for i in m.imports:
+            if i.target.partition(".")[0] != RUNTIME or room not in RUNTIME_ROOMS:
+                continue
+            target_room = i.target.split(".")[1] if i.target.count(".") else ""
+            if target_room not in RUNTIME_ROOMS[room]:
+                out.append(f"{m.name}:{i.line}: {i.target}")
+    assert out == []
+
+
+def test_one_runtime_module_is_the_door_to_the_static_side():
+    importers = {m.name for m in _of(RUNTIME) for i in m.imports if i.target.partition(".")[0] == STATIC}
+    assert importers == {f"{RUNTIME}.detect.static_side"}
