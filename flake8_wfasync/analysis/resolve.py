@@ -421,7 +421,7 @@ def _is_classmethod(fn: cst.FunctionDef) -> bool:
 
 WORKFLOW_BASES = frozenset({
     "workflows.Workflow", "workflows.workflow.Workflow", "runtime.Workflow",
-    "runtime.workflow.Workflow", "llama_index.core.workflow.Workflow",
+    "runtime.engine.workflow.Workflow", "llama_index.core.workflow.Workflow",
     "llama_index.core.workflow.workflow.Workflow",
 })
 
@@ -498,7 +498,7 @@ def _first_param(fn: cst.FunctionDef) -> str | None:
 
 
 STEP_DECORATORS = frozenset({
-    "runtime.step", "runtime.workflow.step", "workflows.step", "workflows.decorators.step",
+    "runtime.step", "runtime.engine.steps.step", "workflows.step", "workflows.decorators.step",
     "llama_index.core.workflow.step", "llama_index.core.workflow.decorators.step",
 })
 

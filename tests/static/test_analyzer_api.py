@@ -41,6 +41,14 @@ def test_message_names_call_step_and_concrete_fix():
     assert f.twin is None
 
 
+@pytest.mark.parametrize("module", ["runtime", "runtime.engine.steps", "workflows", "llama_index.core.workflow"])
+def test_the_step_decorator_is_known_at_every_path_it_is_imported_from(module):
+    """An aliased decorator on a free function: only the decorator's qualified name says "step"."""
+    src = f"import time\nfrom {module} import step as st\n\n\n@st\nasync def go(ev):\n    time.sleep(1)\n"
+    [f] = analyze_source(src, config=Config(scope="steps"))
+    assert (f.line, f.step) == (7, "go")
+
+
 def test_twin_is_filled():
     [f] = analyze_source("import time\nasync def f():\n    time.sleep(2)\n")
     assert f.twin == "asyncio.sleep"
