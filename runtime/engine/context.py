@@ -71,6 +71,8 @@ class Context(Generic[StateT]):
     def retry_info(self) -> RetryInfo:
         """Where the running step stands in its retries: ``retry_number`` is 0 on the first
         attempt, then the previous failure's exception and time (see ``@step(retry_policy=...)``)."""
+        if not current_step.get():
+            raise ContextStateError("ctx.retry_info() describes the step that calls it: call it inside a step")
         return current_retry.get() or FIRST_ATTEMPT
 
     # -- events ------------------------------------------------------------------------

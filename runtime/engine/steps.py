@@ -25,7 +25,7 @@ from typing import (
 from runtime.detect.step_codes import remember_step_code
 
 from .errors import WorkflowValidationError
-from .events import Event
+from .events import Event, StepFailedEvent
 from .retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -337,6 +337,7 @@ def _decorator(
         if handler_options:
             for name, value in handler_options.items():
                 setattr(spec, name, value)
+            _check_handler_event(spec)
         target._wfasync_step = spec  # type: ignore[attr-defined]
         if workflow is not None:
             workflow.add_step(target)
@@ -347,6 +348,20 @@ def _decorator(
         return target
 
     return decorate(func) if func is not None else decorate
+
+
+def _check_handler_event(spec: StepSpec) -> None:
+    """A @catch_error handler takes a StepFailedEvent: say so at the decorator when the
+    annotation can be read now (else the workflow's validation says it)."""
+    try:
+        annotation = get_type_hints(spec.func, localns=spec.localns).get(spec.event_param)
+    except Exception:  # noqa: BLE001 - a name defined later: checked when the workflow is validated
+        return
+    if _flatten_union(annotation) != [StepFailedEvent]:
+        shown = getattr(annotation, "__name__", None) or repr(annotation)
+        raise WorkflowValidationError(
+            f"@catch_error handler '{spec.name}' must take 'ev: StepFailedEvent', not {shown}"
+        )
 
 
 def spec_of(obj: Any) -> StepSpec | None:
