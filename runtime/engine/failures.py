@@ -27,12 +27,15 @@ GAVE_UP: Any = object()
 
 
 async def recover(
-    run: Run, lane: Lane, ev: Event, error: Exception, started: float, chain: dict[str, int] | None
+    run: Run, lane: Lane, ev: Event, error: Exception, started: float, chain: dict[str, int] | None, slot: int
 ) -> Any:
     """Retry the step per its policy; return what a successful attempt returned, else hand the
     failure on and return GAVE_UP."""
     policy = lane.spec.retry_policy
     attempts = 1
+    say = run.say
+    if say is not None:
+        say(f"[{lane.name}:{slot}] complete with no result")
     while policy is not None and not run.finished:
         failed_at = datetime.now(timezone.utc)
         delay = retry_delay(policy, time.monotonic() - started, attempts, error)
@@ -47,11 +50,15 @@ async def recover(
             last_failed_at=failed_at,
         )
         token = current_retry.set(info)
+        if say is not None:
+            say(f"[{lane.name}:{slot}] started from {type(ev).__name__}")
         try:
             return await lane.call(ev)
         except Exception as again:  # noqa: BLE001 - each failure goes back to the policy
             error = again
             attempts += 1
+            if say is not None:
+                say(f"[{lane.name}:{slot}] complete with no result")
         finally:
             current_retry.reset(token)
     if not run.finished:
@@ -74,6 +81,6 @@ def _hand_on(run: Run, lane: Lane, ev: Event, error: Exception, attempts: int, e
                 failed_at=datetime.now(timezone.utc),
             )
             run.lineage[id(failed)] = (failed, {**chain, handler: recoveries})
-            run.deliver(failed, (run.lanes[handler],))
+            run.deliver(failed, (run.lanes[handler],), handler)
             return
     run.step_failed(lane, error, attempts, elapsed)

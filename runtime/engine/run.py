@@ -60,8 +60,8 @@ class Lane:
     """A step's queue and its workers, for one run."""
 
     __slots__ = (
-        "busy", "call", "context", "invoke", "limit", "mode", "name", "queue", "slots", "spec", "task_name",
-        "where", "workers",
+        "announced", "busy", "call", "context", "invoke", "limit", "mode", "name", "queue", "slots", "spec",
+        "task_name", "where", "workers",
     )
 
     def __init__(self, run: Run, spec: StepSpec) -> None:
@@ -83,8 +83,10 @@ class Lane:
         self.call = self._caller(run)
         self.context = run.base_context.copy()
         self.context.run(current_step.set, spec.name)
-        # Worker numbers in use, for verbose lines ("[step:0] started from ...").
+        # Worker numbers in use, and the event a new worker was announced with, for verbose
+        # lines ("[step:0] started from ...").
         self.slots: set[int] = set()
+        self.announced: Event | None = None
 
     def _caller(self, run: Run) -> Callable[[Event], Any]:
         """One awaitable call of the step with an event, wherever the step runs."""
@@ -295,26 +297,36 @@ class Run:
         lane.queue.append(ev)
         if lane.workers < lane.limit:
             lane.workers += 1
-            coro = self._work(lane)
+            slot = 0
+            if self.say is not None:
+                slot = lane.take_slot()
+                if len(lane.queue) == 1:  # the new worker's first event: it starts now, as the peer says
+                    self.say(f"[{lane.name}:{slot}] started from {type(ev).__name__}")
+                    lane.announced = ev
+            coro = self._work(lane, slot)
             if _TASK_CONTEXT_KW:
                 task = self.loop.create_task(coro, name=lane.task_name, context=lane.context)
             else:  # pragma: no cover - Python 3.10
                 task = lane.context.run(self.loop.create_task, coro)
                 task.set_name(lane.task_name)
             self.tasks.add(task)
+        elif self.say is not None:
+            self.say(f"[{lane.name}] enqueued (waiting for capacity)")
 
-    async def _work(self, lane: Lane) -> None:
+    async def _work(self, lane: Lane, slot: int) -> None:
         queue = lane.queue
         call = lane.call
         say = self.say
         lineage = self.lineage
         streak = 0
-        slot = lane.take_slot() if say is not None else 0
         try:
             while queue and not self.finished:
                 ev = queue.popleft()
                 if say is not None:
-                    say(f"[{lane.name}:{slot}] started from {type(ev).__name__}")
+                    if lane.announced is ev:
+                        lane.announced = None
+                    else:
+                        say(f"[{lane.name}:{slot}] started from {type(ev).__name__}")
                 chain = lineage[id(ev)][1] if lineage is not None and id(ev) in lineage else None
                 token = current_lineage.set(chain) if chain is not None else None
                 lane.busy += 1
@@ -322,7 +334,7 @@ class Run:
                 try:
                     result = await call(ev)
                 except Exception as error:  # noqa: BLE001 - a step's error goes to its retry policy, handler or the caller
-                    result = await failures.recover(self, lane, ev, error, started, chain)
+                    result = await failures.recover(self, lane, ev, error, started, chain, slot)
                 finally:
                     lane.busy -= 1
                     if token is not None:
@@ -412,15 +424,16 @@ class Run:
             f"(accepted: {_type_names(self.routes)})"
         )
 
-    def deliver(self, ev: Event, lanes: tuple[Lane, ...]) -> None:
-        """Hand an already-checked event to its steps. Loop thread only."""
+    def deliver(self, ev: Event, lanes: tuple[Lane, ...], target: str | None = None) -> None:
+        """Hand an already-checked event to its steps (``target``: sent to that step only).
+        Loop thread only."""
         if self.finished:
             return
         if isinstance(ev, StopEvent):
             self.finish(ev)
             return
         if self.say is not None:
-            self.say(f"[tick] add: {summary(ev)}")
+            self.say(f"[tick] add: {summary(ev)}" + (f" -> {target}" if target is not None else ""))
         if self.waiters and self._give_to_waiter(ev):
             return
         if isinstance(ev, InputRequiredEvent):
@@ -449,9 +462,9 @@ class Run:
         # Delivered on the loop's next turn, as the peer does: what a step returns reaches the
         # next steps before what it sent just before returning.
         if threading.get_ident() == self.loop_thread:
-            self.loop.call_soon(self.deliver, ev, lanes)
+            self.loop.call_soon(self.deliver, ev, lanes, step)
         else:
-            self.loop.call_soon_threadsafe(self.deliver, ev, lanes)
+            self.loop.call_soon_threadsafe(self.deliver, ev, lanes, step)
 
     def publish(self, ev: Event) -> None:
         """``ctx.write_event_to_stream`` from any thread."""
