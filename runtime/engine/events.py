@@ -23,8 +23,8 @@ _EXTRAS = "_data"
 
 
 def extras_of(ev: Event) -> dict[str, Any]:
-    """The extra fields of an event: the live dict, created for instances made without
-    ``__init__`` (``model_construct``)."""
+    """The extra fields of an event: the live dict, made on first use (most events have no
+    extras, and a run builds many events)."""
     own = ev.__dict__
     extras = own.get(_EXTRAS)
     if extras is None:
@@ -53,9 +53,8 @@ class Event(BaseModel):
         for key in params:
             if key not in fields:
                 break
-        else:  # only declared fields: the common case, validated in one call
+        else:  # only declared fields: the common case, validated in one call (extras come on first use)
             self.__pydantic_validator__.validate_python(params, self_instance=self)
-            self.__dict__[_EXTRAS] = {}
             return
         private = cls.__private_attributes__
         declared = {k: v for k, v in params.items() if k in fields}
@@ -136,7 +135,7 @@ class Event(BaseModel):
         same = super().__eq__(other)
         if same is not True:
             return same
-        return self.__dict__.get(_EXTRAS) == other.__dict__.get(_EXTRAS)  # type: ignore[union-attr]
+        return (self.__dict__.get(_EXTRAS) or None) == (other.__dict__.get(_EXTRAS) or None)  # type: ignore[union-attr]
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 

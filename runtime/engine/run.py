@@ -149,6 +149,8 @@ class Run:
         self.lanes = {name: Lane(self, spec) for name, spec in plan.steps.items()}
         self.routes = {kind: tuple(self.lanes[n] for n in names) for kind, names in plan.routes.items()}
         self.tasks: set[asyncio.Task[None]] = set()
+        # Events sent during this turn of the loop, delivered at the next.
+        self.outbox: deque[tuple[Event, tuple[Lane, ...], str | None]] = deque()
         # The worker tasks the end of the run cancelled (cancel_run waits for them to unwind).
         self.stopping: list[asyncio.Task[None]] = []
         self.stream = EventStream(loop)
@@ -462,9 +464,22 @@ class Run:
         # Delivered on the loop's next turn, as the peer does: what a step returns reaches the
         # next steps before what it sent just before returning.
         if threading.get_ident() == self.loop_thread:
-            self.loop.call_soon(self.deliver, ev, lanes, step)
+            self._post((ev, lanes, step))
         else:
-            self.loop.call_soon_threadsafe(self.deliver, ev, lanes, step)
+            self.loop.call_soon_threadsafe(self._post, (ev, lanes, step))
+
+    def _post(self, sent: tuple[Event, tuple[Lane, ...], str | None]) -> None:
+        # One callback delivers every event sent during a turn, in order: a fan-out of n sends
+        # costs n tuples, not n loop handles.
+        self.outbox.append(sent)
+        if len(self.outbox) == 1:
+            self.loop.call_soon(self._deliver_sent)
+
+    def _deliver_sent(self) -> None:
+        outbox = self.outbox
+        while outbox:
+            ev, lanes, target = outbox.popleft()
+            self.deliver(ev, lanes, target)
 
     def publish(self, ev: Event) -> None:
         """``ctx.write_event_to_stream`` from any thread."""

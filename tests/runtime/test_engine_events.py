@@ -96,6 +96,13 @@ def test_equality_repr_and_pickle():
         hash(ev)
 
 
+def test_an_event_read_for_extras_still_equals_one_never_read():
+    read, unread = Query(text="q"), Query(text="q")
+    assert read.get("missing") is None and len(read) == 0
+    assert read == unread and unread == read
+    assert read.model_dump() == unread.model_dump() == {"text": "q", "top_k": 3, "tags": [], "source": "web"}
+
+
 def test_start_event_takes_any_keywords():
     ev = StartEvent(topic="pirates", n=2)
     assert ev.topic == "pirates" and ev.get("n") == 2
