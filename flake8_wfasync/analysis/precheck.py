@@ -135,7 +135,8 @@ def might_block_tree(tree: ast.AST, source: str | None = None,
     roots |= {k.partition(".")[0] for k in extra}
     if source is None or "open(" in source:
         roots.add("builtins")
-    sticky = bool(roots & catalog.STICKY_ROOTS) or bool(extra)
+    sticky = (bool(roots & catalog.STICKY_ROOTS) or bool(extra)
+              or any(r.startswith("mypy_boto3_") for r in roots))  # boto3 clients by annotation
     method_roots = catalog.METHOD_ROOTS
 
     def method_candidate(name: str) -> bool:
@@ -148,10 +149,15 @@ def might_block_tree(tree: ast.AST, source: str | None = None,
             return True
         if last in _OFFLOAD_ATTRS and any(isinstance(a, (ast.Call, ast.Lambda)) for a in call.args):
             return True
-        if id(call) in awaited:
-            continue  # an awaited call is never a blocking call itself
         if isinstance(func, ast.Name):
             base = imports.get(func.id)
+            if id(call) in awaited:
+                # await os.unlink(p) blocks before the await; an awaited method does not.
+                if base is not None and catalog.match_qualname(".".join([base, *reversed(parts)])) is not None:
+                    return True
+                if base is None and not parts and func.id in _BUILTIN_CANDIDATES:
+                    return True
+                continue
             if base is None:
                 if not parts:
                     if func.id in _BUILTIN_CANDIDATES or func.id in extra:
@@ -165,6 +171,8 @@ def might_block_tree(tree: ast.AST, source: str | None = None,
                 return True
             if parts and method_candidate(last):
                 return True
+        elif id(call) in awaited:
+            continue
         elif parts and method_candidate(last):
             return True  # a method on the result of a call: open(p).read(), Session().get()
     return False

@@ -16,7 +16,8 @@ blocking callable.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
+import functools
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -58,6 +59,8 @@ class ClassInfo:
     is_workflow: bool = False
     # Base classes defined in the same module, whose methods and attributes self reaches too.
     local_bases: list[ClassInfo] = field(default_factory=list)
+    # The scope the class is defined in: where its properties' return values resolve.
+    scope: Scope | None = None
 
 
 @dataclass(eq=False)
@@ -127,6 +130,10 @@ def resolve_expr(node: cst.BaseExpression, scope: Scope) -> Binding:
         base = resolve_expr(node.value, scope)
         attr = node.attr.value
         if isinstance(base, str):
+            if base.endswith(INSTANCE):
+                typ = catalog.ATTRIBUTE_TYPES.get(base[:-2] + "." + attr)
+                if typ is not None:
+                    return typ + INSTANCE  # path.parent
             return base + "." + attr
         if isinstance(base, SelfRef):
             return _self_attribute(base.cls, attr)
@@ -137,7 +144,49 @@ def resolve_expr(node: cst.BaseExpression, scope: Scope) -> Binding:
         return None
     if type(node) is cst.Call:
         return call_result(node, scope)
+    if type(node) is cst.BinaryOperation:
+        return _division(node, scope)
+    if type(node) is cst.IfExp:
+        return alternatives((node.body, node.orelse), scope)
+    if type(node) is cst.BooleanOperation and type(node.operator) is cst.Or:
+        return alternatives((node.left, node.right), scope)
     return None
+
+
+_STRINGS = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
+
+
+def _division(node: cst.BinaryOperation, scope: Scope) -> str | None:
+    """``root / name`` on a path is a path; so is ``"dir" / root`` (``Path.__rtruediv__``)."""
+    if type(node.operator) is not cst.Divide:
+        return None
+    left = resolve_expr(node.left, scope)
+    if isinstance(left, str) and left.endswith(INSTANCE) and left[:-2] in catalog.DIVISION_TYPES:
+        return left
+    if type(node.left) in _STRINGS:
+        right = resolve_expr(node.right, scope)
+        if isinstance(right, str) and right.endswith(INSTANCE) and right[:-2] in catalog.DIVISION_TYPES:
+            return right
+    return None
+
+
+def alternatives(exprs: Iterable[cst.BaseExpression], scope: Scope) -> str | None:
+    """The instance one of several alternatives (``a or B()``, ``x if c else None``, two
+    branches of an ``if``) is known to be, when no other alternative is known to be another."""
+    return merge_alternatives(None if type(e) is cst.Name and e.value == "None" else value_path(e, scope)
+                              for e in exprs)
+
+
+def merge_alternatives(values: Iterable[Binding]) -> str | None:
+    known: str | None = None
+    for v in values:
+        if isinstance(v, str) and v.endswith(INSTANCE):
+            if known is not None and v != known:
+                return None
+            known = v
+        elif v is not None:
+            return None  # a function, a class, a module path: not one value of one type
+    return known
 
 
 def _self_attribute(cls: ClassInfo, attr: str, depth: int = 0) -> Binding:
@@ -147,6 +196,8 @@ def _self_attribute(cls: ClassInfo, attr: str, depth: int = 0) -> Binding:
         return cls.attrs[attr]
     m = cls.methods.get(attr)
     if m is not None:
+        if _is_property(m):
+            return returned_type(m, cls, cls.scope) if cls.scope is not None else None
         return LocalDef(m, attr, m.asynchronous is not None, cls)
     if depth < 8:
         for base in cls.local_bases:
@@ -188,12 +239,53 @@ def call_result(node: cst.Call, scope: Scope) -> str | None:
     """The path of the value a call returns, when it is a known instance type."""
     target = resolve_expr(node.func, scope)
     if not isinstance(target, str):
-        if type(target) is LocalDef and type(target.node) is cst.FunctionDef and target.node.returns is not None:
-            # A function of the module annotated to return a tracked type: def make() -> LLM.
-            typ = annotation_type(target.node.returns, scope)
-            return typ + INSTANCE if typ is not None else None
+        if type(target) is LocalDef and type(target.node) is cst.FunctionDef and not target.is_async:
+            # A factory of the module: def make() -> LLM, or every return gives one type.
+            return returned_type(target.node, target.cls, _module_scope(scope))
         return None
     return result_of(target)
+
+
+def _module_scope(scope: Scope) -> Scope:
+    while scope.parent is not None:
+        scope = scope.parent
+    return scope
+
+
+# Factory return types by def, for the file being analysed (the def itself is kept: ids are
+# reused once a tree is gone).
+_RETURNS: dict[int, tuple[cst.FunctionDef, str | None]] = {}
+
+
+def returned_type(fn: cst.FunctionDef, cls: ClassInfo | None, outer: Scope) -> str | None:
+    """The instance a sync function returns: from its return annotation, else when every
+    ``return`` with a value gives the same known instance (``return boto3.client("s3")``)."""
+    cached = _RETURNS.get(id(fn))
+    if cached is not None and cached[0] is fn:
+        return cached[1]
+    if len(_RETURNS) > 2048:
+        _RETURNS.clear()
+    _RETURNS[id(fn)] = (fn, None)  # a factory that calls itself returns nothing known
+    if fn.returns is not None:
+        typ = annotation_type(fn.returns, outer)
+        result = typ + INSTANCE if typ is not None else None
+    else:
+        result = _inferred_return(fn, cls, outer)
+    _RETURNS[id(fn)] = (fn, result)
+    return result
+
+
+def _inferred_return(fn: cst.FunctionDef, cls: ClassInfo | None, outer: Scope) -> str | None:
+    returns = [s.value for s in iter_statements(fn.body.body) if type(s) is cst.Return and s.value is not None
+               and not (type(s.value) is cst.Name and s.value.value == "None")]
+    if not returns:
+        return None
+    fscope = Scope("function", outer, fn)
+    bind_params(fn, fscope, outer, cls)
+    collect_bindings(fn.body.body, fscope)
+    values = [value_path(v, fscope) for v in returns]
+    known = merge_alternatives(values)
+    return known if known is not None and all(v == known for v in values) else None
 
 
 def result_of(target: str) -> str | None:
@@ -218,7 +310,7 @@ def result_of(target: str) -> str | None:
         made = catalog.constructed_type(q)
         if made is not None:
             return made + INSTANCE
-    if is_sticky(typ):
+    if is_sticky(typ) and typ not in catalog.PLAIN_RESULT_TYPES:
         return typ + INSTANCE
     return None
 
@@ -226,11 +318,67 @@ def result_of(target: str) -> str | None:
 def annotation_type(ann: cst.Annotation | None, scope: Scope) -> str | None:
     if ann is None:
         return None
-    target = resolve_expr(ann.annotation, scope)
+    return type_of_annotation(ann.annotation, scope)
+
+
+_TYPING = frozenset({"typing", "typing_extensions"})
+# typing forms that hold one type: Optional[X], Annotated[X, ...], ClassVar[X], ...
+_WRAPPERS = frozenset({"Optional", "Annotated", "ClassVar", "Final", "Required", "NotRequired", "ReadOnly"})
+
+
+def type_of_annotation(expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> str | None:
+    """The class an annotation says a value is, seen through ``Optional``, ``| None``,
+    ``Union[..., None]``, ``Annotated`` and string annotations; None for a union of two
+    classes or anything else."""
+    t = type(expr)
+    if t is cst.SimpleString or t is cst.ConcatenatedString:
+        inner = _string_annotation(expr.evaluated_value) if depth < 3 else None
+        return type_of_annotation(inner, scope, depth + 1) if inner is not None else None
+    if t is cst.BinaryOperation:
+        if type(expr.operator) is not cst.BitOr:
+            return None
+        return _one_class((expr.left, expr.right), scope, depth)
+    if t is cst.Subscript:
+        base = resolve_expr(expr.value, scope)
+        if not isinstance(base, str):
+            return None
+        module, _, name = base.rpartition(".")
+        if module not in _TYPING:
+            return None
+        args = [el.slice.value for el in expr.slice if type(el.slice) is cst.Index]
+        if name == "Union":
+            return _one_class(args, scope, depth)
+        if name in _WRAPPERS and args:
+            return type_of_annotation(args[0], scope, depth)
+        return None
+    target = resolve_expr(expr, scope)
     if isinstance(target, str) and INSTANCE not in target and not target.startswith("builtins."):
         if target.rpartition(".")[2][:1].isupper():
-            return origins.annotated_type(target) or catalog.constructed_type(target) or target
+            return origins.annotated_type(target) or catalog.annotated_type(target) or target
     return None
+
+
+def _one_class(members: Iterable[cst.BaseExpression], scope: Scope, depth: int) -> str | None:
+    """The class of a union that is one class or None."""
+    flat: list[cst.BaseExpression] = []
+    todo = list(members)
+    while todo:
+        m = todo.pop()
+        if type(m) is cst.BinaryOperation and type(m.operator) is cst.BitOr:
+            todo += (m.left, m.right)
+        elif not (type(m) is cst.Name and m.value == "None"):
+            flat.append(m)
+    return type_of_annotation(flat[0], scope, depth) if len(flat) == 1 else None
+
+
+@functools.lru_cache(maxsize=512)
+def _string_annotation(text: str | bytes | None) -> cst.BaseExpression | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return cst.parse_expression(text.strip())
+    except (cst.ParserSyntaxError, RecursionError, ValueError):
+        return None
 
 
 # --- binding collection ----------------------------------------------------------------------
@@ -325,28 +473,33 @@ def sub_blocks(stmt: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 def collect_bindings(stmts, scope: Scope, cls_of_self: ClassInfo | None = None) -> None:
     """Bind every name a block assigns (flow-insensitive, in source order)."""
+    branches: dict[int, Binding | object] = {}
     for stmt in iter_statements(stmts):
-        if type(stmt) in (cst.Import, cst.ImportFrom):
+        if type(stmt) is cst.If:
+            branches.update(branch_merges(stmt, scope, _name_key))
+        elif id(stmt) in branches:
+            value = branches[id(stmt)]
+            if value is not _UNSET:
+                bind_target(_single_target(stmt), scope, value)  # type: ignore[arg-type]
+        elif type(stmt) in (cst.Import, cst.ImportFrom):
             bind_import(stmt, scope)
         elif type(stmt) is cst.Assign:
             value = value_path(stmt.value, scope)
             for t in stmt.targets:
                 bind_target(t.target, scope, value if len(stmt.targets) == 1 else None)
         elif type(stmt) is cst.AnnAssign:
-            value = value_path(stmt.value, scope) if stmt.value is not None else None
-            if value is None:
-                value = annotation_type(stmt.annotation, scope)
-                value = value + INSTANCE if value else None
-            bind_target(stmt.target, scope, value)
+            bind_target(stmt.target, scope, annotated_value(stmt, scope))
         elif type(stmt) is cst.AugAssign:
             bind_target(stmt.target, scope, None)
         elif type(stmt) is cst.FunctionDef:
             scope.bind(stmt.name.value, LocalDef(stmt, stmt.name.value, stmt.asynchronous is not None,
                                                  nested=scope.kind == "function", owner=scope.owner))
         elif type(stmt) is cst.ClassDef:
-            scope.bind(stmt.name.value, None)
+            # Known before the walk reaches it: module-level instances (settings = Settings())
+            # and calls placed above the class resolve to it.
+            scope.bind(stmt.name.value, class_info(stmt, scope))
         elif type(stmt) in (cst.For,):
-            bind_target(stmt.target, scope, None)
+            bind_target(stmt.target, scope, item_value(stmt.iter, scope))
         elif type(stmt) is cst.With:
             for item in stmt.items:
                 if item.asname is not None:
@@ -365,14 +518,91 @@ def collect_bindings(stmts, scope: Scope, cls_of_self: ClassInfo | None = None) 
 
 def value_path(value: cst.BaseExpression, scope: Scope) -> Binding:
     """What a name assigned from ``value`` is: an alias, an instance, a lambda, or unknown."""
-    if type(value) is cst.Call:
+    t = type(value)
+    if t is cst.Call:
+        target = resolve_expr(value.func, scope)
+        if type(target) is ClassInfo:
+            return SelfRef(target)  # an instance of a class of the module
         return call_result(value, scope)
-    if type(value) in (cst.Name, cst.Attribute):
+    if t is cst.Name or t is cst.Attribute:
         r = resolve_expr(value, scope)
-        return r if isinstance(r, (str, LocalDef)) else None
-    if type(value) is cst.Lambda:
+        return r if isinstance(r, (str, LocalDef, SelfRef)) else None
+    if t is cst.Lambda:
         return LocalDef(value, "<lambda>", False, nested=scope.kind == "function", owner=scope.owner)
+    if t is cst.BinaryOperation or t is cst.IfExp or t is cst.BooleanOperation:
+        return resolve_expr(value, scope)
     return None
+
+
+def annotated_value(stmt: cst.AnnAssign, scope: Scope) -> str | None:
+    """``x: T = v``: what ``v`` is when known, else what ``T`` says (``f: TextIOWrapper = ...``)."""
+    value = value_path(stmt.value, scope) if stmt.value is not None else None
+    if isinstance(value, str):
+        return value
+    typ = annotation_type(stmt.annotation, scope)
+    return typ + INSTANCE if typ else None
+
+
+def item_value(it: cst.BaseExpression, scope: Scope) -> str | None:
+    """What a loop over ``it`` binds: a path for each item of ``root.glob(...)``."""
+    if type(it) is not cst.Call:
+        return None
+    target = resolve_expr(it.func, scope)
+    q = call_qualname(target) if isinstance(target, str) else None
+    typ = catalog.ITEM_TYPES.get(q) if q is not None else None
+    return typ + INSTANCE if typ else None
+
+
+def _single_target(stmt: cst.CSTNode) -> cst.BaseExpression | None:
+    if type(stmt) is cst.Assign and len(stmt.targets) == 1:
+        return stmt.targets[0].target
+    if type(stmt) is cst.AnnAssign:
+        return stmt.target
+    return None
+
+
+def _name_key(target: cst.BaseExpression) -> str | None:
+    return target.value if type(target) is cst.Name else None
+
+
+def branch_merges(stmt: cst.If, scope: Scope, key_of) -> dict[int, Binding | object]:
+    """``if c: x = given`` / ``else: x = httpx.Client()``: one name set on both branches of an
+    ``if`` is the instance the known branch makes, when the other one is unknown. Returns the
+    value to bind at the first assignment's id, and ``_UNSET`` (bind nothing) at the second."""
+    orelse = stmt.orelse
+    if type(orelse) is not cst.Else:
+        return {}
+    sides = [_assignments(stmt.body, key_of), _assignments(orelse.body, key_of)]
+    out: dict[int, Binding | object] = {}
+    for key, first in sides[0].items():
+        second = sides[1].get(key)
+        if first is None or second is None:
+            continue
+        known = merge_alternatives(_assigned_value(a, scope) for a in (first, second))
+        if known is not None:
+            out[id(first)] = known
+            out[id(second)] = _UNSET
+    return out
+
+
+def _assignments(body: cst.BaseSuite, key_of) -> dict[str, cst.CSTNode | None]:
+    """Keys assigned by the direct statements of a block (None when assigned twice)."""
+    out: dict[str, cst.CSTNode | None] = {}
+    for stmt in _block_statements(body):
+        if type(stmt) is not cst.SimpleStatementLine:
+            continue
+        for small in stmt.body:
+            target = _single_target(small)
+            key = key_of(target) if target is not None else None
+            if key is not None:
+                out[key] = small if key not in out else None
+    return out
+
+
+def _assigned_value(stmt: cst.CSTNode, scope: Scope) -> Binding:
+    if type(stmt) is cst.AnnAssign:
+        return annotated_value(stmt, scope)
+    return value_path(stmt.value, scope)  # type: ignore[attr-defined]
 
 
 def with_value(item: cst.BaseExpression, scope: Scope) -> str | None:
@@ -419,6 +649,10 @@ def _is_classmethod(fn: cst.FunctionDef) -> bool:
     return any(n.rpartition(".")[2] == "classmethod" for n in _decorator_names(fn))
 
 
+def _is_property(fn: cst.FunctionDef) -> bool:
+    return any(n.rpartition(".")[2] in ("property", "cached_property") for n in _decorator_names(fn))
+
+
 WORKFLOW_BASES = frozenset({
     "workflows.Workflow", "workflows.workflow.Workflow", "runtime.Workflow",
     "runtime.engine.workflow.Workflow", "llama_index.core.workflow.Workflow",
@@ -427,7 +661,7 @@ WORKFLOW_BASES = frozenset({
 
 
 def class_info(node: cst.ClassDef, scope: Scope) -> ClassInfo:
-    info = ClassInfo(node, node.name.value)
+    info = ClassInfo(node, node.name.value, scope=scope)
     for arg in node.bases:
         if arg.keyword is not None:
             continue
@@ -441,7 +675,15 @@ def class_info(node: cst.ClassDef, scope: Scope) -> ClassInfo:
     if any(b in WORKFLOW_BASES for b in info.bases if b) or "Workflow" in info.base_names:
         info.is_workflow = True
     class_attrs: dict[str, str | None] = {}
+    # Annotated fields (dataclass, pydantic, attrs, or a plain declaration): the type they
+    # declare is what every instance holds, whatever its methods assign.
+    declared: dict[str, str] = {}
+    unset: set[str] = set()
     for stmt in iter_statements(_block_statements(node.body)):
+        if type(stmt) is cst.AnnAssign and type(stmt.target) is cst.Name:
+            typ = annotation_type(stmt.annotation, scope)
+            if typ is not None:
+                declared[stmt.target.value] = typ + INSTANCE
         if type(stmt) is cst.FunctionDef:
             info.methods[stmt.name.value] = stmt
         elif type(stmt) in (cst.Assign, cst.AnnAssign) and stmt.value is not None:
@@ -457,9 +699,28 @@ def class_info(node: cst.ClassDef, scope: Scope) -> ClassInfo:
         if self_name is None or _is_static(meth) or _is_classmethod(meth):
             continue
         mscope: Scope | None = None
+        branches: dict[int, Binding | object] = {}
+
+        def self_key(target: cst.BaseExpression, self_name: str = self_name) -> str | None:
+            if type(target) is cst.Attribute and type(target.value) is cst.Name and target.value.value == self_name:
+                return target.attr.value
+            return None
+
         for stmt in iter_statements(_block_statements(meth.body)):
             targets: list[cst.BaseExpression] = []
             value = None
+            if type(stmt) is cst.If and type(stmt.orelse) is cst.Else:
+                if mscope is None:
+                    mscope = Scope("function", scope)
+                    bind_params(meth, mscope, scope, info)
+                branches.update(branch_merges(stmt, mscope, self_key))
+                continue
+            if id(stmt) in branches:
+                merged = branches[id(stmt)]
+                target = _single_target(stmt)
+                if merged is not _UNSET and target is not None:
+                    info.attrs[target.attr.value] = merged  # type: ignore[assignment,attr-defined]
+                continue
             if type(stmt) is cst.Assign:
                 targets = [t.target for t in stmt.targets]
                 value = stmt.value
@@ -473,10 +734,24 @@ def class_info(node: cst.ClassDef, scope: Scope) -> ClassInfo:
                         # Built only for methods that set attributes: parameters shadow.
                         mscope = Scope("function", scope)
                         bind_params(meth, mscope, scope, info)
-                    v = value_path(value, mscope) if value is not None else None
+                    if type(stmt) is cst.AnnAssign:
+                        v = annotated_value(stmt, mscope)
+                        if v is not None:
+                            declared.setdefault(t.attr.value, v)
+                    else:
+                        v = value_path(value, mscope) if value is not None else None
                     v = v if isinstance(v, str) else None
                     attr = t.attr.value
-                    if attr in info.attrs and info.attrs[attr] != v:
+                    if type(value) is cst.Name and value.value == "None":
+                        # self.x = None: not set yet (a lazy attribute), no type of its own.
+                        if attr not in info.attrs:
+                            info.attrs[attr] = None
+                            unset.add(attr)
+                        continue
+                    if attr in unset:
+                        unset.discard(attr)
+                        info.attrs[attr] = v
+                    elif attr in info.attrs and info.attrs[attr] != v:
                         info.attrs[attr] = None
                     else:
                         info.attrs[attr] = v
@@ -485,6 +760,7 @@ def class_info(node: cst.ClassDef, scope: Scope) -> ClassInfo:
             info.attrs[attr] = v
         elif info.attrs[attr] != v:
             info.attrs[attr] = None
+    info.attrs.update(declared)
     return info
 
 

@@ -226,7 +226,9 @@ class Walker:
             if type(stmt) is cst.FunctionDef:
                 self._function(stmt, scope, cls)
             elif type(stmt) is cst.ClassDef:
-                info = class_info(stmt, scope)
+                info = scope.names.get(stmt.name.value)
+                if type(info) is not ClassInfo or info.node is not stmt:
+                    info = class_info(stmt, scope)
                 scope.names[stmt.name.value] = info
                 cscope = Scope("class", scope, scope.owner)
                 collect_bindings(stmt.body.body, cscope)
@@ -343,7 +345,15 @@ class Walker:
             elif not (target.nested or target.is_async or line_mode or id(call) in ctx.awaited):
                 self.call_graph().local_call(ctx, call, target, owner)
             return
-        if id(call) in ctx.awaited or id(call) in ctx.suppressed:
+        if id(call) in ctx.suppressed:
+            return
+        if id(call) in ctx.awaited:
+            # await os.unlink(p): the sync call blocks before the await (which then fails).
+            # Only module-level callables: an awaited method may well be an async twin.
+            if isinstance(target, str) and INSTANCE not in target:
+                q = call_qualname(target)
+                if q is not None and not (self.index is not None and self.index.is_project(q)):  # type: ignore[attr-defined]
+                    self._blocking(call, q, scope, ctx, owner)
             return
         if isinstance(target, str):
             q = call_qualname(target)

@@ -85,6 +85,10 @@ class _Rewriter(cst.CSTTransformer):
             call = updated.with_changes(func=updated.func.with_changes(attr=cst.Name(f.twin or "")))
         else:
             call = self._to_thread(updated)
+        if isinstance(self.facts.parent.get(original), cst.Await):
+            # await os.unlink(p): the await is there already.
+            self.applied.append(Applied(f, f"{before} -> {_describe(call, self.module)}"))
+            return call
         parens = _needs_parens(original, self.facts)
         awaited = cst.Await(
             expression=call,

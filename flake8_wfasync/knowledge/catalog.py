@@ -161,6 +161,10 @@ _add(
              "pathlib._abc.PathBase.write_bytes", "tempfile.mkstemp", "tempfile.mkdtemp"],
 )
 _ctor("pathlib.Path", "pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath")
+# Path methods that return another Path (some of them block too: resolve, expanduser, absolute).
+_ctor("pathlib.Path", *(f"pathlib.Path.{m}" for m in (
+    "with_suffix with_name with_stem joinpath relative_to resolve expanduser absolute readlink "
+    "rename replace home cwd").split()))
 _ctor(FILE_TYPE, "builtins.open", "io.open", "pathlib.Path.open", "tempfile.TemporaryFile",
       "tempfile.NamedTemporaryFile", "gzip.open", "bz2.open", "lzma.open")
 
@@ -520,3 +524,35 @@ def is_any_method_type(typ: str) -> bool:
 def constructed_type(qualname: str) -> str | None:
     """The type of the value a call to ``qualname`` returns, when the catalog knows it."""
     return CONSTRUCTORS.get(qualname)
+
+
+# What values the resolver follows beyond constructors: attributes that hold a tracked type,
+# iterators whose items are one, types whose ``/`` yields their own type, and annotations that
+# name a tracked type under another name.
+ATTRIBUTE_TYPES: dict[str, str] = {"pathlib.Path.parent": "pathlib.Path"}
+ITEM_TYPES: dict[str, str] = {f"pathlib.Path.{m}": "pathlib.Path" for m in ("glob", "rglob", "iterdir")}
+DIVISION_TYPES: frozenset[str] = frozenset({"pathlib.Path"})
+# Types every method of which blocks but returns plain data (a boto3 client's dict responses),
+# not another object of the type.
+PLAIN_RESULT_TYPES: frozenset[str] = frozenset({"boto3.client"})
+_ANNOTATION_TYPES: dict[str, str] = {
+    **{f"io.{t}": FILE_TYPE for t in ("TextIOWrapper", "BufferedReader", "BufferedWriter", "BufferedRandom",
+                                      "FileIO")},
+    "botocore.client.BaseClient": "boto3.client",
+    "boto3.resources.base.ServiceResource": "boto3.resource",
+}
+
+
+def annotated_type(name: str) -> str | None:
+    """The tracked type a parameter or field annotated with class ``name`` holds, if any:
+    a catalog type, a file class of ``io``, or a boto3 client or resource as the
+    ``mypy_boto3_*`` stubs name them (``mypy_boto3_s3.S3Client``)."""
+    typ = _ANNOTATION_TYPES.get(name) or CONSTRUCTORS.get(name)
+    if typ is not None or not name.startswith("mypy_boto3_"):
+        return typ
+    last = name.rpartition(".")[2]
+    if last.endswith("Client"):
+        return "boto3.client"
+    if last.endswith("ServiceResource"):
+        return "boto3.resource"
+    return None
