@@ -109,7 +109,9 @@ def _parse_unchecked(cst: Any, text: str) -> cst.Module:
 # --- lines and noqa ------------------------------------------------------------------------------
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
-_NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z][0-9]+(?:[,\s]+[A-Z][0-9]+)*))?", re.IGNORECASE)
+# Codes as flake8 reads them: letters then digits (WFA101, but also ASYNC210 or BLE001, which
+# silence only themselves).
+_NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
 def source_lines(text: str) -> list[str]:
