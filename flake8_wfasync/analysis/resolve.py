@@ -61,6 +61,8 @@ class ClassInfo:
     local_bases: list[ClassInfo] = field(default_factory=list)
     # The scope the class is defined in: where its properties' return values resolve.
     scope: Scope | None = None
+    # True while its attributes are being gathered: its properties cannot be read yet.
+    building: bool = False
 
 
 @dataclass(eq=False)
@@ -197,7 +199,7 @@ def _self_attribute(cls: ClassInfo, attr: str, depth: int = 0) -> Binding:
     m = cls.methods.get(attr)
     if m is not None:
         if _is_property(m):
-            return returned_type(m, cls, cls.scope) if cls.scope is not None else None
+            return returned_type(m, cls, cls.scope) if cls.scope is not None and not cls.building else None
         return LocalDef(m, attr, m.asynchronous is not None, cls)
     if depth < 8:
         for base in cls.local_bases:
@@ -661,7 +663,7 @@ WORKFLOW_BASES = frozenset({
 
 
 def class_info(node: cst.ClassDef, scope: Scope) -> ClassInfo:
-    info = ClassInfo(node, node.name.value, scope=scope)
+    info = ClassInfo(node, node.name.value, scope=scope, building=True)
     for arg in node.bases:
         if arg.keyword is not None:
             continue
@@ -679,6 +681,8 @@ def class_info(node: cst.ClassDef, scope: Scope) -> ClassInfo:
     # declare is what every instance holds, whatever its methods assign.
     declared: dict[str, str] = {}
     unset: set[str] = set()
+    # self.x = self.connection.cursor(): read once every attribute and property is known.
+    later: list[tuple[str, cst.BaseExpression, Scope]] = []
     for stmt in iter_statements(_block_statements(node.body)):
         if type(stmt) is cst.AnnAssign and type(stmt.target) is cst.Name:
             typ = annotation_type(stmt.annotation, scope)
@@ -740,6 +744,9 @@ def class_info(node: cst.ClassDef, scope: Scope) -> ClassInfo:
                             declared.setdefault(t.attr.value, v)
                     else:
                         v = value_path(value, mscope) if value is not None else None
+                        if v is None and value is not None and _reads_self(value, self_name):
+                            later.append((t.attr.value, value, mscope))
+                            continue
                     v = v if isinstance(v, str) else None
                     attr = t.attr.value
                     if type(value) is cst.Name and value.value == "None":
@@ -748,13 +755,11 @@ def class_info(node: cst.ClassDef, scope: Scope) -> ClassInfo:
                             info.attrs[attr] = None
                             unset.add(attr)
                         continue
-                    if attr in unset:
-                        unset.discard(attr)
-                        info.attrs[attr] = v
-                    elif attr in info.attrs and info.attrs[attr] != v:
-                        info.attrs[attr] = None
-                    else:
-                        info.attrs[attr] = v
+                    _set_attr(info, unset, attr, v)
+    info.building = False
+    for attr, value, mscope in later:
+        v = value_path(value, mscope)
+        _set_attr(info, unset, attr, v if isinstance(v, str) else None)
     for attr, v in class_attrs.items():
         if attr not in info.attrs:
             info.attrs[attr] = v
@@ -762,6 +767,30 @@ def class_info(node: cst.ClassDef, scope: Scope) -> ClassInfo:
             info.attrs[attr] = None
     info.attrs.update(declared)
     return info
+
+
+def _set_attr(info: ClassInfo, unset: set[str], attr: str, v: str | None) -> None:
+    """One more assignment of ``self.<attr>``: two different values make it unknown."""
+    if attr in unset:
+        unset.discard(attr)
+        info.attrs[attr] = v
+    elif attr in info.attrs and info.attrs[attr] != v:
+        info.attrs[attr] = None
+    else:
+        info.attrs[attr] = v
+
+
+def _reads_self(value: cst.BaseExpression, self_name: str) -> bool:
+    """``self.a.b(...)``: a value read off the instance itself."""
+    node = value
+    while True:
+        t = type(node)
+        if t is cst.Call:
+            node = node.func
+        elif t is cst.Attribute:
+            node = node.value
+        else:
+            return t is cst.Name and node.value == self_name
 
 
 def _first_param(fn: cst.FunctionDef) -> str | None:
