@@ -763,6 +763,8 @@ def class_info(node: cst.ClassDef, scope: Scope) -> ClassInfo:
     for attr, v in class_attrs.items():
         if attr not in info.attrs:
             info.attrs[attr] = v
+        elif v == "builtins.None":
+            continue  # _conn = None on the class: a default until a method sets it
         elif info.attrs[attr] != v:
             info.attrs[attr] = None
     info.attrs.update(declared)
