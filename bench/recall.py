@@ -21,7 +21,8 @@ Two measurements, both on code nobody here wrote:
   block. Findings on unmarked lines are listed as *extra* (some are real: the files mark known
   misses of flake8-async with comments like "should error").
 
-``--peers`` adds flake8-async (``flake8 --select ASYNC``) and ``ruff check --select ASYNC`` on the
+``--against DIR`` measures another checkout of this project (a clone at an older commit) side by
+side, so a change's effect shows in one run. ``--peers`` adds flake8-async (``flake8 --select ASYNC``) and ``ruff check --select ASYNC`` on the
 same labels. Categories in the labels say where a blocking line comes from (``path``: a pathlib
 value; ``file``; ``http``; ``sdk``; ``db``; ``transitive``: a project function that blocks;
 ``catalog``: an API the catalog does not list yet; ...), and recall is printed per category.
@@ -35,6 +36,7 @@ import builtins
 import collections
 import csv
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -86,11 +88,17 @@ def _tool(name: str) -> str:
     return found
 
 
-def wfasync_findings(root: Path, jobs: int) -> dict[tuple[str, int], list[str]]:
-    """(path relative to root, line) -> codes, as ``wfasync check`` reports them."""
-    cmd = [_tool("wfasync"), "check", "--isolated", "--no-cache", "--format", "json", "--exit-zero",
-           "-j", str(jobs), "."]
-    out = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False)
+def wfasync_findings(root: Path, jobs: int, source: Path | None = None) -> dict[tuple[str, int], list[str]]:
+    """(path relative to root, line) -> codes, as ``wfasync check`` reports them; with
+    ``source``, as the checkout in that folder reports them (``python -m flake8_wfasync``)."""
+    args = ["check", "--isolated", "--no-cache", "--format", "json", "--exit-zero", "-j", str(jobs), "."]
+    env = None
+    if source is not None:
+        env = {**os.environ, "PYTHONPATH": str(source.resolve())}
+        cmd = [sys.executable, "-m", "flake8_wfasync", *args]
+    else:
+        cmd = [_tool("wfasync"), *args]
+    out = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False, env=env)
     if out.returncode != 0:
         raise SystemExit(f"recall: wfasync check failed in {root}:\n{out.stderr[-2000:]}")
     found: dict[tuple[str, int], list[str]] = collections.defaultdict(list)
@@ -200,11 +208,15 @@ def run_corpus(args: argparse.Namespace) -> None:
     labels = read_labels()
     roots = corpus_roots()
     tools: dict[str, dict[str, dict[tuple[str, int], list[str]]]] = {"wfasync": {}}
+    if args.against is not None:
+        tools[f"wfasync@{args.against.name}"] = {}
     if args.peers:
         tools["flake8-async"] = {}
         tools["ruff ASYNC"] = {}
     for pin, root in roots.items():
         tools["wfasync"][pin] = wfasync_findings(root, args.jobs)
+        if args.against is not None:
+            tools[f"wfasync@{args.against.name}"][pin] = wfasync_findings(root, args.jobs, args.against)
         if args.peers:
             tools["flake8-async"][pin] = flake8_async_findings(root, args.jobs)
             tools["ruff ASYNC"][pin] = ruff_findings(root)
@@ -291,10 +303,14 @@ def run_eval(args: argparse.Namespace) -> None:
                 if _MARK.search(line) and not _PURE_PATH.search(line.partition("#")[0]):
                     expected[(name, i)] = line.strip()
         found = wfasync_findings(work, 1)
+        before = wfasync_findings(work, 1, args.against) if args.against is not None else None
         texts = {name: (work / name).read_text(encoding="utf-8").splitlines() for name in EVAL_FILES}
     hits = sum(k in found for k in expected)
     print(f"flake8-async {EVAL_PIN.partition('==')[2]} ASYNC2xx eval files (imports added): "
           f"recall {hits / len(expected):.2f} ({hits}/{len(expected)} marked lines)")
+    if before is not None:
+        was = sum(k in before for k in expected)
+        print(f"  wfasync@{args.against.name}: recall {was / len(expected):.2f} ({was}/{len(expected)})")
     per_file = collections.Counter(name for name, _ in expected)
     per_hit = collections.Counter(name for (name, line) in expected if (name, line) in found)
     print("  " + ", ".join(f"{n} {per_hit[n]}/{per_file[n]}" for n in EVAL_FILES))
@@ -316,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unjudged", action="store_true", help="list findings on unlabelled lines")
     parser.add_argument("--misses", action="store_true", help="list missed lines (and eval extras)")
     parser.add_argument("--jobs", type=int, default=2, help="processes for each check (default 2)")
+    parser.add_argument("--against", type=Path, metavar="DIR",
+                        help="also measure the checkout in DIR (e.g. a clone of main) side by side")
     args = parser.parse_args(argv)
     if args.only != "corpus":
         run_eval(args)
