@@ -20,10 +20,9 @@ import time
 import warnings
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from . import failures, offload
+from . import executors, failures, offload
 from .collect import Collection
 from .context import Context, current_lineage, current_step
 from .errors import WorkflowCancelledByUser, WorkflowRuntimeError, WorkflowStepDoesNotExistError, WorkflowTimeoutError
@@ -53,15 +52,15 @@ _YIELD_EVERY = 64
 _BLOCKED_SLACK = 0.05
 _TASK_CONTEXT_KW = sys.version_info >= (3, 11)
 
-_ASYNC, _THREAD, _PROCESS = range(3)
+_ASYNC, _THREAD, _ELSEWHERE = range(3)
 
 
 class Lane:
     """A step's queue and its workers, for one run."""
 
     __slots__ = (
-        "announced", "busy", "call", "context", "invoke", "limit", "mode", "name", "queue", "slots", "spec",
-        "task_name", "where", "workers",
+        "announced", "busy", "call", "context", "executor", "invoke", "keyword", "label", "limit", "mode", "name",
+        "queue", "slots", "spec", "task_name", "where", "workers",
     )
 
     def __init__(self, run: Run, spec: StepSpec) -> None:
@@ -73,12 +72,16 @@ class Lane:
         self.limit = spec.num_workers
         self.where = f"step '{spec.name}' of {run.name}"
         self.task_name = f"wfasync:{run.name}.{spec.name}"
+        self.label = f"{run.name}.{spec.name}"
+        # A def step runs on its own executor, else on the workflow's default one.
+        self.executor = None if spec.is_async else spec.executor or run.workflow._default_executor
+        self.keyword = spec.event_param if spec.call_style == "keywords" else None
         if spec.is_async:
             self.mode = _ASYNC
-        elif isinstance(spec.executor, ProcessPoolExecutor):
-            self.mode = _PROCESS
-        else:
+        elif executors.runs_in_this_process(self.executor):
             self.mode = _THREAD
+        else:
+            self.mode = _ELSEWHERE
         self.invoke = _bind_call(spec, run.workflow, run.ctx)
         self.call = self._caller(run)
         self.context = run.base_context.copy()
@@ -94,9 +97,12 @@ class Lane:
             return self.invoke
         spec = self.spec
         if self.mode == _THREAD:
-            return functools.partial(offload.in_thread, run.loop, spec.executor, self.invoke)
+            return functools.partial(offload.in_thread, run.loop, self.executor, self.invoke)
         instance = run.workflow if spec.has_self else None
-        return lambda ev: offload.in_process(run.loop, spec.executor, spec.func, instance, ev, self.where)  # type: ignore[arg-type]
+        return functools.partial(
+            offload.elsewhere, run.loop, self.executor, spec.func, instance, self.keyword,
+            where=self.where, label=self.label,
+        )
 
     def take_slot(self) -> int:
         slot = 0

@@ -83,6 +83,15 @@ class StepSpec:
     state_type: type | None = None
     resolved: bool = False
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A step function pickled by value (cloudpickle, for a workflow class defined in a
+        # function or in __main__) carries its spec: the executor and the decoration site's
+        # locals stay behind, since only the engine on the caller's side reads them.
+        state = dict(self.__dict__)
+        state["executor"] = None
+        state["localns"] = {}
+        return state
+
     def resolve(self, workflow_name: str) -> None:
         """Turn the annotations into event types, or explain which one is wrong."""
         if self.resolved:
@@ -185,10 +194,7 @@ def make_step_spec(
     if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
         raise WorkflowValidationError(f"{where}: num_workers must be an integer >= 1, got {num_workers!r}")
     if executor is not None and not isinstance(executor, Executor):
-        raise WorkflowValidationError(
-            f"{where}: executor must be a concurrent.futures Executor "
-            f"(ThreadPoolExecutor or ProcessPoolExecutor), got {type(executor).__name__}"
-        )
+        raise WorkflowValidationError(f"{where}: {executor_error(executor)}")
     if retry_policy is not None and not callable(getattr(retry_policy, "next", None)):
         raise WorkflowValidationError(
             f"{where}: retry_policy must have a next(elapsed_time, attempts, error) method, "
@@ -262,6 +268,18 @@ def make_step_spec(
         retry_policy=retry_policy,
         skip_graph_checks=skipped,
         accept_event_subclasses=bool(accept_event_subclasses),
+    )
+
+
+def executor_error(executor: object) -> str:
+    """Why ``executor`` cannot run def steps, with the fix for the usual mix-up."""
+    kind = type(executor)
+    hint = ""
+    if kind.__name__ == "Client" and kind.__module__.startswith("distributed"):
+        hint = "; for a Dask cluster pass client.get_executor(), not the Client"
+    return (
+        "executor must be a concurrent.futures Executor (a ThreadPoolExecutor, a "
+        f"ProcessPoolExecutor, Dask's client.get_executor(), ...), got {kind.__name__}{hint}"
     )
 
 

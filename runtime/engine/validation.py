@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import pickle
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
+from . import executors
 from .errors import WorkflowConfigurationError, WorkflowValidationError
 from .events import Event, HumanResponseEvent, InputRequiredEvent, StartEvent, StepFailedEvent, StopEvent
 from .steps import StepSpec
@@ -68,21 +68,33 @@ def _single(kinds: set[type], base: type, name: str, role: str) -> type:
     return next(iter(kinds))
 
 
-def _check_process_step(name: str, spec: StepSpec) -> None:
-    where = f"step '{spec.name}' of {name}"
+def check_elsewhere_step(name: str, spec: StepSpec, executor: Executor, whose: str = "") -> None:
+    """A def step bound to an executor that may run it in another process: no Context, and a
+    function that its pickler can carry."""
+    where = f"step '{spec.name}' of {name} runs on {whose}{executors.describe(executor)}"
     if spec.context_param is not None:
         raise WorkflowValidationError(
-            f"{where} runs on a ProcessPoolExecutor and cannot take a Context: a live Context "
-            "(store, event queues) cannot cross into another process. Drop the ctx parameter "
-            "and return the next event instead"
+            f"{where} and cannot take a Context: the Context (store, event queues, stream) lives "
+            "on the event loop of this process and cannot travel to another. Drop the ctx "
+            "parameter and return the next event; keep the ctx work in an async step before or "
+            "after it, or run this step on a ThreadPoolExecutor"
         )
     try:
-        pickle.dumps(spec.func)
+        executors.dumps_for(executor)(spec.func)
     except Exception as exc:  # noqa: BLE001 - pickling raises many types; all mean the same here
         raise WorkflowValidationError(
-            f"{where} runs on a ProcessPoolExecutor, but its function cannot be pickled ({exc}); "
+            f"{where}, but its function cannot be pickled ({exc}); "
             "define the workflow class (or the free-function step) at module top level"
         ) from None
+
+
+def check_default_executor(name: str, steps: dict[str, StepSpec], executor: Executor) -> None:
+    """The workflow-wide executor, for the def steps that name none of their own."""
+    if executors.runs_in_this_process(executor):
+        return
+    for spec in steps.values():
+        if not spec.is_async and spec.executor is None:
+            check_elsewhere_step(name, spec, executor, "the workflow's executor: ")
 
 
 def takes(spec: StepSpec, kind: type) -> bool:
@@ -111,8 +123,8 @@ def build_plan(
         )
     for spec in steps.values():
         spec.resolve(name)
-        if isinstance(spec.executor, ProcessPoolExecutor):
-            _check_process_step(name, spec)
+        if spec.executor is not None and not executors.runs_in_this_process(spec.executor):
+            check_elsewhere_step(name, spec, spec.executor)
     accepted = {k for s in steps.values() for k in s.accepted}
     produced = {k for s in steps.values() for k in s.returns if k is not type(None)}
     start = _single({k for k in accepted if issubclass(k, StartEvent)}, StartEvent, name, "accepts")

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import os
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import ValidationError
@@ -14,8 +15,8 @@ from .context import Context
 from .run import Run
 from .errors import WorkflowRuntimeError, WorkflowValidationError
 from .events import Event, StartEvent, StopEvent
-from .steps import WORKFLOW_GRAPH_CHECKS, StepSpec, register_step_code, spec_of
-from .validation import WorkflowPlan, build_plan
+from .steps import WORKFLOW_GRAPH_CHECKS, StepSpec, executor_error, register_step_code, spec_of
+from .validation import WorkflowPlan, build_plan, check_default_executor
 
 if TYPE_CHECKING:
     from .handler import WorkflowHandler
@@ -45,6 +46,9 @@ class Workflow:
         skip_graph_checks: graph checks to skip for the whole workflow: "reachability"
             (steps no event from the start reaches), "dead_end" (steps whose events never
             lead to a StopEvent), "terminal_event" (events produced that no step accepts).
+        executor: where plain ``def`` steps run unless their ``@step(executor=...)`` names
+            one (default: the loop's thread pool). Any concurrent.futures Executor: a
+            ThreadPoolExecutor, a ProcessPoolExecutor, Dask's ``client.get_executor()``.
     """
 
     _wfasync_free_steps: ClassVar[dict[str, StepSpec]] = {}
@@ -58,6 +62,8 @@ class Workflow:
     _detect_blocking: bool | None = None  # None: read WFASYNC_DETECT_BLOCKING at run time
     _workflow_name: str | None = None
     _skip_graph_checks: frozenset[str] = frozenset()
+    _default_executor: Executor | None = None
+    _checked_plan: WorkflowPlan | None = None  # the plan last checked against the default executor
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -76,6 +82,7 @@ class Workflow:
         detect_blocking: bool | None = None,
         workflow_name: str | None = None,
         skip_graph_checks: set[str] | None = None,
+        executor: Executor | None = None,
     ) -> None:
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
             raise WorkflowValidationError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
@@ -85,6 +92,9 @@ class Workflow:
         self._detect_blocking = detect_blocking_from_env() if detect_blocking is None else bool(detect_blocking)
         self._workflow_name = workflow_name
         self._skip_graph_checks = _graph_checks(skip_graph_checks)
+        if executor is not None and not isinstance(executor, Executor):
+            raise WorkflowValidationError(executor_error(executor))
+        self._default_executor = executor
 
     # -- steps -----------------------------------------------------------------------------
     @classmethod
@@ -120,11 +130,17 @@ class Workflow:
             steps = self._steps()
             plan = build_plan(key[0], steps, check_graph=key[1], skip_checks=key[2])
             cls._wfasync_plans[key] = plan
+        if self._default_executor is not None and self._checked_plan is not plan:
+            check_default_executor(plan.workflow_name, plan.steps, self._default_executor)
+            self._checked_plan = plan
         return plan
 
     def validate(self) -> bool:
         """Check the workflow now; return whether it uses human-in-the-loop events."""
-        return build_plan(self.workflow_name, self._steps(), skip_checks=self._skip_graph_checks).uses_hitl
+        plan = build_plan(self.workflow_name, self._steps(), skip_checks=self._skip_graph_checks)
+        if self._default_executor is not None:
+            check_default_executor(plan.workflow_name, plan.steps, self._default_executor)
+        return plan.uses_hitl
 
     # -- introspection ---------------------------------------------------------------------
     @property

@@ -9,7 +9,7 @@ import os
 import threading
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
 
@@ -20,6 +20,7 @@ from runtime import (
     StopEvent,
     Workflow,
     WorkflowRuntimeError,
+    WorkflowValidationError,
     step,
 )
 
@@ -198,8 +199,68 @@ class ProcessGetsALock(Workflow):
 
 
 def test_a_process_step_whose_input_cannot_be_pickled():
-    with pytest.raises(WorkflowRuntimeError, match=r"step 'crunch' of ProcessGetsALock runs on a ProcessPoolExecutor, but the event Unpicklable .*could not be pickled"):
+    with pytest.raises(WorkflowRuntimeError, match=r"step 'crunch' of ProcessGetsALock runs on a ProcessPoolExecutor, but the field 'lock' of the event Unpicklable \(_thread.lock\) cannot be pickled"):
         run_flow(ProcessGetsALock(), start_event=Unpicklable(lock=threading.Lock()))
+
+
+class Delegating(Executor):
+    """Neither a thread pool nor a process pool by type, as loky's or mpi4py's executors are."""
+
+    def __init__(self, inner: Executor) -> None:
+        self.inner = inner
+
+    def submit(self, fn, /, *args, **kwargs):
+        return self.inner.submit(fn, *args, **kwargs)
+
+
+class OnAnyExecutor(Workflow):
+    factor = 2
+
+    def __init__(self, offset: int = 0, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.offset = offset
+
+    @step
+    def crunch(self, *, ev: StartEvent) -> Squared:  # a keyword-only event parameter travels too
+        return Squared(value=square(ev.x) * self.factor + self.offset, pid=os.getpid())
+
+    @step
+    async def report(self, ev: Squared) -> StopEvent:
+        return StopEvent(result=(ev.value, ev.pid))
+
+
+def test_the_workflow_executor_runs_def_steps_in_another_process_through_any_executor():
+    value, pid = run_flow(OnAnyExecutor(offset=1, executor=Delegating(processes)), x=4)
+    assert value == 33  # 4 * 4 * 2 + 1: the instance's attributes travelled with the step
+    assert pid != os.getpid()
+
+
+def test_the_workflow_executor_may_be_a_thread_pool_whose_steps_keep_their_context():
+    async def main():
+        request_id.set("pooled-by-default")
+        return await SeesContext(executor=pool).run()
+
+    value, thread = run(main())
+    assert value == "pooled-by-default"
+    assert thread in {t.ident for t in threading.enumerate() if t.name.startswith("crunch")}
+
+
+def test_an_executor_of_unknown_kind_is_refused_a_context_step():
+    class Local(Workflow):
+        @step(executor=Delegating(pool))
+        def produce(self, ctx: Context, ev: StartEvent) -> StopEvent:
+            return StopEvent()
+
+    with pytest.raises(
+        WorkflowValidationError,
+        match=r"step 'produce' of Local runs on Delegating \(not a thread pool, so it may run the step in another process\) and cannot take a Context",
+    ):
+        Local().validate()
+
+
+def test_the_workflow_executor_must_be_an_executor():
+    with pytest.raises(WorkflowValidationError, match=r"executor must be a concurrent.futures Executor .* got str"):
+        SeesContext(executor="threads")  # type: ignore[arg-type]
 
 
 def test_run_without_a_loop_explains_what_to_do():
