@@ -47,6 +47,15 @@ class Event(BaseModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        # pydantic keeps the locals of the function that defined the class, to resolve its
+        # annotations later; a complete model needs them no more, and a step pickled by value
+        # (cloudpickle, on a Dask cluster) would drag them along: a client, a lock, ...
+        if cls.__pydantic_complete__:
+            cls.__pydantic_parent_namespace__ = None
+
     def __init__(self, **params: Any) -> None:
         cls = type(self)
         fields = cls.__pydantic_fields__
