@@ -52,7 +52,13 @@ if TYPE_CHECKING:
 __all__ = ["Walker", "analyze_module", "analyze_source", "analyze_text", "blocking_calls_on_line"]
 
 _KEYWORD_OFFLOADS = frozenset({"asyncio.to_thread", "functools.partial"})
-PROCESS_POOL = "concurrent.futures.ProcessPoolExecutor" + INSTANCE
+# Receivers of callables that run in another process (WFA302), as resolved instance paths.
+_PICKLING = {typ + INSTANCE: name for typ, name in catalog.PICKLING_RECEIVERS.items()}
+_BY_VALUE = frozenset(typ + INSTANCE for typ in catalog.BY_VALUE_RECEIVERS)
+_EXECUTORS = frozenset({catalog.PROCESS_POOL + INSTANCE, catalog.DASK_EXECUTOR + INSTANCE})
+_TOP_LEVEL_FIX = "pass a function defined at module level"
+_MAKE_THERE_FIX = ("pass what it is made from (a path, a URL, settings) and create it inside the "
+                   "function, in the process that runs it")
 
 
 # --- public API -----------------------------------------------------------------------------------
@@ -320,8 +326,8 @@ class Walker:
                 self._offload(call, idx, scope, ctx, owner)
             elif attr in ("submit", "map") and call.args:
                 recv = resolve_expr(func.value, scope)
-                if recv == PROCESS_POOL:
-                    self._process_pool(call, call.args[0].value, scope, ctx, owner)
+                if recv in _PICKLING:
+                    self._pickled(call, call.args[0].value, call.args[1:], recv, scope, ctx, owner)
             if attr == "run_until_complete" or (
                     isinstance(target, str) and target in NESTED_LOOP_RUNNERS):
                 self._nested_loop(call, ctx, owner)
@@ -472,30 +478,73 @@ class Walker:
                 self.add(ctx, "WFA301", call, owner, msg, display, fix, None, pos_node=fn)
         if idx == 1:
             recv = resolve_expr(pos[0].value, scope)
-            if recv == PROCESS_POOL:
-                self._process_pool(call, fn, scope, ctx, owner)
+            if recv in _EXECUTORS:
+                self._pickled(call, fn, call.args[2:], recv, scope, ctx, owner)
 
-    def _process_pool(self, call: cst.Call, fn: cst.BaseExpression, scope: Scope, ctx: FunctionContext,
-                      owner) -> None:
-        what = self._unpicklable(fn, scope)
-        if what is None:
+    def _pickled(self, call: cst.Call, fn: cst.BaseExpression, args: Iterable[cst.Arg], recv: str,
+                 scope: Scope, ctx: FunctionContext, owner) -> None:
+        """WFA302: a callable, or an argument, that the receiver's pickler cannot carry."""
+        by_value = recv in _BY_VALUE
+        found = self._unpicklable(fn, scope, by_value) or self._unpicklable_argument(args, scope, by_value)
+        if found is None:
             return
-        fix = "pass a function defined at module level"
+        what, fix = found
         msg = RULES["WFA302"].message.format(call=self.call_text(call), callable=what,
-                                             where=ctx.where, fix=fix)
+                                             receiver=_PICKLING[recv], where=ctx.where, fix=fix)
         self.add(ctx, "WFA302", call, owner, msg, None, fix, None)
 
-    def _unpicklable(self, fn: cst.BaseExpression, scope: Scope) -> str | None:
+    def _unpicklable(self, fn: cst.BaseExpression, scope: Scope, by_value: bool) -> tuple[str, str] | None:
         if type(fn) is cst.Lambda:
-            return "a lambda"
+            if not by_value:
+                return "a lambda", _TOP_LEVEL_FIX
+            captured = self._captured(fn, fn.params, scope, by_value)
+            return (f"a lambda that captures {captured}", _MAKE_THERE_FIX) if captured else None
         if type(fn) is cst.Name:
             d = scope.lookup(fn.value)
             if isinstance(d, LocalDef) and d.nested:
-                return "a lambda" if d.name == "<lambda>" else f"nested function '{d.name}'"
+                name = "a lambda" if d.name == "<lambda>" else f"nested function '{d.name}'"
+                if not by_value:
+                    return name, _TOP_LEVEL_FIX
+                captured = self._captured(d.node, d.node.params, scope, by_value)
+                return (f"{name} that captures {captured}", _MAKE_THERE_FIX) if captured else None
+            return None
+        if type(fn) is cst.Attribute:
+            typ = _unpicklable_type(resolve_expr(fn.value, scope), by_value)
+            if typ is not None:
+                return f"a method of '{_short(self._code(fn.value), 30)}' ({typ})", _MAKE_THERE_FIX
+            return None
         if type(fn) is cst.Call and fn.args:
             t = resolve_expr(fn.func, scope)
             if t == "functools.partial":
-                return self._unpicklable(fn.args[0].value, scope)
+                return (self._unpicklable(fn.args[0].value, scope, by_value)
+                        or self._unpicklable_argument(fn.args[1:], scope, by_value))
+        return None
+
+    def _unpicklable_argument(self, args: Iterable[cst.Arg], scope: Scope,
+                              by_value: bool) -> tuple[str, str] | None:
+        for arg in args:
+            if arg.star:
+                continue
+            typ = _unpicklable_type(resolve_expr(arg.value, scope), by_value)
+            if typ is not None:
+                return f"'{_short(self._code(arg.value), 30)}' ({typ})", _MAKE_THERE_FIX
+        return None
+
+    def _captured(self, fn: cst.FunctionDef | cst.Lambda, params: cst.Parameters, scope: Scope,
+                  by_value: bool) -> str | None:
+        """The first free name of ``fn`` whose value, in the enclosing scope, cannot be pickled."""
+        own = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                own.add(star.name.value)
+        body = fn.body
+        own.update(_assigned_names(body))
+        for name in _free_names(body):
+            if name in own:
+                continue
+            typ = _unpicklable_type(scope.lookup(name), by_value)
+            if typ is not None:
+                return f"'{name}' ({typ})"
         return None
 
     def _nested_loop(self, call: cst.Call, ctx: FunctionContext, owner) -> None:
@@ -573,3 +622,54 @@ class Walker:
         return out
 
 
+
+
+def _unpicklable_type(binding: object, by_value: bool) -> str | None:
+    """The type of a resolved value that the receiver's pickler refuses, else None."""
+    if not isinstance(binding, str) or not binding.endswith(INSTANCE):
+        return None
+    typ = binding[: -len(INSTANCE)]
+    refused = catalog.UNPICKLABLE_TYPES if by_value else catalog.UNPICKLABLE_BY_REFERENCE
+    return typ if typ in refused else None
+
+
+def _free_names(node: cst.CSTNode) -> Iterable[str]:
+    """Names read in ``node``, not the attribute names after a dot."""
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        n = stack.pop()
+        if type(n) is cst.Name:
+            yield n.value
+        elif type(n) is cst.Attribute:
+            stack.append(n.value)
+        else:
+            stack.extend(n.children)
+
+
+def _assigned_names(node: cst.CSTNode) -> set[str]:
+    """Names bound inside a nested function's body, which shadow the enclosing ones."""
+    names: set[str] = set()
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        n = stack.pop()
+        target = None
+        if type(n) is cst.AssignTarget or type(n) is cst.AsName:
+            target = n.target if type(n) is cst.AssignTarget else n.name
+        elif type(n) in (cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor):
+            target = n.target
+        elif type(n) is cst.Param:
+            names.add(n.name.value)
+        if target is not None:
+            names.update(x.value for x in _target_names(target))
+        stack.extend(n.children)
+    return names
+
+
+def _target_names(target: cst.CSTNode) -> Iterable[cst.Name]:
+    if type(target) is cst.Name:
+        yield target
+    elif type(target) in (cst.Tuple, cst.List):
+        for element in target.elements:
+            yield from _target_names(element.value)
+    elif type(target) is cst.StarredElement:
+        yield from _target_names(target.value)

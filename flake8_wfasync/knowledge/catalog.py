@@ -300,6 +300,30 @@ _ctor("multiprocessing.Process", "multiprocessing.Process")
 _ctor("multiprocessing.Pool", "multiprocessing.Pool", "multiprocessing.pool.Pool")
 _ctor("multiprocessing.Queue", "multiprocessing.Queue", "multiprocessing.JoinableQueue")
 
+# --- WFA302: where a callable travels by pickle -----------------------------------------------
+_ctor(DASK_CLIENT := "distributed.Client", "distributed.Client", "distributed.client.Client",
+      "dask.distributed.Client", "distributed.get_client", "dask.distributed.get_client")
+_ctor(DASK_EXECUTOR := "distributed.ClientExecutor", "distributed.Client.get_executor",
+      "distributed.cfexecutor.ClientExecutor")
+# What receives a callable to run in another process, and how it is named in messages.
+PICKLING_RECEIVERS = {
+    PROCESS_POOL: "a ProcessPoolExecutor",
+    DASK_CLIENT: "a Dask cluster",
+    DASK_EXECUTOR: "a Dask cluster",
+}
+# Receivers that pickle with cloudpickle, which carries lambdas and nested functions by value.
+BY_VALUE_RECEIVERS = frozenset({DASK_CLIENT, DASK_EXECUTOR})
+# Values that neither pickle nor cloudpickle can carry, passed or captured.
+UNPICKLABLE_TYPES = frozenset({
+    "threading.Lock", "threading.Event", "threading.Semaphore", "threading.Condition",
+    "threading.Barrier", "threading.Thread", "queue.Queue", "concurrent.futures.Future",
+    "concurrent.futures.Executor", PROCESS_POOL, "multiprocessing.Process", "multiprocessing.Pool",
+    "multiprocessing.Queue", "socket.socket", "ssl.SSLSocket", "sqlite3.Connection",
+    "sqlite3.Cursor", "subprocess.Popen", DASK_CLIENT, DASK_EXECUTOR,
+})
+# Open files: the standard pickle refuses them; cloudpickle reads a text file's content.
+UNPICKLABLE_BY_REFERENCE = UNPICKLABLE_TYPES | {FILE_TYPE}
+
 # --- WFA108: console input ------------------------------------------------------------------
 _add(
     "WFA108", "console",

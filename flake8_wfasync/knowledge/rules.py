@@ -358,9 +358,11 @@ async def fetch(url):
         message="{call} runs on the event loop before {offload} gets it in {where}: {fix}",
     ),
     _r(
-        "WFA302", "process-pool", "Unpicklable callable sent to a process pool",
-        "A ProcessPoolExecutor pickles the callable; a lambda or nested function fails at "
-        "runtime.",
+        "WFA302", "process-pool", "Unpicklable callable sent to another process",
+        "A ProcessPoolExecutor pickles the callable and its arguments: a lambda or nested "
+        "function fails at run time. A Dask cluster (client.submit, client.map, "
+        "client.get_executor()) carries lambdas and closures by value, but no pickler carries "
+        "a lock, a socket, an open connection or a client, passed or captured.",
         """\
 import asyncio
 from concurrent.futures import ProcessPoolExecutor
@@ -386,7 +388,7 @@ async def square(x):
         return await loop.run_in_executor(pool, _square, x)
 """,
         "pass a top-level function",
-        message="{call} sends {callable} to a ProcessPoolExecutor in {where}: {fix}",
+        message="{call} sends {callable} to {receiver} in {where}: {fix}",
     ),
     _r(
         "WFA303", "nested-loop", "Nested event loop in a coroutine",
