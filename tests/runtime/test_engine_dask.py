@@ -85,7 +85,7 @@ def wait_until_the_scheduler_is_idle(client, seconds: float = 60.0) -> int:
     return client.run_on_scheduler(idle, seconds=seconds)
 
 
-def test_the_step_runs_in_a_worker_process(executor, worker_pids):
+def test_the_step_runs_in_a_worker_process(client, executor, worker_pids):
     async def main():
         return await CrunchOnTheCluster(label="from-the-caller", executor=executor).run()
 
@@ -93,6 +93,7 @@ def test_the_step_runs_in_a_worker_process(executor, worker_pids):
     assert step_pid in worker_pids
     assert report_pid == os.getpid()  # the async step stayed on the caller's loop
     assert label == "from-the-caller"  # the workflow's attributes travelled with the step
+    assert "CrunchOnTheCluster.crunch" in steps_the_scheduler_saw(client)  # the task is named for its step
 
 
 def test_a_step_given_the_dask_executor_in_its_decorator(executor, worker_pids):
