@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ModuleGraph", "chain_text"]
 
+Owner = cst.FunctionDef | None  # the def a call is in, for its position (None: module level)
+
 
 def chain_text(chain: Chain, module: str, path: str) -> str:
     """``load() -> read_rows() -> open (db.py:12)``, names relative to the module reading it."""
@@ -60,9 +62,9 @@ class _Node:
 
     fn: cst.FunctionDef | cst.Lambda
     name: str
-    ctx: Any = None
+    ctx: FunctionContext | None = None
     callees: list[tuple[cst.Call, LocalDef]] = field(default_factory=list)
-    externals: list[tuple[cst.Call, str, Any]] = field(default_factory=list)
+    externals: list[tuple[cst.Call, str, Owner]] = field(default_factory=list)
     # The blocking call that makes it block without help from other functions of the module.
     site: Chain | None = None
     via: _Node | None = None
@@ -83,8 +85,8 @@ class ModuleGraph:
         self.nodes: dict[int, _Node] = {}
         self.by_ctx: dict[int, _Node] = {}
         # (coroutine ctx, call, callee, owner of the call) waiting for the end of the pass.
-        self.pending: list[tuple[FunctionContext, cst.Call, LocalDef, Any]] = []
-        self.pending_ext: list[tuple[FunctionContext, cst.Call, str, Any]] = []
+        self.pending: list[tuple[FunctionContext, cst.Call, LocalDef, Owner]] = []
+        self.pending_ext: list[tuple[FunctionContext, cst.Call, str, Owner]] = []
         self._positions: Positions | None = None
         self.module_name = ""
         index = analyzer.index
@@ -93,7 +95,7 @@ class ModuleGraph:
 
     # -- recording, during the pass ------------------------------------------------------------
 
-    def local_call(self, ctx: FunctionContext, call: cst.Call, target: LocalDef, owner: Any) -> None:
+    def local_call(self, ctx: FunctionContext, call: cst.Call, target: LocalDef, owner: Owner) -> None:
         if type(target.node) is cst.Lambda and type(call.func) is cst.Name:
             target = dataclasses.replace(target, name=call.func.value)  # the name it is called by
         node = self.by_ctx.get(id(ctx))
@@ -102,7 +104,7 @@ class ModuleGraph:
         else:
             self.pending.append((ctx, call, target, owner))
 
-    def external_call(self, ctx: FunctionContext, call: cst.Call, qualname: str, owner: Any) -> None:
+    def external_call(self, ctx: FunctionContext, call: cst.Call, qualname: str, owner: Owner) -> None:
         node = self.by_ctx.get(id(ctx))
         if node is not None:
             node.externals.append((call, qualname, owner))
@@ -139,7 +141,7 @@ class ModuleGraph:
             if ctx.step and not ctx.has_await and not any(r.code == "WFA401" for r in ctx.raws):
                 an.never_awaits(ctx)
 
-    def _report(self, ctx: FunctionContext, call: cst.Call, owner: Any, display: str, chain: Chain) -> None:
+    def _report(self, ctx: FunctionContext, call: cst.Call, owner: Owner, display: str, chain: Chain) -> None:
         an = self.an
         fix, _ = an.fix_for(call, display, "WFA201", None, ctx)
         text = chain_text(chain, self.module_name, an.path)
@@ -201,7 +203,7 @@ class ModuleGraph:
                 best = ((line, col), Chain((), r.qualname or r.code, self.an.path, line))
         return best[1] if best is not None else None
 
-    def _pos(self, node: cst.CSTNode, owner: Any) -> tuple[int, int, int, int]:
+    def _pos(self, node: cst.CSTNode, owner: Owner) -> tuple[int, int, int, int]:
         if self._positions is None:
             self._positions = Positions(self.an.module, self.an.tree)
         return self._positions.of(node, owner)

@@ -1,7 +1,8 @@
-"""Find blocking calls inside coroutine functions and workflow steps.
+"""Find blocking calls inside coroutine functions and workflow steps: the single pass.
 
 One libcst parse, one pass of a small hand-written walker with our own scope tracking
-(:mod:`flake8_wfasync.resolve`). Positions come from the ``ast`` tree of the same source,
+(:mod:`flake8_wfasync.analysis.resolve`). Calls to the module's own sync functions go to the
+call graph (:mod:`.callgraph`, WFA201), which walks those functions with this walker. Positions come from the ``ast`` tree of the same source,
 which flake8 hands us for free and which is cheap to build otherwise: libcst's
 PositionProvider would cost more than the parse itself.
 
@@ -25,7 +26,7 @@ from ..knowledge import catalog
 from ..knowledge.findings import Finding
 from ..knowledge.rules import BLOCKING_CODES, RULES
 from ..source import SourceParseError, ast_parse, cst_parse, decode_source
-from .callgraph import ModuleGraph
+from .callgraph import ModuleGraph, Owner
 from .context import FunctionContext, RawFinding
 from .nodes import NODE_TYPES
 from .positions import Positions
@@ -167,6 +168,11 @@ def _has_nested_defs(body) -> bool:
 
 
 class Walker:
+    """One analysis of one module: the pass over it, the call graph it makes on the way and
+    the findings. The call graph drives the walk of the helpers it reaches through
+    :meth:`walk`, and reports through :meth:`fix_for`, :meth:`call_text`, :meth:`add` and
+    :meth:`never_awaits`."""
+
     def __init__(self, module: cst.Module, tree: ast.Module | None, path: str, config: Config,
                  line_mode: bool = False, index: ProjectView | None = None, text: str | None = None) -> None:
         self.module = module
@@ -284,7 +290,8 @@ class Walker:
 
     # -- the walk ------------------------------------------------------------------------------
 
-    def walk(self, root: cst.CSTNode, scope: Scope, ctx: FunctionContext, owner) -> None:
+    def walk(self, root: cst.CSTNode, scope: Scope, ctx: FunctionContext, owner: Owner) -> None:
+        """Walk one statement (or expression) of a function's body, recording its calls."""
         stack = [root]
         pop = stack.pop
         push = stack.append
@@ -313,7 +320,7 @@ class Walker:
                         if type(x) in nodes:
                             push(x)
 
-    def _call(self, call: cst.Call, scope: Scope, ctx: FunctionContext, owner) -> None:
+    def _call(self, call: cst.Call, scope: Scope, ctx: FunctionContext, owner: Owner) -> None:
         func = call.func
         attr = func.attr.value if type(func) is cst.Attribute else None
         target = resolve_expr(func, scope)
@@ -402,7 +409,7 @@ class Walker:
             return None
         return entry.code, entry.advice, entry
 
-    def _blocking(self, call: cst.Call, q: str, scope: Scope, ctx: FunctionContext, owner) -> None:
+    def _blocking(self, call: cst.Call, q: str, scope: Scope, ctx: FunctionContext, owner: Owner) -> None:
         m = self._match(q)
         if m is None:
             return
@@ -449,7 +456,7 @@ class Walker:
             fix += f", or {_ALTERNATIVES[entry.category]}"
         return fix, None
 
-    def _offload(self, call: cst.Call, idx: int, scope: Scope, ctx: FunctionContext, owner) -> None:
+    def _offload(self, call: cst.Call, idx: int, scope: Scope, ctx: FunctionContext, owner: Owner) -> None:
         pos = [a for a in call.args if a.keyword is None and not a.star]
         if len(pos) <= idx:
             return
@@ -547,7 +554,7 @@ class Walker:
                 return f"'{name}' ({typ})"
         return None
 
-    def _nested_loop(self, call: cst.Call, ctx: FunctionContext, owner) -> None:
+    def _nested_loop(self, call: cst.Call, ctx: FunctionContext, owner: Owner) -> None:
         arg = call.args[0].value if call.args else None
         if arg is not None and type(arg) is cst.Call:
             fix = f"await {_short(self._code(arg), 50)} instead"
@@ -573,7 +580,7 @@ class Walker:
         assert ctx.fn is not None
         self.add(ctx, "WFA401", ctx.fn, ctx.fn, msg, None, fix, None)
 
-    def add(self, ctx: FunctionContext, code: str, node: cst.CSTNode, owner, message: str,
+    def add(self, ctx: FunctionContext, code: str, node: cst.CSTNode, owner: Owner, message: str,
              qualname: str | None, advice: str, twin: str | None,
              pos_node: cst.CSTNode | None = None) -> None:
         if self.line_mode and code not in BLOCKING_CODES:

@@ -9,24 +9,23 @@ from __future__ import annotations
 import re
 import sys
 import textwrap
-from typing import Any
+
+from ..knowledge.rules import RULES, Rule
 
 
-def _rules() -> list[Any]:
-    from ..knowledge.rules import RULES
-
+def _rules() -> list[Rule]:
     return [RULES[code] for code in sorted(RULES)]
 
 
 def _para(text: str) -> str:
-    return " ".join(str(text or "").split())
+    return " ".join(text.split())
 
 
 def _code_block(text: str) -> str:
-    return textwrap.dedent(str(text or "")).strip("\n")
+    return textwrap.dedent(text).strip("\n")
 
 
-def explain_text(rule: Any) -> str:
+def explain_text(rule: Rule) -> str:
     """The terminal form: what it finds, why it matters, bad and good examples, the fix."""
     width = 88
     lines = [f"{rule.code}: {_para(rule.title)}", ""]
@@ -38,7 +37,7 @@ def explain_text(rule: Any) -> str:
 
     section("What it finds", _finds(rule))
     section("Why it matters", rule.why)
-    if getattr(rule, "fix", ""):
+    if rule.fix:
         section("How to fix it", rule.fix)
     lines.append("Bad")
     lines.extend(("    " + line).rstrip() for line in _code_block(rule.bad).splitlines())
@@ -49,7 +48,7 @@ def explain_text(rule: Any) -> str:
     return "\n".join(lines)
 
 
-def _finds(rule: Any, markdown: bool = False) -> str:
+def _finds(rule: Rule, markdown: bool = False) -> str:
     # The title says what is found; the message template shows how a finding reads, with its
     # placeholders shown as <call>, <where>, <fix>.
     example = re.sub(r"\{(\w+)\}", r"<\1>", _para(rule.message))
@@ -87,7 +86,7 @@ def rules_markdown() -> str:
         out += [f"## {r.code}", "", f"**{_para(r.title)}**", ""]
         out += ["### What it finds", "", _finds(r, markdown=True), ""]
         out += ["### Why it matters", "", _para(r.why), ""]
-        if getattr(r, "fix", ""):
+        if r.fix:
             out += ["### How to fix it", "", _para(r.fix), ""]
         out += ["### Bad", "", "```python", _code_block(r.bad), "```", ""]
         out += ["### Good", "", "```python", _code_block(r.good), "```", ""]

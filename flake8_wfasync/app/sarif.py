@@ -17,27 +17,26 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..knowledge.findings import Finding
+from ..knowledge.rules import RULES, Rule
 from .runner import CheckResult
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/flake8-wfasync/"
 
 
-def _rules() -> list[Any]:
-    from ..knowledge.rules import RULES
-
+def _rules() -> list[Rule]:
     return [RULES[code] for code in sorted(RULES)]
 
 
-def _text(value: Any) -> str:
-    return " ".join(str(value or "").split())
+def _text(value: str) -> str:
+    return " ".join(value.split())
 
 
-def rule_descriptor(rule: Any) -> dict[str, Any]:
-    why = _text(getattr(rule, "why", ""))
-    fix = _text(getattr(rule, "fix", ""))
-    bad = str(getattr(rule, "bad", "") or "").strip("\n")
-    good = str(getattr(rule, "good", "") or "").strip("\n")
+def rule_descriptor(rule: Rule) -> dict[str, Any]:
+    why = _text(rule.why)
+    fix = _text(rule.fix)
+    bad = rule.bad.strip("\n")
+    good = rule.good.strip("\n")
     help_text = f"{why}\n\nFix: {fix}" if fix else why
     markdown = f"{why}\n\n**Fix:** {fix}\n\nBad:\n\n```python\n{bad}\n```\n\nGood:\n\n```python\n{good}\n```\n"
     return {

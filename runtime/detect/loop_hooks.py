@@ -95,11 +95,6 @@ def running_loops() -> list[asyncio.AbstractEventLoop]:
         return [loop for loop, _ in _running.values()]
 
 
-def is_tracking() -> bool:
-    with _lock:
-        return _users > 0
-
-
 def _started(loop: asyncio.AbstractEventLoop) -> tuple[LoopListener, ...]:
     with _lock:
         key = id(loop)
