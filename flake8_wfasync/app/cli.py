@@ -177,41 +177,16 @@ def _fewer_collections() -> None:
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
-    from ..config import analysis_config
-    from .cache import CACHE_DIR_NAME, ResultCache, make_key, tree_digest
+    from .cache import CACHE_DIR_NAME
     from .output import write_github, write_json, write_text
-    from .runner import check_paths, check_project
+    from .runner import check_cached
 
     _fewer_collections()
     config, root = resolve_config(args)
     files = _files(args, config, root)
     cache_dir = None if args.no_cache else Path(args.cache_dir) if args.cache_dir else root / CACHE_DIR_NAME
-    cache = None
-    tree = None
     project = _project_files(args, config, root, files) if files else []
-    if cache_dir is not None:
-        acfg = analysis_config(config)
-        key = make_key(acfg.scope, sorted(acfg.extra_blocking.items()), sorted(acfg.allow))
-        cache = ResultCache.open(cache_dir, key)
-        # The index reads every project file: all of them must be unchanged, not only the checked.
-        tree = tree_digest(sorted({os.path.abspath(f) for f in (*files, *project)}))
-    # The same files with the same sizes and mtimes as last time: every cached result stands,
-    # and the project index (a function of those files) need not be built at all.
-    unchanged = cache is not None and tree is not None and cache.tree == tree
-    index = None
-    result = None
-    if unchanged:
-        result = check_paths(files, config, cache=cache, jobs=args.jobs, unchanged_tree=True)
-        if result.files_analysed or result.skipped_by_precheck or result.errors:
-            # A file changed under us, or an earlier result was not cached: do it properly.
-            unchanged, result = False, None
-    if result is None:
-        # Module summaries of the project index are kept in the cache folder too.
-        result, index = check_project(files, project, config, cache=cache, cache_dir=cache_dir, jobs=args.jobs)
-    if cache is not None:
-        if tree is not None and cache.tree != tree:
-            cache.tree, cache.dirty = tree, True
-        cache.save()
+    result, index, unchanged = check_cached(files, project, config, cache_dir=cache_dir, jobs=args.jobs)
     if args.verbose:
         print(f"wfasync: {result.files_checked} files: {result.cache_hits} from the cache, "
               f"{result.files_analysed} analysed, {result.skipped_by_precheck} skipped by the pre-check "

@@ -29,13 +29,14 @@ from ..config import Config, analysis_config
 from ..knowledge.findings import Finding
 from ..source import SourceParseError, decode_source, parse_quietly
 from ..workers import can_fork, default_jobs, fork_map
-from .cache import ResultCache, content_digest
+from .cache import ResultCache, content_digest, make_key, tree_digest
 from .file_check import SKIPPED, FileJob, analyse_job, finding_from_dict
 
 if TYPE_CHECKING:
     from .parse_ahead import ParseAhead
 
-__all__ = ["CheckResult", "FileError", "build_project_index", "check_paths", "check_project", "index_tag"]
+__all__ = ["CheckResult", "FileError", "build_project_index", "check_cached", "check_paths", "check_project",
+           "index_tag"]
 
 PARALLEL_THRESHOLD = 24  # below this many files to analyse, a pool costs more than it saves
 
@@ -74,6 +75,41 @@ def index_tag(index: ProjectIndex | None, path: str) -> str:
 
 
 # --- many files -----------------------------------------------------------------------------
+
+
+def check_cached(
+    files: Sequence[Path],
+    project: Sequence[Path],
+    config: Config,
+    *,
+    cache_dir: Path | None,
+    jobs: int | None = None,
+) -> tuple[CheckResult, ProjectIndex | None, bool]:
+    """A ``wfasync check`` run with the results cache in ``cache_dir`` (None: no cache).
+    Returns the result, the project index (None when none was built) and whether the tree was
+    unchanged since the last run, so that no index was needed."""
+    cache = tree = None
+    if cache_dir is not None:
+        acfg = analysis_config(config)
+        cache = ResultCache.open(cache_dir, make_key(acfg.scope, sorted(acfg.extra_blocking.items()),
+                                                      sorted(acfg.allow)))
+        # The index reads every project file: all of them must be unchanged, not only the checked.
+        tree = tree_digest(sorted({os.path.abspath(f) for f in (*files, *project)}))
+    # The same files with the same sizes and mtimes as last time: every cached result stands,
+    # and the project index (a function of those files) need not be built at all.
+    if cache is not None and tree is not None and cache.tree == tree:
+        result = check_paths(files, config, cache=cache, jobs=jobs, unchanged_tree=True)
+        if not (result.files_analysed or result.skipped_by_precheck or result.errors):
+            cache.save()
+            return result, None, True
+        # A file changed under us, or an earlier result was not cached: do it properly.
+    # Module summaries of the project index are kept in the cache folder too.
+    result, index = check_project(files, project, config, cache=cache, cache_dir=cache_dir, jobs=jobs)
+    if cache is not None:
+        if tree is not None and cache.tree != tree:
+            cache.tree, cache.dirty = tree, True
+        cache.save()
+    return result, index, False
 
 
 def check_project(
