@@ -1,6 +1,8 @@
-"""The architecture, checked on the source itself (``ast``, nothing imported): imports run one
-way (knowledge <- analysis <- fix <- app), with no cycle, no reach-in for another module's
-private names and no module loaded by a string.
+"""The project's architecture, checked on the source itself (``ast``, nothing imported): no
+import cycle, no reach-in for another module's private names, no module loaded by a string;
+the static side's imports run one way (knowledge <- analysis <- fix <- app), and so do the
+runtime's (engine and pytest -> detect); the static side never imports the runtime, and the
+runtime takes only the knowledge and the analysis' line matcher, through one module.
 
 An import inside a function counts like one at the top (it runs, just later); one under
 ``if TYPE_CHECKING:`` does not (it never runs).
@@ -263,7 +265,7 @@ def test_every_module_is_in_a_room(name):
     _room(name)
 
 
-# --- the runtime ------------------------------------------------------------------------------
+# --- between the two sides -------------------------------------------------------------------
 
 # What the runtime may take from the static side: the shared knowledge, and the analysis'
 # matcher for the blocking calls on one line.
@@ -280,7 +282,6 @@ def test_the_runtime_takes_only_the_knowledge_and_the_line_matcher():
             if allowed is None or not i.names or not set(i.names) <= allowed:
                 out.append(f"{m.name}:{i.line}: {i.target} {', '.join(i.names)}".rstrip())
     assert out == []
-
 
 
 # The runtime's rooms and whom each may import: the engine and the plugin use the detector,
