@@ -13,9 +13,11 @@ How it works, and why it is cheap:
   the loop thread's CPU time across it). Its start is known within one heartbeat interval,
   so durations are accurate to a few milliseconds.
 - The samples are classified with the static catalog and attributed to a workflow step or a
-  task (:mod:`runtime.sampler`), and the report is delivered to callbacks, as a
-  :class:`~runtime.report.BlockingCallWarning` and to the ``runtime`` logger, all from the
-  watchdog thread: nothing is ever raised into the loop.
+  task (:mod:`runtime.sampler`) on a reporter thread, which delivers the report to
+  ``on_report`` and the ``runtime`` logger. The :class:`~runtime.report.BlockingCallWarning`
+  is issued on the loop's own thread, which waits for the report when it gets back from a
+  block, so the warnings context of the code that blocked applies. Nothing is ever raised
+  into the loop.
 
 Strict mode (:mod:`runtime.strict`) adds wrappers around the catalog's module-level blocking
 callables to catch calls shorter than the threshold.
@@ -36,8 +38,8 @@ from collections.abc import Callable
 from types import CodeType, FrameType, TracebackType
 from typing import Any
 
-from . import sampler, strict
-from .report import UNKNOWN_ADVICE, BlockingCallWarning, BlockingReport
+from . import gc_watch, sampler, strict
+from .report import GC_ADVICE, UNKNOWN_ADVICE, BlockingCallWarning, BlockingReport, advice_for, format_duration
 from .threshold import DEFAULT_THRESHOLD, check_threshold, threshold_from_env
 
 __all__ = ["BlockingDetector", "acquire", "release"]
@@ -253,12 +255,14 @@ class BlockingDetector:
             frame = frame.f_back
         frames = sampler.cut_at_root(tuple(infos), root) or tuple(infos)
         verdict = sampler.CLASSIFIER.entry_verdict(entry, name)
-        step = sampler.find_step(frames)
-        try:
-            task = asyncio.current_task(loop)
-        except RuntimeError:
-            task = None
-        site = frames[0]
+        step = sampler.find_step(frames) or _step_from_task_name(_current_task(loop))
+        task = _current_task(loop)
+        # The user's call, not the line of the standard library or package that made the
+        # wrapped call for it (Path.write_text -> io.open).
+        site = sampler.first_user_frame(frames) or frames[0]
+        started = _perf() - duration
+        if monitor is not None:
+            monitor.strict_seen.append((_get_ident(), started, site[0].co_filename, site[1]))
         self._deliver(
             BlockingReport(
                 duration=duration,
@@ -267,11 +271,11 @@ class BlockingDetector:
                 source_line=sampler.source_line(site),
                 module=site[2],
                 code=verdict.code,
-                advice=verdict.advice or UNKNOWN_ADVICE,
+                advice=advice_for(verdict.advice or UNKNOWN_ADVICE, step[1] is not None),
                 call=name,
                 rule_title=verdict.title,
-                step=step[1] if step else _step_from_task_name(task)[1],
-                workflow=step[0] if step else _step_from_task_name(task)[0],
+                step=step[1],
+                workflow=step[0],
                 task=task.get_name() if task is not None else None,
                 coroutine=sampler.outermost_coroutine(frames),
                 stack=sampler.summaries(frames),
@@ -279,10 +283,17 @@ class BlockingDetector:
                 thread_id=_get_ident(),
                 strict=True,
                 samples=0,
-                started=_perf() - duration,
+                started=started,
             )
         )
         self.deliver_in_context()  # on the loop thread, right after the call
+
+
+def _current_task(loop: asyncio.AbstractEventLoop) -> Any:
+    try:
+        return asyncio.current_task(loop)
+    except RuntimeError:
+        return None
 
 
 def _step_from_task_name(task: Any) -> tuple[str | None, str | None]:
@@ -303,7 +314,8 @@ class _Block:
         self.stamp = stamp
         self.start = start
         self.thread_id = thread_id
-        self.samples: list[tuple[float, sampler.Sample]] = []
+        # (when, stack, the task whose coroutine was on that stack, if any)
+        self.samples: list[tuple[float, sampler.Sample, Any]] = []
         self.task: Any = None
         self.last_seen = start
         self.lag = 0.0
@@ -357,6 +369,10 @@ class _Monitor:
         # thread is waiting for them right now.
         self.in_context = False
         self.waiting = False
+        # Strict reports made on this loop lately: (thread id, start, filename, line), so the
+        # watchdog does not report the same call again as part of a long block.
+        self.strict_seen: deque[tuple[int, float, str, int]] = deque(maxlen=64)
+        self.tracking_gc = False
 
     def configure(self) -> None:
         if self.detectors:
@@ -372,6 +388,9 @@ class _Monitor:
     def start(self) -> None:
         loop = self.loop
         self.active = True
+        if not self.tracking_gc:
+            gc_watch.track()
+            self.tracking_gc = True
         on_loop_thread = asyncio._get_running_loop() is loop
         if on_loop_thread or not loop.is_running():
             # Installed from the loop's thread, or before the loop runs (usually on the thread
@@ -429,6 +448,9 @@ class _Monitor:
 
     def stop(self) -> None:
         self.active = False
+        if self.tracking_gc:
+            self.tracking_gc = False
+            gc_watch.untrack()
         selector, self._selector = self._selector, None
         if selector is not None and vars(selector).get("select") is self._select:
             del selector.select
@@ -607,15 +629,17 @@ class _Monitor:
             return
         sample, live = sampler.capture(tid)
         block.last_seen = now
-        first = not block.samples
-        block.samples.append((now, sample))
-        if first:
-            try:
-                task = asyncio.current_task(self.loop)
-            except Exception:  # noqa: BLE001
-                task = None
-            if task is not None and sampler.task_owning(live, task):
-                block.task = task
+        try:
+            task = asyncio.current_task(self.loop)
+        except Exception:  # noqa: BLE001
+            task = None
+        if task is not None and not sampler.task_owning(live, task):
+            task = None
+        if not block.samples:
+            block.task = task
+        # Two tasks blocking back to back run in one stretch without the loop: the task tells
+        # their blocks apart.
+        block.samples.append((now, sample, task))
         # Classification waits for the end of the block: work done here would compete with
         # a CPU-bound loop thread for the GIL and make the block itself longer.
         del live
@@ -645,7 +669,7 @@ class _Monitor:
         wall: float | None,
         detectors: list[BlockingDetector],
     ) -> None:
-        for start, stop, samples, first in _segments(block, end, root):
+        for start, stop, samples, task in _segments(block, end, root):
             duration = stop - start
             if duration < self.threshold:
                 continue
@@ -663,10 +687,22 @@ class _Monitor:
                 # thread used no CPU): the machine was busy elsewhere, the code did not block.
                 logger.debug("ignoring a %.3f s stall of the whole process", duration)
                 continue
-            task = block.task if first else None
+            if self._reported_strictly(analysis.site, block.thread_id, start, stop):
+                continue
             # CPU was measured from the detection on: scale its share to the whole block.
             used = duration * min(1.0, cpu / wall) if cpu is not None and wall else None
-            self.hand_over(detectors, self._report(analysis, task, block.thread_id, start, duration, used))
+            report = self._report(analysis, task, block.thread_id, start, duration, used)
+            self.hand_over(detectors, _blame_collection(report, block.thread_id, start, stop))
+
+    def _reported_strictly(self, site: sampler.FrameInfo | None, tid: int | None, start: float, stop: float) -> bool:
+        """True when strict mode already reported this line's call during the block."""
+        if site is None:
+            return False
+        filename, lineno = site[0].co_filename, site[1]
+        return any(
+            thread == tid and name == filename and line == lineno and start - 0.01 <= began <= stop
+            for thread, began, name, line in list(self.strict_seen)
+        )
 
     def _report(
         self, analysis: sampler.Analysis, task: Any, tid: int | None, start: float, duration: float, cpu: float | None
@@ -681,7 +717,7 @@ class _Monitor:
             source_line=sampler.source_line(site),
             module=site[2] if site else None,
             code=verdict.code if verdict else None,
-            advice=(verdict.advice or UNKNOWN_ADVICE) if verdict else UNKNOWN_ADVICE,
+            advice=advice_for((verdict.advice or UNKNOWN_ADVICE) if verdict else UNKNOWN_ADVICE, step[1] is not None),
             call=verdict.call if verdict else None,
             rule_title=verdict.title if verdict else None,
             step=step[1],
@@ -711,7 +747,7 @@ class _Monitor:
             return  # the thread was not even running: a stall of the process, not a block
         report = BlockingReport(
             duration=duration,
-            advice=UNKNOWN_ADVICE,
+            advice=advice_for(UNKNOWN_ADVICE, False),
             thread_name=_thread_name(tid),
             thread_id=tid,
             cpu_time=min(cpu, duration),
@@ -722,29 +758,44 @@ class _Monitor:
         _REPORTER.submit(lambda: self.hand_over(detectors, report))
 
 
-def _segments(
-    block: _Block, end: float, root: CodeType | None
-) -> list[tuple[float, float, list[sampler.Sample], bool]]:
+def _blame_collection(report: BlockingReport, tid: int | None, start: float, stop: float) -> BlockingReport:
+    """A block spent mostly in garbage collection names the collection and the line that
+    set it off, not a weakref callback or finalizer that the collection happened to run."""
+    if report.code is not None:
+        return report
+    found = gc_watch.collections_during(tid, start, stop)
+    if found is None or found[0] < 0.5 * (stop - start):
+        return report
+    seconds, generation, trigger = found
+    if trigger is not None:
+        report.filename, report.lineno, report.module = trigger[0].co_filename, trigger[1], trigger[2]
+        report.source_line = sampler.source_line(trigger)
+    report.call = f"garbage collection, generation {generation}, {format_duration(seconds)}"
+    report.advice = GC_ADVICE
+    return report
+
+
+def _segments(block: _Block, end: float, root: CodeType | None) -> list[tuple[float, float, list[sampler.Sample], Any]]:
     """Split a block where the sampled callback changes (one task gave way to another without
-    the loop getting back to its own work): (start, end, samples, is first) per callback."""
+    the loop getting back to its own work): (start, end, samples, task) per callback."""
     runs: list[tuple[Any, list[tuple[float, sampler.Sample]]]] = []
-    for when, sample in block.samples:
+    for when, sample, task in block.samples:
         cut = sampler.cut_at_root(sample, root)
-        key = cut[-1][0] if cut else None
-        if runs and runs[-1][0] is key:
+        key = (cut[-1][0], task) if cut else None
+        if runs and runs[-1][0] == key:
             runs[-1][1].append((when, sample))
         else:
             runs.append((key, [(when, sample)]))
     busy = [run for run in runs if run[0] is not None]
     if len(busy) <= 1:
-        return [(block.start, end, [s for _, s in block.samples], True)]
+        return [(block.start, end, [s for _, s, _ in block.samples], block.task)]
     out = []
     for index, (key, items) in enumerate(runs):
         if key is None:
             continue
         start = block.start if index == 0 else (runs[index - 1][1][-1][0] + items[0][0]) / 2
         stop = end if index == len(runs) - 1 else (items[-1][0] + runs[index + 1][1][0][0]) / 2
-        out.append((start, stop, [s for _, s in items], index == 0))
+        out.append((start, stop, [s for _, s in items], key[1]))
     return out
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tokenize
 import traceback
 from dataclasses import dataclass, field
@@ -19,6 +20,46 @@ UNKNOWN_ADVICE = (
     "await loop.run_in_executor(pool, fn, ...) for CPU-heavy work, "
     "or make the step a plain def"
 )
+# Advice for a block spent in garbage collection.
+GC_ADVICE = (
+    "create fewer short-lived objects with reference cycles on the loop, call gc.freeze() "
+    "after start-up, or move gc.collect() off the hot path"
+)
+# The one-line form keeps the blocking line and the advice this short.
+MAX_LINE_SOURCE = 60
+MAX_LINE_ADVICE = 60
+
+# Advice clauses that only make sense inside a workflow step.
+_STEP_CLAUSE = re.compile(r"(?:[;,]\s*|\s+)(?:or\s+)?make the step a plain def[^;]*")
+
+
+def advice_for(advice: str, in_step: bool) -> str:
+    """``advice`` without its "make the step a plain def" clause when the code is not a step."""
+    return advice if in_step else _STEP_CLAUSE.sub("", advice).strip()
+
+
+def format_duration(seconds: float) -> str:
+    """``0.30 s``, ``4.2 ms``, ``35 µs``: short calls keep a readable figure."""
+    if seconds >= 0.01:
+        return f"{seconds:.2f} s"
+    if seconds >= 0.001:
+        return f"{seconds * 1000:.1f} ms"
+    return f"{max(seconds * 1e6, 1):.0f} µs"
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+def _short_advice(advice: str) -> str:
+    """The first clause of the advice: what to do, without the alternatives."""
+    first = advice.split("; ")[0]
+    for mark in (" (", ": ", ", "):
+        if len(first) <= MAX_LINE_ADVICE:
+            break
+        if mark in first:
+            first = first[: first.index(mark)]
+    return _short(first, MAX_LINE_ADVICE)
 
 
 def _without_comment(line: str) -> str:
@@ -84,12 +125,13 @@ class BlockingReport:
 
     @property
     def who(self) -> str:
+        coroutine = self.coroutine.replace(".<locals>.", ".") if self.coroutine else None
         if self.step:
             return f"step '{self.step}' of {self.workflow}" if self.workflow else f"step '{self.step}'"
-        if self.task and self.coroutine:
-            return f"task '{self.task}' ({self.coroutine})"
-        if self.coroutine:
-            return f"coroutine {self.coroutine}"
+        if self.task and coroutine:
+            return f"task '{self.task}' ({coroutine})"
+        if coroutine:
+            return f"coroutine {coroutine}"
         if self.task:
             return f"task '{self.task}'"
         return "a loop callback"
@@ -100,23 +142,37 @@ class BlockingReport:
         return f"{_display_path(self.filename)}:{self.lineno}"
 
     def format(self) -> str:
-        """One line, e.g. ``WFA103 step 'fetch' of MyFlow blocked the event loop for 1.02 s
-        at app.py:14: time.sleep(1) -> use await asyncio.sleep(...)``."""
+        """One short line, e.g. ``WFA103 step 'fetch' of MyFlow blocked the event loop for
+        1.02 s at app.py:14: time.sleep(1) -> use await asyncio.sleep(...)``; the rest of
+        the advice and the stack are in :meth:`format_stack`."""
         head = f"{self.code} " if self.code else ""
         how = "called a blocking function" if self.strict else "blocked the event loop"
-        text = f"{head}{self.who} {how} for {_seconds(self.duration)} at {self.location()}"
+        text = f"{head}{self.who} {how} for {format_duration(self.duration)} at {self.location()}"
         line = _without_comment(self.source_line or "")
         if line:
-            text += f": {line}"
+            text += f": {_short(line, MAX_LINE_SOURCE)}"
         if self.code is None:
-            text += " (no known blocking call: CPU work or a call the catalog lacks; hottest sampled line)"
+            text += f" ({self.call})" if self.call else " (CPU work or an unknown call)"
         if self.advice:
-            text += f" -> {_imperative(self.advice)}"
+            text += f" -> {_imperative(_short_advice(self.advice))}"
         return text
 
+    def explain(self) -> str:
+        """What the one-line form leaves out: the rule, the whole advice."""
+        if self.code is None and not self.call:
+            what = (
+                "no known blocking call: CPU work or a call the catalog lacks "
+                "(the line is where the samples found the loop thread most often)"
+            )
+        elif self.code is None:
+            what = str(self.call)
+        else:
+            what = self.code + (f" {self.rule_title}" if self.rule_title else "") + (f": {self.call}" if self.call else "")
+        return f"{what}\nFix: {_imperative(self.advice)}" if self.advice else what
+
     def format_stack(self) -> str:
-        """The report line followed by the sampled stack, like a traceback."""
-        lines = [self.format()]
+        """The report line, what it leaves out, and the sampled stack, like a traceback."""
+        lines = [self.format(), self.explain()]
         if self.stack:
             lines.append("Stack of the loop thread while it was blocked (most recent call last):")
             lines.extend(traceback.format_list(self.stack))
@@ -156,12 +212,6 @@ def _imperative(advice: str) -> str:
     """Catalog advice is written as the replacement ("await asyncio.sleep(...)"); read as a
     sentence it wants a verb."""
     return f"use {advice}" if advice.startswith(("await ", "asyncio.", "loop.")) else advice
-
-
-def _seconds(value: float) -> str:
-    if value < 0.01:
-        return f"{value * 1000:.1f} ms"
-    return f"{value:.2f} s"
 
 
 def _display_path(filename: str) -> str:

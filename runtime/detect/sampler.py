@@ -341,6 +341,32 @@ def classify(frames: Sample) -> tuple[FrameInfo | None, Verdict | None]:
     return (user or innermost), None
 
 
+# Code objects of their own for a comprehension (before Python 3.12) or a generator expression.
+_ANONYMOUS = frozenset({"<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>"})
+
+
+def display_name(code: CodeType) -> str:
+    """The function a person wrote: a comprehension is named after the function holding it."""
+    if code.co_name not in _ANONYMOUS:
+        return code.co_name
+    parts = [p for p in qualname_of(code).split(".") if p != "<locals>"]
+    outer = [p for p in parts[:-1] if p not in _ANONYMOUS]
+    return outer[-1] if outer else code.co_name  # Python 3.10 keeps no qualified name
+
+
+def display_qualname(code: CodeType) -> str:
+    """``qualname_of`` with comprehension frames folded into the function holding them."""
+    qualname = qualname_of(code)
+    if code.co_name not in _ANONYMOUS:
+        return qualname
+    parts = qualname.split(".")
+    while parts and parts[-1] in _ANONYMOUS:
+        parts.pop()
+        if parts and parts[-1] == "<locals>":
+            parts.pop()
+    return ".".join(parts) or "<module>"
+
+
 def qualname_of(code: CodeType) -> str:
     """``co_qualname`` (Python 3.11+), else the plain function name."""
     return getattr(code, "co_qualname", code.co_name)
@@ -364,7 +390,7 @@ def find_step(frames: Sample) -> tuple[str, str] | None:
 def outermost_coroutine(frames: Sample) -> str | None:
     for code, _, _ in reversed(frames):
         if code.co_flags & _CORO_FLAGS:
-            return qualname_of(code)
+            return display_qualname(code)
     return None
 
 
@@ -373,7 +399,7 @@ def summaries(frames: Sample) -> list[traceback.FrameSummary]:
     out = []
     for code, lineno, _ in reversed(frames):
         line = linecache.getline(code.co_filename, lineno).strip()
-        out.append(traceback.FrameSummary(code.co_filename, lineno, code.co_name, lookup_line=False, line=line))
+        out.append(traceback.FrameSummary(code.co_filename, lineno, display_name(code), lookup_line=False, line=line))
     return out
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runtime.detect.report import format_duration
+
 SCHEMA_VERSION = 1
 
 
@@ -181,7 +183,7 @@ def summary_lines(book: SiteBook, settings_text: str) -> list[str]:
             head += f": {site.source_line}"
         lines.append(head)
         count = len(site.tests)
-        detail = f"    {count} test{'s' if count != 1 else ''}, longest block {_seconds(site.longest)}"
+        detail = f"    {count} test{'s' if count != 1 else ''}, longest block {format_duration(site.longest)}"
         if site.advice:
             detail += f"; {site.advice}"
         lines.append(detail)
@@ -190,11 +192,6 @@ def summary_lines(book: SiteBook, settings_text: str) -> list[str]:
         f"{sites} blocking site{'s' if sites != 1 else ''} in {tests} test{'s' if tests != 1 else ''} ({settings_text})"
     )
     return lines
-
-
-def _seconds(value: float) -> str:
-    # Strict mode reports calls far shorter than a hundredth of a second.
-    return f"{value * 1000:.2f} ms" if value < 0.01 else f"{value:.2f} s"
 
 
 def report_document(book: SiteBook, settings: dict[str, Any]) -> dict[str, Any]:

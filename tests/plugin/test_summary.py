@@ -77,7 +77,7 @@ def test_summary_lines_worst_first(tmp_path):
         "app/flows.py:7 WFA103 in step 'fetch' of Flow: time.sleep(1)",
         "    1 test, longest block 0.20 s; use await asyncio.sleep(...)",
         "app/flows.py:11 WFA102 in step 'fetch' of Flow: time.sleep(1)",
-        "    1 test, longest block 0.04 ms; use await asyncio.sleep(...)",
+        "    1 test, longest block 40 µs; use await asyncio.sleep(...)",
         "3 blocking sites in 3 tests (mode warn, threshold 0.1 s, strict on)",
     ]
 
