@@ -65,6 +65,14 @@ SUITES: dict[str, Suite] = {
             "hypercorn",
             "0.18.0",
             ("pytest-asyncio", "pytest-trio", "trio", "httpx", "hypothesis", "mock"),
+            # These fail with or without the plugin: two against today's h2 (CONNECT headers),
+            # one on a keep-alive timing that a loaded machine misses.
+            args=(
+                "tests",
+                "--deselect", "tests/asyncio/test_sanity.py::test_http2_websocket",
+                "--deselect", "tests/trio/test_sanity.py::test_http2_websocket",
+                "--deselect", "tests/asyncio/test_keep_alive.py::test_http1_keep_alive_pre_request",
+            ),
             extras="[trio]",
         ),
     )
