@@ -10,7 +10,9 @@ Measures, on one machine in one run:
 - fan-out: one step sends n events to a num_workers=8 step, whose results a third step
   gathers with ctx.collect_events (events/s), at n = 1k and 10k;
 - peak memory of one 1k / 10k fan-out run (tracemalloc, measured in a separate run
-  because tracing slows everything down).
+  because tracing slows everything down);
+- the cost of recording a timeline: the linear workflow with ``trace=True`` against the
+  same workflow without (this engine only).
 
 The collect step passes one precomputed expected list (``[Done] * n``), identical on both
 engines, so the figures measure the engines rather than building an n-element list
@@ -112,6 +114,7 @@ class Figures:
     fan_10k_events_per_s: float | None = None
     peak_1k_mb: float = 0.0
     peak_10k_mb: float | None = None
+    linear_traced_runs_per_s: float | None = None
 
 
 def best_of(repeats: int, measure: Callable[[], float]) -> float:
@@ -122,9 +125,9 @@ def best_of(repeats: int, measure: Callable[[], float]) -> float:
     return best
 
 
-def time_linear(flows: SimpleNamespace, runs: int) -> float:
+def time_linear(flows: SimpleNamespace, runs: int, **options: object) -> float:
     async def main() -> float:
-        wf = flows.Linear(timeout=None)
+        wf = flows.Linear(timeout=None, **options)
         assert await wf.run(n=1) == 2
         began = time.perf_counter()
         for i in range(runs):
@@ -166,6 +169,8 @@ def measure(api: SimpleNamespace, runs: int, repeats: int, fan_repeats: int, wit
     flows = build_flows(api)
     fig = Figures()
     fig.linear_runs_per_s = runs / best_of(repeats, lambda: time_linear(flows, runs))
+    if api.name == "runtime":
+        fig.linear_traced_runs_per_s = runs / best_of(repeats, lambda: time_linear(flows, runs, trace=True))
     # Ten 1k runs per sample, so a 1k sample lasts as long as a 10k one and noise weighs the same.
     rounds = 10 if api.name == "runtime" else 1
     fig.fan_1k_events_per_s = 1000 / best_of(fan_repeats, lambda: time_fan_out(flows, 1000, rounds))
@@ -212,6 +217,11 @@ def main(argv: list[str] | None = None) -> int:
     scale = (ours.fan_10k_events_per_s or 0) / ours.fan_1k_events_per_s
     print(f"\nruntime events/s at 10k vs at 1k: {scale:.2f} (goal: >= 0.75, cost linear in events)")
     print("ratios: ours / peer for rates, peer / ours for memory (higher is better for us)")
+    traced = ours.linear_traced_runs_per_s or 0
+    print(
+        f"\nrecording a timeline (trace=True): linear runs/s {ours.linear_runs_per_s:,.1f} off, {traced:,.1f} on: "
+        f"{ours.linear_runs_per_s / traced:.2f}x the time (goal: <= 1.2x)"
+    )
     return 0
 
 

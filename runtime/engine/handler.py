@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .events import Event, StopEvent, WorkflowFailedEvent, WorkflowTimedOutEvent
 
 if TYPE_CHECKING:
+    from runtime.timeline.model import Timeline
+
     from .context import Context
     from .run import Run
 
@@ -70,6 +74,32 @@ class WorkflowHandler(asyncio.Future):  # type: ignore[type-arg]
     async def stop_event_result(self) -> StopEvent | None:
         await self
         return self._run.stop_event
+
+    def timeline(self) -> Timeline:
+        """What the run did so far, on one clock: a span per step execution (step, worker,
+        thread or process, events in and out, outcome) and a span per blocked stretch of the
+        loop (rule code, line, advice, stack) when a blocking detector watched it.
+
+        Needs ``Workflow(trace=True)`` or ``detect_blocking``; blocked spans come from the
+        run's detector (``detect_blocking=True``, which shares a detector already on the loop).
+        """
+        trace = self._run.trace
+        if trace is None:
+            from .errors import WorkflowRuntimeError
+
+            raise WorkflowRuntimeError(
+                "this run recorded no timeline: create the workflow with trace=True "
+                "(or detect_blocking=True) to record one"
+            )
+        return trace.timeline()
+
+    def save_timeline(self, path: str | os.PathLike[str]) -> Path:
+        """Write the run's timeline to ``path``: an HTML page (``.html``, one self-contained
+        file) or the data as JSON (``.json``, which ``wfasync timeline`` draws later).
+        Returns the path written."""
+        from runtime.timeline.save import save_timeline
+
+        return save_timeline(self.timeline(), path)
 
     def is_done(self) -> bool:
         return self.done()

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import executors, failures, offload
+from . import executors, failures, offload, trace
 from .collect import Collection
 from .context import Context, current_lineage, current_step
 from .errors import WorkflowCancelledByUser, WorkflowRuntimeError, WorkflowStepDoesNotExistError, WorkflowTimeoutError
@@ -43,6 +43,8 @@ from .verbose import summary
 
 
 if TYPE_CHECKING:
+    from runtime.detect.detector import BlockingDetector
+
     from .workflow import Workflow
 
 # A worker that never suspends (steps that finish without awaiting) still lets the loop
@@ -53,6 +55,10 @@ _BLOCKED_SLACK = 0.05
 _TASK_CONTEXT_KW = sys.version_info >= (3, 11)
 
 _ASYNC, _THREAD, _ELSEWHERE = range(3)
+# A step that runs elsewhere (a process pool, a Dask cluster) is drawn as running in a process.
+_MODE_NAMES = {_ASYNC: "async", _THREAD: "thread", _ELSEWHERE: "process"}
+_clock = trace.clock
+_UNFINISHED = trace.UNFINISHED
 
 
 class Lane:
@@ -173,11 +179,15 @@ class Run:
         self.deadline: float | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._detector_loop: asyncio.AbstractEventLoop | None = None
+        self.trace: trace.Trace | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self, start_event: Event) -> None:
-        if self.detect_blocking:
-            self._acquire_detector()
+        detector = self._acquire_detector() if self.detect_blocking else None
+        if self.detect_blocking or self.workflow._trace or trace.observed():
+            # Started after the detector, whose first installation may take a moment.
+            self.trace = trace.Trace(self.name, self.handler.run_id)
+            self.trace.detector = detector
         if self.timeout is not None:
             self.deadline = self.loop.time() + self.timeout
             self._timer = self.loop.call_at(self.deadline, self._on_deadline)
@@ -196,6 +206,8 @@ class Run:
             for _, future in pending:
                 future.cancel()
         self.waiters.clear()
+        if self.trace is not None:
+            self.trace.finish()
         if self._detector_loop is not None:
             self._release_detector()
 
@@ -251,7 +263,7 @@ class Run:
         return True
 
     # -- blocking detector (refcounted per loop, owned by runtime.detector) ------------------
-    def _acquire_detector(self) -> None:
+    def _acquire_detector(self) -> BlockingDetector | None:
         try:
             from runtime.detect.detector import acquire
         except ImportError as exc:
@@ -260,9 +272,10 @@ class Run:
                 RuntimeWarning,
                 stacklevel=4,
             )
-            return
-        acquire(self.loop)
+            return None
+        detector = acquire(self.loop)
         self._detector_loop = self.loop
+        return detector
 
     def _release_detector(self) -> None:
         loop, self._detector_loop = self._detector_loop, None
@@ -306,8 +319,9 @@ class Run:
         if lane.workers < lane.limit:
             lane.workers += 1
             slot = 0
-            if self.say is not None:
+            if self.say is not None or self.trace is not None:
                 slot = lane.take_slot()
+            if self.say is not None:
                 if len(lane.queue) == 1:  # the new worker's first event: it starts now, as the peer says
                     self.say(f"[{lane.name}:{slot}] started from {type(ev).__name__}")
                     lane.announced = ev
@@ -327,6 +341,10 @@ class Run:
         say = self.say
         lineage = self.lineage
         streak = 0
+        tracer = trace.WorkerTrace(self.trace, lane.name, _MODE_NAMES[lane.mode], slot) if self.trace is not None else None
+        if tracer is not None and lane.mode == _THREAD:
+            # The same call, noting which pool thread runs the step.
+            call = functools.partial(offload.in_thread, self.loop, lane.executor, tracer.wrap(lane.invoke))
         try:
             while queue and not self.finished:
                 ev = queue.popleft()
@@ -339,14 +357,20 @@ class Run:
                 token = current_lineage.set(chain) if chain is not None else None
                 lane.busy += 1
                 started = time.monotonic()
+                began = _clock() if tracer is not None else 0.0
+                result = _UNFINISHED
                 try:
                     result = await call(ev)
                 except Exception as error:  # noqa: BLE001 - a step's error goes to its retry policy, handler or the caller
+                    if tracer is not None:
+                        tracer.error = error
                     result = await failures.recover(self, lane, ev, error, started, chain, slot)
                 finally:
                     lane.busy -= 1
                     if token is not None:
                         current_lineage.reset(token)
+                    if tracer is not None:
+                        tracer.record(ev, began, result, result is failures.GAVE_UP)
                 if self.finished:
                     return
                 if result is failures.GAVE_UP:

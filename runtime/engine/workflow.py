@@ -49,6 +49,8 @@ class Workflow:
         executor: where plain ``def`` steps run unless their ``@step(executor=...)`` names
             one (default: the loop's thread pool). Any concurrent.futures Executor: a
             ThreadPoolExecutor, a ProcessPoolExecutor, Dask's ``client.get_executor()``.
+        trace: record one span per step execution, for ``handler.timeline()`` and
+            ``handler.save_timeline(path)``. Runs with ``detect_blocking`` on record too.
     """
 
     _wfasync_free_steps: ClassVar[dict[str, StepSpec]] = {}
@@ -64,6 +66,7 @@ class Workflow:
     _skip_graph_checks: frozenset[str] = frozenset()
     _default_executor: Executor | None = None
     _checked_plan: WorkflowPlan | None = None  # the plan last checked against the default executor
+    _trace = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -83,6 +86,7 @@ class Workflow:
         workflow_name: str | None = None,
         skip_graph_checks: set[str] | None = None,
         executor: Executor | None = None,
+        trace: bool = False,
     ) -> None:
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
             raise WorkflowValidationError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
@@ -95,6 +99,7 @@ class Workflow:
         if executor is not None and not isinstance(executor, Executor):
             raise WorkflowValidationError(executor_error(executor))
         self._default_executor = executor
+        self._trace = bool(trace)
 
     # -- steps -----------------------------------------------------------------------------
     @classmethod

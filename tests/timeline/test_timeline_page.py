@@ -1,0 +1,186 @@
+"""The timeline page in a real headless Chromium: it loads without a console error, the red
+span sits where the loop was blocked (read from the screenshot's pixels), and hovering it
+tells the rule code, the line and the advice.
+
+Chromium and its driver come from Debian's packages (``.ci/run`` installs them). Without
+them the test is skipped locally, but fails under CI, where their absence is a broken setup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "fixtures" / "examples" / "report_flow.py"
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
+    "--window-size=1280,800",
+)
+
+
+def _missing(what: str) -> None:
+    reason = f"{what}; install it with: apt-get install -y chromium chromium-driver"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"CI must test the timeline page in a browser, but {reason}")
+    pytest.skip(reason)
+
+
+def _find(*names: str) -> str | None:
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    chromium = _find("chromium", "chromium-browser")
+    driver_path = _find("chromedriver")
+    if chromium is None:
+        _missing("Chromium is not installed")
+    if driver_path is None:
+        _missing("chromedriver is not installed")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.options import Options
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _missing("the selenium package is not installed (pip install -e '.[test]')")
+    options = Options()
+    options.binary_location = chromium
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(driver_path))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="module")
+def demo_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped example, run for real with its timeline saved as a page."""
+    page = tmp_path_factory.mktemp("timeline") / "report_flow.html"
+    done = subprocess.run(
+        [sys.executable, str(DEMO), "--timeline", str(page)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert page.is_file()
+    return page
+
+
+def _rect(driver: Any, css: str) -> dict[str, float]:
+    return driver.execute_script(
+        "var r = document.querySelector(arguments[0]).getBoundingClientRect();"
+        "return {left: r.left, top: r.top, right: r.right, bottom: r.bottom, width: r.width, height: r.height};",
+        css,
+    )
+
+
+def _pixels(driver: Any) -> Any:
+    from PIL import Image
+
+    ratio = driver.execute_script("return window.devicePixelRatio")
+    image = Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("RGB")
+    return lambda x, y: image.getpixel((int(x * ratio), int(y * ratio)))
+
+
+def _red(rgb: tuple[int, int, int]) -> bool:
+    r, g, b = rgb
+    return r > 180 and g < 90 and b < 90
+
+
+def _reddish(rgb: tuple[int, int, int]) -> bool:
+    """The light red shade laid across the lanes."""
+    r, g, b = rgb
+    return r > 200 and r - g > 25 and r - b > 25
+
+
+def test_demo_page_loads_cleanly_and_shows_the_block_in_red_where_it_was(browser: Any, demo_page: Path) -> None:
+    browser.get(demo_page.as_uri())
+    assert browser.title == "ReportFlow run ReportFlow-1: timeline"
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
+    assert errors == []
+
+    # The WFA103 block (time.sleep in 'throttle') is a red bar in the loop row, lying over
+    # the 'throttle' step's bar and not over 'load' or 'summarise'.
+    blocks = browser.execute_script(
+        "return Array.from(document.querySelectorAll('rect.block')).map(function (r) {"
+        " return [r.id, r.getAttribute('data-tip')]; });"
+    )
+    (block_id,) = [bid for bid, tip in blocks if tip.startswith("WFA103")]
+    block = _rect(browser, f"#{block_id}")
+    throttle = _rect(browser, 'rect.span[data-step="throttle"]')
+    summarise = _rect(browser, 'rect.span[data-step="summarise"]')
+    overlap = min(block["right"], throttle["right"]) - max(block["left"], throttle["left"])
+    assert overlap >= 0.9 * block["width"] and overlap >= 0.9 * throttle["width"]
+    assert block["right"] <= summarise["left"] + 3
+
+    pixel = _pixels(browser)
+    mid_y = block["top"] + block["height"] / 2
+    # Inside the block, away from its label: solid red.
+    for x in (block["left"] + 3, block["left"] + block["width"] * 0.2, block["right"] - 3):
+        assert _red(pixel(x, mid_y)), (x, pixel(x, mid_y))
+    # The shade crosses the lanes below: in the 'summarise' lane, before that step began.
+    lane_y = summarise["top"] + summarise["height"] / 2
+    assert _reddish(pixel(block["left"] + block["width"] / 2, lane_y))
+    # Left of the block (before the run blocked) the loop row is not red.
+    assert not _red(pixel(block["left"] - 6, mid_y)) and not _reddish(pixel(block["left"] - 6, mid_y))
+
+    # Hovering the red bar shows the rule code, the line and the advice.
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(browser).move_to_element_with_offset(
+        browser.find_element("css selector", f"#{block_id}"), -int(block["width"] / 2) + 5, 0
+    ).perform()
+    tip = browser.find_element("id", "tip")
+    assert tip.is_displayed()
+    text = tip.text
+    assert "WFA103" in text and "report_flow.py:44" in text and "time.sleep(0.3)" in text
+    assert "asyncio.sleep" in text
+    assert browser.get_log("browser") == []
+
+
+def test_page_without_blocks_says_whether_anything_was_watching(browser: Any, tmp_path: Path) -> None:
+    from runtime import StartEvent, StopEvent, Workflow, step
+
+    class Quiet(Workflow):
+        @step
+        async def only(self, ev: StartEvent) -> StopEvent:
+            await asyncio.sleep(0.01)
+            return StopEvent(result=1)
+
+    async def main() -> Path:
+        handler = Quiet(trace=True).run()
+        await handler
+        return handler.save_timeline(tmp_path / "quiet.html")
+
+    page = asyncio.run(main())
+    browser.get(page.as_uri())
+    assert [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")] == []
+    assert browser.execute_script("return document.querySelectorAll('rect.block').length") == 0
+    assert browser.execute_script("return document.querySelectorAll('rect.span').length") == 1
+    meta = browser.find_element("css selector", ".meta").text
+    assert "1 step execution \u00b7" in meta
+    # This suite's own pytest plugin watches the loop, unless it was turned off.
+    assert "never blocked longer than the threshold" in meta or "blocking detector off" in meta
