@@ -59,6 +59,7 @@ _settings_key = pytest.StashKey["Settings | None"]()
 _blocked_key = pytest.StashKey["dict[str, list[Any]]"]()
 _marker_error_key = pytest.StashKey[str]()
 _watch_key = pytest.StashKey["LoopWatch"]()
+_timeline_key = pytest.StashKey["TimelineRecorder"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -91,10 +92,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="write every blocking site found in the session to this JSON file",
     )
+    group.addoption(
+        "--wfasync-timeline",
+        dest="wfasync_timeline",
+        default=None,
+        metavar="DIR",
+        help="write a timeline page (HTML) for each test that blocked the event loop into DIR",
+    )
     parser.addini("wfasync_mode", f"wfasync: {', '.join(MODES)} (default {DEFAULT_MODE})", default="")
     parser.addini("wfasync_threshold", f"wfasync: seconds a loop callback may run (default {DEFAULT_THRESHOLD})", default="")
     parser.addini("wfasync_strict", "wfasync: report short known blocking calls too (on/off)", default="")
     parser.addini("wfasync_report", "wfasync: JSON file for the session's blocking sites", default="")
+    parser.addini("wfasync_timeline", "wfasync: folder for a timeline page per test that blocked", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -120,27 +129,46 @@ def pytest_configure(config: pytest.Config) -> None:
             },
         )
         report_path = _report_path(config)
+        timeline_dir = _timeline_dir(config)
     except SettingError as exc:
         raise pytest.UsageError(f"wfasync: {exc}") from None
-    config.pluginmanager.register(WfasyncSession(config, settings, report_path), PLUGIN_NAME)
+    config.pluginmanager.register(WfasyncSession(config, settings, report_path, timeline_dir), PLUGIN_NAME)
 
 
 def _report_path(config: pytest.Config) -> Path | None:
-    raw = config.getoption("wfasync_report")
-    base = config.invocation_params.dir
-    source = "--wfasync-report"
-    if not raw:
-        raw = config.getini("wfasync_report")
-        base = config.inipath.parent if config.inipath else config.rootpath
-        source = "ini option wfasync_report"
-    if not raw:
+    given = _path_setting(config, "report")
+    if given is None:
         return None
-    path = Path(raw).expanduser()
-    if not path.is_absolute():
-        path = base / path
+    raw, path, source = given
     if path.is_dir():
         raise SettingError(f"{source}: {raw!r} is a directory; give a file name such as wfasync-report.json")
     return path
+
+
+def _timeline_dir(config: pytest.Config) -> Path | None:
+    given = _path_setting(config, "timeline")
+    if given is None:
+        return None
+    raw, path, source = given
+    if path.exists() and not path.is_dir():
+        raise SettingError(f"{source}: {raw!r} is a file; give a folder for the timeline pages")
+    return path
+
+
+def _path_setting(config: pytest.Config, key: str) -> tuple[str, Path, str] | None:
+    """(as given, absolute path, where it came from) for ``--wfasync-<key>`` or its ini key:
+    a flag is relative to the invocation folder, an ini value to the ini file's."""
+    raw = config.getoption(f"wfasync_{key}")
+    base = config.invocation_params.dir
+    source = f"--wfasync-{key}"
+    if not raw:
+        raw = config.getini(f"wfasync_{key}")
+        base = config.inipath.parent if config.inipath else config.rootpath
+        source = f"ini option wfasync_{key}"
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    return raw, path if path.is_absolute() else base / path, source
 
 
 class _DetectorKit:
@@ -301,10 +329,15 @@ class LoopWatch:
 class WfasyncSession:
     """The plugin's state for one pytest session (one per config, so nested runs stay apart)."""
 
-    def __init__(self, config: pytest.Config, settings: Settings, report_path: Path | None) -> None:
+    def __init__(
+        self, config: pytest.Config, settings: Settings, report_path: Path | None, timeline_dir: Path | None = None
+    ) -> None:
         self.config = config
         self.settings = settings
         self.report_path = report_path
+        self.timeline_dir = timeline_dir
+        # (test id, page) for each timeline page written, in the order the tests ran.
+        self.timelines: list[tuple[str, str]] = []
         self.book = SiteBook(config.rootpath)
         self.problems: list[str] = []
         self._kit: _DetectorKit | None = None
@@ -387,6 +420,10 @@ class WfasyncSession:
                 item.stash[_watch_key] = watch = LoopWatch(
                     settings, kit.detector_cls, lambda report: _warn(report, warning_cls, item)
                 )
+                if self.timeline_dir is not None:
+                    from runtime.pytest.timelines import TimelineRecorder
+
+                    item.stash[_timeline_key] = TimelineRecorder(item.nodeid, settings.threshold)
                 watch.start()
         try:
             return (yield)
@@ -426,6 +463,25 @@ class WfasyncSession:
         for error in watch.errors:
             self._problem(error)
         del item.stash[_watch_key]
+        self._write_timeline(item)
+
+    def _write_timeline(self, item: pytest.Item) -> None:
+        recorder = item.stash.get(_timeline_key, None)
+        if recorder is None or self.timeline_dir is None:
+            return
+        del item.stash[_timeline_key]
+        timeline = recorder.close()
+        if timeline is None:
+            return
+        from runtime.pytest.timelines import write_page
+        from runtime.timeline import TimelineError
+
+        try:
+            page = write_page(self.timeline_dir, item.nodeid, timeline)
+        except (OSError, TimelineError) as exc:
+            self._problem(f"could not write the timeline of {item.nodeid}: {exc}")
+        else:
+            self.timelines.append((item.nodeid, str(page)))
 
     def _end_phase(self, item: pytest.Item, when: str) -> None:
         watch: LoopWatch | None = item.stash.get(_watch_key, None)
@@ -434,6 +490,9 @@ class WfasyncSession:
         reports, failing = watch.drain()
         for report in reports:
             self.book.add_report(report, item.nodeid)
+        recorder = item.stash.get(_timeline_key, None)
+        if recorder is not None:
+            recorder.add_reports(reports)
         if failing:
             item.stash.setdefault(_blocked_key, {}).setdefault(when, []).extend(failing)
 
@@ -467,6 +526,7 @@ class WfasyncSession:
         payload = output.get(WORKER_OUTPUT_KEY)
         if payload:
             self.book.merge_dicts(payload.get("sites", ()))
+            self.timelines.extend((nodeid, page) for nodeid, page in payload.get("timelines", ()))
             for problem in payload.get("problems", ()):
                 self._problem(problem)
 
@@ -475,7 +535,11 @@ class WfasyncSession:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         workeroutput = getattr(self.config, "workeroutput", None)
         if workeroutput is not None:
-            workeroutput[WORKER_OUTPUT_KEY] = {"sites": self.book.to_dicts(), "problems": list(self.problems)}
+            workeroutput[WORKER_OUTPUT_KEY] = {
+                "sites": self.book.to_dicts(),
+                "problems": list(self.problems),
+                "timelines": [list(entry) for entry in self.timelines],
+            }
             return
         if self.report_path is None:
             return
@@ -499,6 +563,9 @@ class WfasyncSession:
             terminalreporter.write_sep("=", "wfasync: event loop blocked")
             for line in summary_lines(self.book, self.settings.describe()):
                 terminalreporter.write_line(line)
+        for nodeid, page in self.timelines:
+            shown = _relative(page, config.invocation_params.dir)
+            terminalreporter.write_line(f"wfasync: timeline of {nodeid}: {shown}")
         for problem in self.problems:
             terminalreporter.write_line(f"wfasync: {problem}", red=True)
         if self._report_written:
