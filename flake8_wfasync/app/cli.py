@@ -14,12 +14,13 @@ import argparse
 import dataclasses
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from .. import __version__
 from ..config import SCOPES, Config, ConfigError
+from .command_plugins import PluginCommand, load_commands
 from .discovery import DiscoveryError, discover
 from .output import FORMATS, Style
 
@@ -58,7 +59,8 @@ def _add_selection_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-gitignore", action="store_true", help="do not read .gitignore files")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(extra: Mapping[str, PluginCommand] | None = None) -> argparse.ArgumentParser:
+    """The command line; ``extra`` adds the commands other packages offer (``timeline``)."""
     parser = argparse.ArgumentParser(
         prog="wfasync",
         description="Find and fix blocking calls inside asyncio coroutines and workflow steps.",
@@ -97,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     rules = sub.add_parser("rules", help="list every rule")
     rules.add_argument("--markdown", action="store_true", help="the full reference as Markdown (docs/rules.md)")
+    for name, command in (extra or {}).items():
+        command.configure(sub.add_parser(name, help=command.help))
     return parser
 
 
@@ -275,13 +279,18 @@ COMMANDS = {"check": cmd_check, "fix": cmd_fix, "explain": cmd_explain, "rules":
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # A built-in command starts without scanning the installed entry points.
+    extra = {} if argv[:1] and argv[0] in COMMANDS else load_commands(COMMANDS, sys.stderr)
+    parser = build_parser(extra)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_ERROR
     out = sys.stdout
     try:
+        if args.command in extra:
+            return extra[args.command].run(args)
         return COMMANDS[args.command](args, out)
     except (UsageError, ConfigError) as exc:
         print(f"wfasync: error: {exc}", file=sys.stderr)
