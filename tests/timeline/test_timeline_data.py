@@ -14,7 +14,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from runtime import BlockingDetector, Context, Event, StartEvent, StopEvent, Workflow, WorkflowRuntimeError, step
+from runtime import (
+    BlockingDetector,
+    Context,
+    Event,
+    StartEvent,
+    StopEvent,
+    Workflow,
+    WorkflowHandler,
+    WorkflowRuntimeError,
+    step,
+)
 from runtime.timeline import StepSpan, Timeline, TimelineError
 
 
@@ -265,12 +275,14 @@ def test_untraced_runs_say_how_to_get_a_timeline() -> None:
 @pytest.mark.wfasync_allow_blocking(reason="the block is what the timeline must show")
 @pytest.mark.filterwarnings(QUIET)
 def test_saved_json_reads_back_equal_and_html_is_one_page(tmp_path) -> None:
-    async def main() -> tuple[Timeline, object, object]:
+    async def main() -> WorkflowHandler:
         handler = Mixed(detect_blocking=True).run()
         await handler
-        return handler.timeline(), handler.save_timeline(tmp_path / "run.json"), handler.save_timeline(tmp_path / "run.html")
+        return handler
 
-    timeline, json_path, html_path = asyncio.run(main())
+    handler = asyncio.run(main())
+    timeline = handler.timeline()
+    json_path, html_path = handler.save_timeline(tmp_path / "run.json"), handler.save_timeline(tmp_path / "run.html")
     assert Timeline.load_json(json_path) == timeline
     page = html_path.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "WFA103" in page
@@ -280,13 +292,14 @@ def test_saved_json_reads_back_equal_and_html_is_one_page(tmp_path) -> None:
 
 
 def test_saving_with_another_suffix_is_refused_and_writes_nothing(tmp_path) -> None:
-    async def main() -> None:
+    async def main() -> WorkflowHandler:
         handler = Sequential(trace=True).run()
         await handler
-        with pytest.raises(TimelineError, match=r"\.html .*or \.json"):
-            handler.save_timeline(tmp_path / "run.txt")
+        return handler
 
-    asyncio.run(main())
+    handler = asyncio.run(main())
+    with pytest.raises(TimelineError, match=r"\.html .*or \.json"):
+        handler.save_timeline(tmp_path / "run.txt")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -162,7 +162,7 @@ def test_demo_page_loads_cleanly_and_shows_the_block_in_red_where_it_was(browser
 
 
 def test_page_without_blocks_says_whether_anything_was_watching(browser: Any, tmp_path: Path) -> None:
-    from runtime import StartEvent, StopEvent, Workflow, step
+    from runtime import StartEvent, StopEvent, Workflow, WorkflowHandler, step
 
     class Quiet(Workflow):
         @step
@@ -170,12 +170,12 @@ def test_page_without_blocks_says_whether_anything_was_watching(browser: Any, tm
             await asyncio.sleep(0.01)
             return StopEvent(result=1)
 
-    async def main() -> Path:
+    async def main() -> WorkflowHandler:
         handler = Quiet(trace=True).run()
         await handler
-        return handler.save_timeline(tmp_path / "quiet.html")
+        return handler
 
-    page = asyncio.run(main())
+    page = asyncio.run(main()).save_timeline(tmp_path / "quiet.html")
     browser.get(page.as_uri())
     assert [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")] == []
     assert browser.execute_script("return document.querySelectorAll('rect.block').length") == 0
