@@ -23,7 +23,7 @@ from .model import BlockedSpan, StepSpan, Timeline
 
 WIDTH = 1200
 LABEL_WIDTH = 210
-RIGHT_PAD = 24
+RIGHT_PAD = 44
 AXIS_HEIGHT = 30
 LOOP_ROW = 26
 LANE_HEIGHT = 26
@@ -96,8 +96,9 @@ def render(timeline: Timeline) -> str:
         *backgrounds,
         *_axis(scale, height),
         *_loop_row(timeline.blocks, scale),
-        *_block_shades(timeline.blocks, scale, height),
+        *_block_shades(timeline.blocks, scale, height, hover=True),
         *bars,
+        *_block_shades(timeline.blocks, scale, height, hover=False),
         "</svg>",
     ]
     parts = [
@@ -183,19 +184,28 @@ def _loop_row(blocks: list[BlockedSpan], scale: _Scale) -> list[str]:
     return out
 
 
-def _block_shades(blocks: list[BlockedSpan], scale: _Scale, height: int) -> list[str]:
-    """Red across every lane (everything on the loop waited), under the bars so each bar keeps
-    its own hover text."""
+def _block_shades(blocks: list[BlockedSpan], scale: _Scale, height: int, *, hover: bool) -> list[str]:
+    """Red across every lane: everything on the loop waited. Drawn twice: an invisible hover
+    target under the bars (so each bar keeps its own hover text), and the visible tint over
+    them, which the pointer passes through."""
     top = AXIS_HEIGHT + LOOP_ROW
     out = []
     for index, block in enumerate(blocks):
         x, width = scale.span(block.start, block.end, MIN_BLOCK)
-        paint = f'fill-opacity="0.18" stroke="{BLOCK_RED}" stroke-opacity="0.5"'
-        out.append(_block_rect(block, f'class="block-shade" data-block="{index}"', x, top, width, height - top - 4, paint))
+        if hover:
+            ident, paint = f'class="block-target" data-block="{index}"', 'fill-opacity="0"'
+        else:
+            ident = f'class="block-shade" data-block="{index}"'
+            paint = f'fill-opacity="0.2" stroke="{BLOCK_RED}" stroke-opacity="0.55"'
+        out.append(_block_rect(block, ident, x, top, width, height - top - 4, paint, hover=hover))
     return out
 
 
-def _block_rect(block: BlockedSpan, ident: str, x: float, y: float, width: float, height: float, paint: str) -> str:
+def _block_rect(
+    block: BlockedSpan, ident: str, x: float, y: float, width: float, height: float, paint: str, *, hover: bool = True
+) -> str:
+    if not hover:
+        return f'<rect {ident} pointer-events="none" x="{x}" y="{y}" width="{width}" height="{height}" fill="{BLOCK_RED}" {paint}/>'
     tip = escape(_block_tip(block))
     return (
         f'<rect {ident} data-tip="{tip}" x="{x}" y="{y}" width="{width}" height="{height}" '
@@ -255,7 +265,7 @@ def _lane_rows(lanes: list[tuple[str, list[StepSpan]]], scale: _Scale) -> tuple[
             bars.append(
                 f'<rect class="span" data-step="{escape(span.step)}" data-worker="{span.worker}" '
                 f'data-tip="{tip}" x="{x}" y="{bar_y}" width="{width}" height="{BAR_HEIGHT}" rx="2" '
-                f'fill="{colour}"><title>{tip}</title></rect>'
+                f'fill="{colour}" stroke="#fff" stroke-width="1"><title>{tip}</title></rect>'
             )
     return out, bars
 
