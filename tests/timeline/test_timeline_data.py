@@ -228,6 +228,26 @@ def test_a_step_that_raises_ends_its_span_as_an_error() -> None:
     assert (span.step, span.outcome, span.error, span.event_out) == ("boom", "error", "ValueError: boom", None)
 
 
+def test_a_step_saved_by_its_retry_policy_is_one_span_that_says_so() -> None:
+    from runtime import retry_policy, stop_after_attempt, wait_fixed
+
+    attempts = []
+
+    class Flaky(Workflow):
+        @step(retry_policy=retry_policy(wait=wait_fixed(0.01), stop=stop_after_attempt(3)))
+        async def fetch(self, ev: StartEvent) -> StopEvent:
+            attempts.append(1)
+            if len(attempts) < 2:
+                raise ConnectionError("reset")
+            return StopEvent(result="ok")
+
+    result, timeline = run(Flaky(trace=True))
+    assert result == "ok" and len(attempts) == 2
+    (span,) = timeline.steps
+    assert (span.outcome, span.error, span.event_out) == ("ok", "recovered from ConnectionError: reset", "StopEvent")
+    assert span.end - span.start >= 0.01  # the retry's delay lies inside the span
+
+
 def test_thread_steps_on_a_pool_name_the_pool_thread() -> None:
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tl-pool")
 
