@@ -285,8 +285,15 @@ def test_the_runtime_takes_only_the_knowledge_and_the_line_matcher():
 
 
 # The runtime's rooms and whom each may import: the engine and the plugin use the detector,
-# the detector uses neither (engines register their steps with it).
-RUNTIME_ROOMS = {"detect": {"detect"}, "engine": {"engine", "detect"}, "pytest": {"pytest", "detect"}}
+# the detector uses neither (engines register their steps with it). The timeline draws what
+# the engine and the detector hand it, and imports neither; the plugin records the runs of a
+# test (the engine's trace) for its timeline page.
+RUNTIME_ROOMS = {
+    "detect": {"detect"},
+    "engine": {"engine", "detect", "timeline"},
+    "pytest": {"pytest", "detect", "engine", "timeline"},
+    "timeline": {"timeline"},
+}
 
 
 def test_the_runtime_rooms_depend_one_way():

@@ -132,8 +132,8 @@ def test_demo_page_loads_cleanly_and_shows_the_block_in_red_where_it_was(browser
     block = _rect(browser, f"#{block_id}")
     throttle = _rect(browser, 'rect.span[data-step="throttle"]')
     summarise = _rect(browser, 'rect.span[data-step="summarise"]')
-    overlap = min(block["right"], throttle["right"]) - max(block["left"], throttle["left"])
-    assert overlap >= 0.9 * block["width"] and overlap >= 0.9 * throttle["width"]
+    # The block lies inside the step that caused it (a pixel or two of rounding aside).
+    assert throttle["left"] - 3 <= block["left"] < block["right"] <= throttle["right"] + 3
     assert block["right"] <= summarise["left"] + 3
 
     pixel = _pixels(browser)
