@@ -81,11 +81,16 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 def demo_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shipped example, run for real with its timeline saved as a page."""
     page = tmp_path_factory.mktemp("timeline") / "report_flow.html"
-    done = subprocess.run(
-        [sys.executable, str(DEMO), "--timeline", str(page)], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    assert page.is_file()
+    # On a badly overloaded machine the detector may deliver a report after the run's end
+    # stopped waiting for it (5 s): then the page lacks that block. A second run settles it;
+    # what is tested here is the page, not the detector's latency under overload.
+    for _attempt in range(2):
+        done = subprocess.run(
+            [sys.executable, str(DEMO), "--timeline", str(page)], cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        if 'data-tip="WFA103' in page.read_text(encoding="utf-8"):
+            break
     return page
 
 
