@@ -214,6 +214,26 @@ def test_select_ignore_noqa_exclude(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["findings"] == []
 
 
+def test_noqa_with_codes_silences_only_those_codes(tmp_path: Path) -> None:
+    """``# noqa: WFA101`` and ``# noqa: ASYNC110`` name codes, as in flake8: neither is a bare
+    ``# noqa`` silencing everything on the line."""
+    write(tmp_path, "app.py", """\
+import time
+
+import requests
+
+
+async def poll(url):
+    time.sleep(1); requests.get(url)  # noqa: WFA101
+    requests.get(url)  # noqa: ASYNC110
+    requests.get(url)  # noqa:WFA101,WFA103
+    time.sleep(1)  # NOQA
+""")
+    result = run_wfasync("check", "--format", "json", "--isolated", "--no-cache", ".", cwd=tmp_path)
+    got = {(f["line"], f["code"]) for f in json.loads(result.stdout)["findings"]}
+    assert got == {(7, "WFA103"), (8, "WFA101")}
+
+
 def test_cache_answers_an_unchanged_tree_and_notices_edits(tmp_path: Path) -> None:
     for i in range(5):
         write(tmp_path, f"m{i}.py", BAD if i % 2 else CLEAN)
