@@ -122,13 +122,18 @@ def write_json(result: CheckResult, out: TextIO) -> None:
 
 def _json_finding(f: Finding, result: CheckResult) -> dict[str, Any]:
     data = finding_to_dict(f)
+    # Columns count from 1, as in the text report, SARIF and GitHub annotations; the end
+    # column is the first column after the call.
+    data["col"] = f.col + 1
+    if f.end_col is not None:
+        data["end_col"] = f.end_col + 1
     data["source_line"] = result.lines.get(f.path, {}).get(f.line, "")
     data["fixable"] = is_fixable(result, f)
     return data
 
 
 def _json_error(e: FileError) -> dict[str, Any]:
-    return {"path": e.path, "line": e.line, "col": e.col, "message": e.message, "internal": e.internal}
+    return {"path": e.path, "line": e.line, "col": e.col + 1, "message": e.message, "internal": e.internal}
 
 
 def _gh_escape_data(text: str) -> str:

@@ -112,7 +112,14 @@ def test_json_format(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     assert report["files_checked"] == 1
     codes = [(f["code"], f["line"], f["col"], f["qualname"]) for f in report["findings"]]
-    assert codes == [("WFA103", 7, 4, "time.sleep"), ("WFA101", 8, 11, "requests.get")]
+    assert codes == [("WFA103", 7, 5, "time.sleep"), ("WFA101", 8, 12, "requests.get")]
+    # Columns are 1-based, as in the text report and SARIF: end_col is just past the call.
+    assert (report["findings"][0]["end_line"], report["findings"][0]["end_col"]) == (7, 18)
+    text = run_wfasync("check", "--isolated", "--no-source", ".", cwd=tmp_path)
+    assert "  7:5  WFA103" in text.stdout and "  8:12  WFA101" in text.stdout
+    sarif = json.loads(run_wfasync("check", "--isolated", "--format", "sarif", ".", cwd=tmp_path).stdout)
+    regions = [r["locations"][0]["physicalLocation"]["region"] for r in sarif["runs"][0]["results"]]
+    assert [(r["startLine"], r["startColumn"], r["endColumn"]) for r in regions][0] == (7, 5, 18)
     assert report["findings"][0]["twin"] == "asyncio.sleep"
     assert report["findings"][0]["source_line"] == "    time.sleep(1)"
     assert [f["fixable"] for f in report["findings"]] == [True, True]

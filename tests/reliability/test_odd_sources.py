@@ -98,7 +98,7 @@ def check_run(corpus: Path) -> tuple[dict[str, list[object]], subprocess.Complet
     )
     rows: list[tuple[str, object]] = []
     for f in json.loads(proc.stdout)["findings"]:
-        rows.append((Path(f["path"]).stem, (f["code"], f["line"], f["col"] + 1)))
+        rows.append((Path(f["path"]).stem, (f["code"], f["line"], f["col"])))
     for line in proc.stderr.splitlines():
         path, lineno, _col, rest = line.split(":", 3)
         assert rest.startswith(" error: "), line
