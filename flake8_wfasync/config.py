@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal, Mapping
 
+from .knowledge.rules import OPT_IN_CODES
+
 Scope = Literal["async", "steps"]
 SCOPES: tuple[str, ...] = ("async", "steps")
 
@@ -31,8 +33,14 @@ class Config:
     ignore: frozenset[str] = frozenset()
     # Glob patterns of paths the CLI skips.
     exclude: tuple[str, ...] = ()
+    # Report every code, opt-in ones included: the caller filters (the cache, flake8).
+    every_code: bool = False
 
     def code_enabled(self, code: str) -> bool:
+        if self.every_code:
+            return True
+        if code in OPT_IN_CODES:
+            return code in self.select  # only when named in full, not by a prefix
         if self.select and not any(code.startswith(s) for s in self.select):
             return False
         return not any(code.startswith(i) for i in self.ignore)
@@ -50,4 +58,4 @@ DEFAULT_CONFIG = Config()
 def analysis_config(config: Config) -> Config:
     """The settings the analysis sees: select/ignore are applied to its findings afterwards,
     so that toggling them reuses cached results."""
-    return dataclasses.replace(config, select=frozenset(), ignore=frozenset(), exclude=())
+    return dataclasses.replace(config, select=frozenset(), ignore=frozenset(), exclude=(), every_code=True)

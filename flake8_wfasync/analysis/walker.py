@@ -614,7 +614,7 @@ class Walker:
         config = self.config
         out: list[Finding] = []
         for r in raws:
-            if (config.select or config.ignore) and not config.code_enabled(r.code):
+            if not config.code_enabled(r.code):
                 continue
             line, col, end_line, end_col = pos.of(r.pos_node, r.owner)
             ctx = r.ctx

@@ -36,8 +36,8 @@ class UsageError(Exception):
 def _codes_arg(value: str) -> list[str]:
     codes = [c.strip().upper() for c in value.split(",") if c.strip()]
     for code in codes:
-        if not (code.startswith("WFA") and code[3:].isdigit() and len(code) <= 6):
-            raise argparse.ArgumentTypeError(f"{code!r} is not a rule code or prefix like WFA101 or WFA1")
+        if not (code.startswith("WFA") and (code[3:].isdigit() or not code[3:]) and len(code) <= 6):
+            raise argparse.ArgumentTypeError(f"{code!r} is not a rule code or prefix like WFA101, WFA1 or WFA")
     return codes
 
 

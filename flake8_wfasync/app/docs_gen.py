@@ -36,6 +36,8 @@ def explain_text(rule: Rule) -> str:
         lines.append("")
 
     section("What it finds", _finds(rule))
+    if getattr(rule, "opt_in", False):
+        section("Off by default", _opt_in(rule))
     section("Why it matters", rule.why)
     if rule.fix:
         section("How to fix it", rule.fix)
@@ -54,6 +56,14 @@ def _finds(rule: Rule, markdown: bool = False) -> str:
     example = re.sub(r"\{(\w+)\}", r"<\1>", _para(rule.message))
     reads = f"`{rule.code} {example}`" if markdown else f"{rule.code} {example}"
     return f"{_para(rule.title)}. A finding reads: {reads}"
+
+
+def _opt_in(rule: Any, markdown: bool = False) -> str:
+    q = "`" if markdown else ""
+    return (f"An opt-in rule: reported only when selected by its full code, as in "
+            f"{q}select = [\"WFA\", \"{rule.code}\"]{q} in [tool.wfasync] of pyproject.toml, "
+            f"{q}wfasync check --select WFA,{rule.code}{q}, or {q}flake8 --extend-select {rule.code}{q}. "
+            f"A prefix ({q}WFA{q}, {q}WFA3{q}) does not turn it on.")
 
 
 def rules_table() -> str:
@@ -85,6 +95,8 @@ def rules_markdown() -> str:
     for r in rules:
         out += [f"## {r.code}", "", f"**{_para(r.title)}**", ""]
         out += ["### What it finds", "", _finds(r, markdown=True), ""]
+        if getattr(r, "opt_in", False):
+            out += ["### Off by default", "", _opt_in(r, markdown=True), ""]
         out += ["### Why it matters", "", _para(r.why), ""]
         if r.fix:
             out += ["### How to fix it", "", _para(r.fix), ""]

@@ -29,6 +29,7 @@ from .. import __version__
 from ..analysis.project_index import lazy_index_for
 from ..analysis.walker import analyze_text
 from ..config import DEFAULT_CONFIG, SCOPES, Config, ConfigError
+from ..knowledge.rules import OPT_IN_CODES
 from ..source import SourceParseError
 from .project_config import load_nearest
 
@@ -75,7 +76,7 @@ def config_from_options(scope: Any, extra: Any, allow: Any, base: Config = DEFAU
     """flake8's options over ``base`` (the project's ``[tool.wfasync]``). An option that was not
     given (None) keeps the base value; one that was given replaces it. select, ignore and
     exclude are flake8's business, so the base's are dropped."""
-    changes: dict[str, Any] = {"select": frozenset(), "ignore": frozenset(), "exclude": ()}
+    changes: dict[str, Any] = {"select": frozenset(), "ignore": frozenset(), "exclude": (), "every_code": True}
     if isinstance(scope, str):
         scope = scope.strip() or None
     if scope is not None:
@@ -104,6 +105,8 @@ class WfasyncChecker:
     version = __version__
     config: ClassVar[Config] = DEFAULT_CONFIG
     cross_module: ClassVar[bool] = False
+    # The opt-in codes flake8 was asked for by their full code (--select / --extend-select).
+    opt_in: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, tree: ast.AST, lines: list[str], filename: str = "<stdin>") -> None:
         self.tree = tree
@@ -112,6 +115,8 @@ class WfasyncChecker:
 
     @classmethod
     def add_options(cls, manager: Any) -> None:
+        # Opt-in rules (WFA304) are off unless named: ``--extend-select WFA304``.
+        manager.extend_default_ignore(sorted(OPT_IN_CODES))
         manager.add_option(
             "--wfasync-scope", default=None, parse_from_config=True,
             help="What flake8-wfasync checks: 'async' (every coroutine function) or 'steps' "
@@ -149,6 +154,8 @@ class WfasyncChecker:
                 base,
             )
             cls.cross_module = bool(getattr(options, "wfasync_cross_module", False))
+            named = {*(getattr(options, "select", None) or ()), *(getattr(options, "extend_select", None) or ())}
+            cls.opt_in = OPT_IN_CODES & {str(c).strip().upper() for c in named}
         except ConfigError as exc:
             # One clear line and exit status 1, instead of a traceback from inside flake8.
             raise SystemExit(f"flake8-wfasync: {exc}") from None
@@ -167,4 +174,6 @@ class WfasyncChecker:
             print(f"flake8-wfasync: skipped {exc}", file=sys.stderr)
             return
         for f in findings:
+            if f.code in OPT_IN_CODES and f.code not in self.opt_in:
+                continue
             yield f.line, f.col, f"{f.code} {f.message}", type(self)

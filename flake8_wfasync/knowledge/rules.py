@@ -38,6 +38,8 @@ class Rule:
     bad: str
     good: str
     fix: str
+    # Off unless selected by its full code: a style rule, not a blocking call.
+    opt_in: bool = False
 
 
 _BLOCKING_MSG = "{call} blocks the event loop in {where}: {fix}"
@@ -50,10 +52,10 @@ from workflows.events import StartEvent, StopEvent
 
 
 def _r(code: str, kind: str, title: str, why: str, bad: str, good: str, fix: str,
-       message: str = _BLOCKING_MSG) -> Rule:
+       message: str = _BLOCKING_MSG, opt_in: bool = False) -> Rule:
     if kind not in KINDS:
         raise ValueError(f"{code}: unknown rule kind {kind!r}")
-    return Rule(code, kind, title, message, why, bad, good, fix)
+    return Rule(code, kind, title, message, why, bad, good, fix, opt_in)
 
 
 _RULES = [
@@ -417,9 +419,10 @@ async def outer():
         message="{call} starts a nested event loop in {where}: {fix}",
     ),
     _r(
-        "WFA304", "loop-lookup", "asyncio.get_event_loop() in a coroutine",
-        "Inside a coroutine the running loop is known; get_event_loop() is deprecated there and "
-        "may create or return the wrong loop.",
+        "WFA304", "loop-lookup", "asyncio.get_event_loop() in a coroutine (opt-in style rule)",
+        "Not a blocking call: inside a coroutine get_event_loop() returns the running loop. "
+        "get_running_loop() says what is meant, and get_event_loop() outside a running loop is "
+        "deprecated and may create a new one; so this is a style rule, off by default.",
         """\
 import asyncio
 
@@ -436,6 +439,7 @@ async def later(cb):
 """,
         "asyncio.get_running_loop()",
         message="{call} in {where}: {fix}",
+        opt_in=True,
     ),
     _r(
         "WFA401", "never-awaits", "Async step that never awaits and blocks",
@@ -469,6 +473,8 @@ RULES: dict[str, Rule] = {r.code: r for r in _RULES}
 BLOCKING_CODES: frozenset[str] = frozenset(r.code for r in _RULES if r.kind in _BLOCKING_KINDS)
 # Codes of calls that make the sync function holding them block.
 SITE_CODES: frozenset[str] = frozenset(r.code for r in _RULES if r.kind in _SITE_KINDS)
+# Codes reported only when selected by their full code (``select = ["WFA", "WFA304"]``).
+OPT_IN_CODES: frozenset[str] = frozenset(r.code for r in _RULES if r.opt_in)
 # Codes whose rule is told by catalog entries alone.
 CATALOG_CODES: frozenset[str] = frozenset(r.code for r in _RULES if r.kind == "call")
 

@@ -39,6 +39,7 @@ def fixture_config(source: str) -> Config:
         scope=raw.get("scope", "async"),
         extra_blocking=raw.get("extra_blocking", {}),
         allow=frozenset(raw.get("allow", ())),
+        select=frozenset(raw.get("select", ())),
     )
 
 

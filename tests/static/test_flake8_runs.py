@@ -111,3 +111,28 @@ def test_flake8_on_the_fixtures_matches_the_annotations():
         (p.name, n): codes for p in files for n, codes in expected(p.read_text()).items()
     }
     assert got == want, r.stderr
+
+
+def test_opt_in_rule_only_when_named_in_full(tmp_path: Path):
+    (tmp_path / "loop.py").write_text(
+        "import asyncio\n\n\nasync def f():\n    return asyncio.get_event_loop()\n")
+    assert flake8(tmp_path, "loop.py").stdout == ""
+    assert lines_of(flake8(tmp_path, "--extend-select", "WFA304", "loop.py").stdout) == ["5 WFA304"]
+    (tmp_path / "setup.cfg").write_text("[flake8]\nextend-select = WFA304\n")
+    assert lines_of(flake8(tmp_path, "loop.py").stdout) == ["5 WFA304"]
+    # flake8 without --select: flake8's default ignore holds it back as well.
+    (tmp_path / "setup.cfg").unlink()
+    plain = subprocess.run([sys.executable, "-m", "flake8", "loop.py"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120)
+    assert "WFA304" not in plain.stdout
+
+
+def test_wfasync_check_opt_in_rule(tmp_path: Path):
+    (tmp_path / "loop.py").write_text(
+        "import asyncio\n\n\nasync def f():\n    return asyncio.get_event_loop()\n")
+    run = [sys.executable, "-m", "flake8_wfasync", "check", "--isolated", "--no-cache", "--no-source"]
+    assert "WFA304" not in subprocess.run(run + ["."], cwd=tmp_path, capture_output=True, text=True).stdout
+    assert "WFA304" not in subprocess.run(run + ["--select", "WFA3", "."], cwd=tmp_path,
+                                          capture_output=True, text=True).stdout
+    named = subprocess.run(run + ["--select", "WFA,WFA304", "."], cwd=tmp_path, capture_output=True, text=True)
+    assert "5:12  WFA304" in named.stdout

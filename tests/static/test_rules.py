@@ -16,6 +16,7 @@ from flake8_wfasync.knowledge.rules import (
     BLOCKING_CODES,
     CATALOG_CODES,
     KINDS,
+    OPT_IN_CODES,
     RULES,
     SITE_CODES,
     Rule,
@@ -29,6 +30,8 @@ DESIGN_CODES = {
 }
 # The WFA199 examples name a call the project configured as blocking.
 EXAMPLE_CONFIG = {"WFA199": Config(extra_blocking={"mylib.fetch": "use await mylib.afetch()"})}
+# Opt-in rules are reported when selected by their full code.
+EXAMPLE_CONFIG |= {code: Config(select=frozenset({"WFA", code})) for code in OPT_IN_CODES}
 
 
 def test_every_code_has_a_rule():
@@ -48,6 +51,16 @@ def test_bad_example_is_flagged(code):
 def test_good_example_is_clean(code):
     findings = analyze_source(RULES[code].good, config=EXAMPLE_CONFIG.get(code, Config()))
     assert findings == []
+
+
+def test_opt_in_rules_are_off_unless_named_in_full():
+    assert OPT_IN_CODES == {"WFA304"}
+    bad = RULES["WFA304"].bad
+    assert analyze_source(bad) == []
+    assert analyze_source(bad, config=Config(select=frozenset({"WFA"}))) == []
+    assert analyze_source(bad, config=Config(select=frozenset({"WFA3"}))) == []
+    assert {f.code for f in analyze_source(bad, config=Config(select=frozenset({"WFA304"})))} == {"WFA304"}
+    assert Config(every_code=True).code_enabled("WFA304")
 
 
 def test_get_rule():
