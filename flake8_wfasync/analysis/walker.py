@@ -154,6 +154,13 @@ def _fields(cls: type) -> tuple[str, ...]:
     return f
 
 
+def _literal_data(call: cst.Call) -> bool:
+    """The call's first argument is a string or bytes literal: small, known, cheap."""
+    first = call.args[0] if call.args else None
+    return (first is not None and not first.star and first.keyword is None
+            and type(first.value) in (cst.SimpleString, cst.ConcatenatedString))
+
+
 def _short(text: str, limit: int = 72) -> str:
     text = re.sub(r"\s*\n\s*", " ", text).strip()
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -414,6 +421,8 @@ class Walker:
         if m is None:
             return
         code, generic, entry = m
+        if q in catalog.SIZED_BY_DATA and _literal_data(call):
+            return
         func = call.func
         if type(func) is cst.Attribute and type(func.value) is cst.Call:
             # open(p).read(): the inner call is reported; one finding is enough.

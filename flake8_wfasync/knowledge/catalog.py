@@ -134,7 +134,7 @@ FILE_TYPE = "io.IOBase"
 _PATH_IO = (
     "open read_text write_text read_bytes write_bytes exists is_file is_dir is_symlink mkdir "
     "rmdir unlink touch iterdir glob rglob stat lstat chmod rename replace resolve samefile "
-    "owner group readlink symlink_to hardlink_to expanduser absolute walk"
+    "owner group readlink symlink_to hardlink_to walk"
 )
 _add(
     "WFA102", "file",
@@ -161,7 +161,8 @@ _add(
              "pathlib._abc.PathBase.write_bytes", "tempfile.mkstemp", "tempfile.mkdtemp"],
 )
 _ctor("pathlib.Path", "pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath")
-# Path methods that return another Path (some of them block too: resolve, expanduser, absolute).
+# Path methods that return another Path (resolve and readlink touch the disk; expanduser and
+# absolute do not: the disk is touched by what is done with their result).
 _ctor("pathlib.Path", *(f"pathlib.Path.{m}" for m in (
     "with_suffix with_name with_stem joinpath relative_to resolve expanduser absolute readlink "
     "rename replace home cwd").split()))
@@ -343,6 +344,11 @@ _add(
     runtime=["gzip.compress", "gzip.decompress", "bz2.compress", "bz2.decompress",
              "lzma.compress", "lzma.decompress"],
 )
+
+# Calls whose cost grows with the data they are given: on a literal (``zlib.compress(b"abc")``)
+# they take microseconds, so only a call on other data is worth a finding.
+SIZED_BY_DATA: frozenset[str] = frozenset(
+    f"{mod}.{fn}" for mod in ("zlib", "gzip", "bz2", "lzma") for fn in ("compress", "decompress"))
 
 # --- WFA110: sync calls on SDK / LLM clients -------------------------------------------------
 # LlamaIndex objects by kind: the base type a value of that kind is tracked as, the modules
