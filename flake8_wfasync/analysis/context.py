@@ -50,3 +50,4 @@ class RawFinding:
     advice: str
     twin: str | None
     ctx: FunctionContext
+    feeds: str | None = None

@@ -194,6 +194,8 @@ class Walker:
         self.graph: ModuleGraph | None = None
         # Every def the pass meets: id -> (def, scope it is defined in, its class).
         self.defs: dict[int, tuple[cst.FunctionDef, Scope, ClassInfo | None]] = {}
+        # Blocking calls whose result a blocking method is called on: id -> that method.
+        self.feeding: dict[int, str] = {}
         self.module_scope: Scope | None = None
 
     @property
@@ -430,13 +432,22 @@ class Walker:
             if isinstance(inner, str):
                 iq = call_qualname(inner)
                 if iq is not None and self._match(iq) is not None:
+                    self.feeding[id(func.value)] = self._code(call)
                     return
         display = q[9:] if q.startswith("builtins.") else q
         fix, twin = self.fix_for(call, display, code, entry, ctx)
         if code == "WFA199":
             fix = f"{generic} (configured as blocking)" if generic else fix
+        outer = self.feeding.get(id(call))
+        if outer is not None:
+            # Offloading this call alone would leave the method called on its result blocking.
+            fix, twin = (f"move {_short(outer, 60)} into a sync function and await "
+                         f"asyncio.to_thread(that function)"), None
         msg = RULES[code].message.format(call=self.call_text(call), where=ctx.where, fix=fix)
+        before = len(ctx.raws)
         self.add(ctx, code, call, owner, msg, display, fix, twin)
+        if outer is not None and len(ctx.raws) > before:
+            ctx.raws[-1].feeds = outer
 
     def fix_for(self, call: cst.Call, display: str, code: str, entry: catalog.Entry | None,
                  ctx: FunctionContext) -> tuple[str, str | None]:
@@ -632,7 +643,8 @@ class Walker:
                 qualname=r.qualname, function=ctx.name if ctx.fn is not None else None,
                 step=ctx.name if ctx.step else None,
                 workflow=ctx.cls.name if ctx.cls is not None and ctx.cls.is_workflow else None,
-                advice=r.advice, twin=r.twin, end_line=end_line, end_col=end_col, node=r.node,
+                advice=r.advice, twin=r.twin, end_line=end_line, end_col=end_col, feeds=r.feeds,
+                node=r.node,
             ))
         out.sort(key=lambda f: (f.line, f.col, f.code))
         return out

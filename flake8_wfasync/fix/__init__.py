@@ -6,6 +6,8 @@
 Rewrites (each keeps the surrounding comments and formatting):
 
 - a blocking call in a coroutine -> ``await asyncio.to_thread(fn, *args, **kwargs)``;
+- a CPU-heavy call (WFA109) -> ``await asyncio.get_running_loop().run_in_executor(CPU_POOL, fn, ...)``
+  on a small module-level pool, added when the module has none;
 - a call with a drop-in async twin -> ``await asyncio.sleep(x)`` for ``time.sleep(x)``, and
   ``await obj.acomplete(...)`` for ``obj.complete(...)`` (WFA110);
 - a call evaluated before it is offloaded (WFA301) -> ``to_thread(f, x)``;
@@ -14,7 +16,8 @@ Rewrites (each keeps the surrounding comments and formatting):
 ``import asyncio`` is added when the module has none. Left alone, with the finding reported
 and the reason: a call used as a context manager or as an iterator, a call inside a lambda or
 a comprehension, a call returning a file object or a method on a file object opened in the
-coroutine (wrapping one call would leave the other reads and writes blocking), sqlite3 objects
+coroutine (wrapping one call would leave the other reads and writes blocking), a call returning
+a lazy iterator or feeding another blocking call (the rest would still block), sqlite3 objects
 (bound to the thread that made them), and rules with no mechanical rewrite.
 
 A rewritten file must parse and compile, must not gain findings, and must be a fixed point

@@ -28,6 +28,11 @@ FILE_OPENERS = frozenset({"builtins.open", "open", "io.open", "os.fdopen", "code
                           "bz2.open", "lzma.open", "tarfile.open", "zipfile.ZipFile", "pathlib.Path.open",
                           "tempfile.NamedTemporaryFile", "tempfile.TemporaryFile"})
 THREAD_BOUND_PREFIXES = ("sqlite3.",)
+# Calls that return a lazy iterator: the scan runs where the result is consumed, on the loop.
+LAZY_ITERATORS = frozenset({"pathlib.Path.glob", "pathlib.Path.rglob", "pathlib.Path.iterdir",
+                            "pathlib.Path.walk", "os.walk", "os.scandir", "glob.iglob"})
+# The module-level executor WFA109 rewrites run CPU-heavy calls on.
+CPU_POOL = "CPU_POOL"
 OFFLOADERS_WITH_KWARGS = frozenset({"to_thread"})
 OFFLOADERS_POSITIONAL = {"run_in_executor": 1, "run_sync": 0}  # index of the callable argument
 
@@ -151,6 +156,8 @@ class Plan:
     defs: dict[cst.FunctionDef, Finding] = field(default_factory=dict)
     refusals: list[tuple[Finding, str]] = field(default_factory=list)
     needs_asyncio: bool = False
+    needs_functools: bool = False
+    needs_cpu_pool: bool = False  # CPU_POOL is to be defined at module level
 
     @property
     def empty(self) -> bool:
@@ -169,6 +176,30 @@ class ModuleFacts:
         self.asyncio_name = self._find_asyncio_import()
         self._fn_bound: dict[cst.FunctionDef, set[str]] = {}
         self._fn_files: dict[cst.FunctionDef, set[str]] = {}
+
+    def imports_module(self, name: str) -> bool:
+        """``import <name>`` at module level, without an alias."""
+        for stmt in self.module.body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Import) and any(
+                            dotted(a.name) == name and a.asname is None for a in small.names):
+                        return True
+        return False
+
+    def module_pool(self) -> bool | None:
+        """Whether the module binds CPU_POOL to an executor: True, False (to something else),
+        None (not at all)."""
+        for stmt in self.module.body:
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                if isinstance(small, cst.Assign) and any(
+                        isinstance(t.target, cst.Name) and t.target.value == CPU_POOL for t in small.targets):
+                    value = small.value
+                    name = dotted(value.func) if isinstance(value, cst.Call) else None
+                    return bool(name) and name.rpartition(".")[2] in ("ThreadPoolExecutor", "ProcessPoolExecutor")
+        return False if CPU_POOL in self.module_bound else None
 
     def _find_asyncio_import(self) -> str | None:
         for stmt in self.module.body:
@@ -371,6 +402,13 @@ def _plan_offload(f: Finding, facts: ModuleFacts, plan: Plan) -> str | None:
     if qualname in FILE_OPENERS or _opens_file(node):
         return ("returns a file object whose reads and writes would still block: put the file work in a "
                 "sync helper and await asyncio.to_thread(helper, ...), or use aiofiles")
+    if qualname in LAZY_ITERATORS:
+        return ("returns a lazy iterator: the scan runs where it is consumed, on the loop; collect the "
+                "items in a sync helper (list(...)) and await asyncio.to_thread(helper, ...)")
+    if f.feeds:
+        return (f"its result feeds another blocking call ({f.feeds}): offloading this call alone would "
+                "leave that one on the loop; move the whole expression into a sync helper and await "
+                "asyncio.to_thread(helper, ...)")
     if qualname.startswith(THREAD_BOUND_PREFIXES):
         return ("sqlite3 objects may only be used in the thread that made them: put the database work in "
                 "one sync helper and await asyncio.to_thread(helper, ...), or use aiosqlite")
@@ -393,8 +431,28 @@ def _plan_offload(f: Finding, facts: ModuleFacts, plan: Plan) -> str | None:
         return None
     if not _asyncio_usable(fn, facts):
         return "the name 'asyncio' means something else here"
+    if f.code == "WFA109":
+        return _plan_cpu_pool(f, node, fn, facts, plan)
     plan.calls[node] = ("to_thread", f)
     plan.needs_asyncio = True
+    return None
+
+
+def _plan_cpu_pool(f: Finding, node: cst.Call, fn: cst.FunctionDef, facts: ModuleFacts, plan: Plan) -> str | None:
+    """CPU-heavy work goes to a small dedicated pool (WFA109's advice), not to asyncio's default
+    one, which every to_thread call shares."""
+    if CPU_POOL in facts.fn_bound(fn):
+        return f"the name {CPU_POOL!r} means something else in this function"
+    pool = facts.module_pool()
+    if pool is False:
+        return f"the module-level name {CPU_POOL!r} is not an executor; run the call on a dedicated pool by hand"
+    keywords = any(a.keyword is not None or a.star == "**" for a in node.args)
+    if keywords and not facts.imports_module("functools") and "functools" in facts.module_bound:
+        return "the name 'functools' means something else here"
+    plan.calls[node] = ("cpu-pool", f)
+    plan.needs_asyncio = True
+    plan.needs_functools |= keywords
+    plan.needs_cpu_pool |= pool is None
     return None
 
 

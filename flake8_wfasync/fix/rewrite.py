@@ -21,7 +21,7 @@ from ..analysis.walker import analyze_module
 from ..config import Config, analysis_config
 from ..knowledge.findings import Finding
 from ..source import source_lines, suppressed
-from .plan import DROP_IN_TWINS, ModuleFacts, Plan, make_plan, offloader
+from .plan import CPU_POOL, DROP_IN_TWINS, ModuleFacts, Plan, make_plan, offloader
 
 __all__ = ["Applied", "FixError", "fix_module"]
 
@@ -83,6 +83,8 @@ class _Rewriter(cst.CSTTransformer):
         elif kind == "twin-method":
             assert isinstance(updated.func, cst.Attribute)
             call = updated.with_changes(func=updated.func.with_changes(attr=cst.Name(f.twin or "")))
+        elif kind == "cpu-pool":
+            call = self._on_cpu_pool(updated)
         else:
             call = self._to_thread(updated)
         if isinstance(self.facts.parent.get(original), cst.Await):
@@ -115,6 +117,26 @@ class _Rewriter(cst.CSTTransformer):
             args=[first, *call.args],
             whitespace_before_args=call.whitespace_before_args,
             whitespace_after_func=call.whitespace_after_func,
+        )
+
+    def _on_cpu_pool(self, call: cst.Call) -> cst.Call:
+        """``asyncio.get_running_loop().run_in_executor(CPU_POOL, fn, *args)``; keyword
+        arguments go through ``functools.partial`` (run_in_executor passes none on)."""
+        func = call.func.with_changes(lpar=[], rpar=[]) if not _needs_own_parens(call.func) else call.func
+        space = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        args = [a.with_changes(comma=space) for a in call.args]
+        if args:
+            args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        if any(a.keyword is not None or a.star == "**" for a in call.args):
+            partial = cst.Call(func=cst.Attribute(cst.Name("functools"), cst.Name("partial")),
+                               args=[cst.Arg(func, comma=space), *args])
+            rest = [cst.Arg(partial)]
+        else:
+            rest = [cst.Arg(func, comma=space if args else cst.MaybeSentinel.DEFAULT), *args]
+        loop = cst.Call(func=cst.Attribute(cst.Name(self.asyncio), cst.Name("get_running_loop")))
+        return cst.Call(
+            func=cst.Attribute(loop, cst.Name("run_in_executor")),
+            args=[cst.Arg(cst.Name(CPU_POOL), comma=space), *rest],
         )
 
     def _unwrap(self, original: cst.Call, updated: cst.Call) -> cst.Call:
@@ -163,8 +185,8 @@ def _is_future(stmt: cst.BaseStatement) -> bool:
     return isinstance(imp, cst.ImportFrom) and imp.module is not None and dotted(imp.module) == "__future__"
 
 
-def _add_import_asyncio(module: cst.Module) -> cst.Module:
-    """``import asyncio`` among the first imports (in sorted place within their first group),
+def _add_import(module: cst.Module, name: str = "asyncio") -> cst.Module:
+    """``import <name>`` among the first imports (in sorted place within their first group),
     else after the docstring and ``__future__`` imports."""
     body = list(module.body)
     position = 0
@@ -172,7 +194,7 @@ def _add_import_asyncio(module: cst.Module) -> cst.Module:
         position = 1
     while position < len(body) and _is_future(body[position]):
         position += 1
-    new_stmt = cst.SimpleStatementLine(body=[cst.Import(names=[cst.ImportAlias(name=cst.Name("asyncio"))])])
+    new_stmt = cst.SimpleStatementLine(body=[cst.Import(names=[cst.ImportAlias(name=cst.parse_expression(name))])])
     if position < len(body) and _import_of(body[position]) is not None:
         # Skip plain imports of the same group (no blank line between) that sort before asyncio.
         first = position
@@ -180,7 +202,7 @@ def _add_import_asyncio(module: cst.Module) -> cst.Module:
             imp = _import_of(body[position])
             if not isinstance(imp, cst.Import) or (position > first and body[position].leading_lines):
                 break
-            if (dotted(imp.names[0].name) or "") >= "asyncio":
+            if (dotted(imp.names[0].name) or "") >= name:
                 break
             position += 1
         following = body[position] if position < len(body) else None
@@ -196,6 +218,25 @@ def _add_import_asyncio(module: cst.Module) -> cst.Module:
         if not body[0].leading_lines:
             body[0] = body[0].with_changes(leading_lines=[cst.EmptyLine()])
     body.insert(position, new_stmt)
+    return module.with_changes(body=body)
+
+
+_POOL_COMMENT = "# CPU-heavy calls run here, off the event loop and out of asyncio's default pool."
+
+
+def _add_cpu_pool(module: cst.Module) -> cst.Module:
+    """``CPU_POOL = concurrent.futures.ThreadPoolExecutor(...)`` after the module's first
+    block of imports (after the docstring when there is none)."""
+    body = list(module.body)
+    position = 1 if body and _is_docstring(body[0]) else 0
+    while position < len(body) and _import_of(body[position]) is not None:
+        position += 1
+    assign = cst.parse_statement(
+        f'{CPU_POOL} = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="cpu")\n')
+    assign = assign.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine(comment=cst.Comment(_POOL_COMMENT))])
+    if position < len(body) and not body[position].leading_lines:
+        body[position] = body[position].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+    body.insert(position, assign)
     return module.with_changes(body=body)
 
 
@@ -244,8 +285,13 @@ def fix_module(
             return module, applied, refusals, findings
         rewriter = _Rewriter(plan, facts, module)
         new_module = module.visit(rewriter)
+        if plan.needs_cpu_pool:
+            new_module = _add_cpu_pool(new_module)
+        for name, needed in (("functools", plan.needs_functools), ("concurrent.futures", plan.needs_cpu_pool)):
+            if needed and not facts.imports_module(name):
+                new_module = _add_import(new_module, name)
         if plan.needs_asyncio and facts.asyncio_name is None:
-            new_module = _add_import_asyncio(new_module)
+            new_module = _add_import(new_module)
         new_code = new_module.code
         try:
             reparsed = cst.parse_module(new_module.bytes)

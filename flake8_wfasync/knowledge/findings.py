@@ -36,6 +36,9 @@ class Finding:
     # End position of the flagged node (1-based line, 0-based col), for SARIF regions.
     end_line: int | None = None
     end_col: int | None = None
+    # A blocking method called on this call's result (``Path(p).resolve().read_text()``):
+    # offloading this call alone would leave that one on the loop.
+    feeds: str | None = None
     # The libcst node that was flagged, so fixes can find it by identity. Not compared.
     node: Any = field(default=None, compare=False, repr=False, hash=False)
 
