@@ -30,11 +30,13 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
+from ..knowledge import catalog
 from ..knowledge.findings import Chain
 from ..knowledge.rules import RULES, SITE_CODES
+from . import guards
 from .context import FunctionContext, RawFinding
 from .positions import Positions
-from .resolve import LocalDef, Scope, bind_params, collect_bindings
+from .resolve import INSTANCE, ClassInfo, LocalDef, Scope, bind_params, collect_bindings, resolve_expr
 
 if TYPE_CHECKING:
     from .walker import Walker
@@ -65,10 +67,24 @@ class _Node:
     ctx: FunctionContext | None = None
     callees: list[tuple[cst.Call, LocalDef]] = field(default_factory=list)
     externals: list[tuple[cst.Call, str, Owner]] = field(default_factory=list)
-    # The blocking call that makes it block without help from other functions of the module.
+    # The blocking call that makes it block without help from other functions of the module:
+    # the strongest one reached whatever the arguments, else the strongest guarded one.
     site: Chain | None = None
     via: _Node | None = None
     chain: Chain | None = None
+    # The guards on its parameters that must hold to reach each call (parallel lists; an
+    # empty guard: reached whatever the arguments), and its guarded blocking calls.
+    callee_guards: list[guards.Guard] = field(default_factory=list)
+    external_guards: list[guards.Guard] = field(default_factory=list)
+    guarded_sites: list[tuple[guards.Guard, Chain]] = field(default_factory=list)
+    bare_site: bool = False  # a blocking call of its own that no guard keeps from
+    sig: dict[str, Any] | None = None
+    scope: Scope | None = None
+
+
+def _block_of(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:
+    """The statements of an indented block, or the small statements of a one-line suite."""
+    return suite.body  # type: ignore[return-value]
 
 
 def _display(d: LocalDef) -> str:
@@ -87,6 +103,8 @@ class ModuleGraph:
         # (coroutine ctx, call, callee, owner of the call) waiting for the end of the pass.
         self.pending: list[tuple[FunctionContext, cst.Call, LocalDef, Owner]] = []
         self.pending_ext: list[tuple[FunctionContext, cst.Call, str, Owner]] = []
+        # The scope each coroutine call was made in: its arguments are read there.
+        self.scopes: dict[int, Scope | None] = {}
         self._positions: Positions | None = None
         self.module_name = ""
         index = analyzer.index
@@ -95,7 +113,8 @@ class ModuleGraph:
 
     # -- recording, during the pass ------------------------------------------------------------
 
-    def local_call(self, ctx: FunctionContext, call: cst.Call, target: LocalDef, owner: Owner) -> None:
+    def local_call(self, ctx: FunctionContext, call: cst.Call, target: LocalDef, owner: Owner,
+                   scope: Scope | None = None) -> None:
         if type(target.node) is cst.Lambda and type(call.func) is cst.Name:
             target = dataclasses.replace(target, name=call.func.value)  # the name it is called by
         node = self.by_ctx.get(id(ctx))
@@ -103,13 +122,16 @@ class ModuleGraph:
             node.callees.append((call, target))
         else:
             self.pending.append((ctx, call, target, owner))
+            self.scopes[id(call)] = scope
 
-    def external_call(self, ctx: FunctionContext, call: cst.Call, qualname: str, owner: Owner) -> None:
+    def external_call(self, ctx: FunctionContext, call: cst.Call, qualname: str, owner: Owner,
+                      scope: Scope | None = None) -> None:
         node = self.by_ctx.get(id(ctx))
         if node is not None:
             node.externals.append((call, qualname, owner))
         else:
             self.pending_ext.append((ctx, call, qualname, owner))
+            self.scopes[id(call)] = scope
 
     # -- after the pass ------------------------------------------------------------------------
 
@@ -125,7 +147,9 @@ class ModuleGraph:
             node = self.nodes.get(id(target.node))
             if node is None or node.chain is None:
                 continue
-            chain = node.chain
+            chain = self._chain_for(node, call, target)
+            if chain is None:
+                continue  # the call's arguments fail every guard on the way to a blocking call
             self._report(ctx, call, owner, _display(target), chain)
             touched[id(ctx)] = ctx
         index = an.index
@@ -133,6 +157,13 @@ class ModuleGraph:
             chain = index.chain(q) if index is not None else None
             if chain is None:
                 continue
+            guarded = getattr(index, "guarded", None)
+            alternatives = guarded(q) if guarded is not None else None
+            if alternatives is not None and self._bound_as_summarised(call, alternatives):
+                chain = self._open_path(call, alternatives["sig"], alternatives["paths"],
+                                        self.scopes.get(id(call)), chain)
+                if chain is None:
+                    continue
             mod, name = chain.steps[0]
             self._report(ctx, call, owner, f"{mod}.{name}" if mod else name, chain)
             touched[id(ctx)] = ctx
@@ -140,6 +171,67 @@ class ModuleGraph:
         for ctx in touched.values():
             if ctx.step and not ctx.has_await and not any(r.code == "WFA401" for r in ctx.raws):
                 an.never_awaits(ctx)
+
+    # -- guards on parameters -------------------------------------------------------------------
+
+    def _chain_for(self, node: _Node, call: cst.Call, target: LocalDef) -> Chain | None:
+        """The chain to report for a call of ``node``, or None when the call's arguments rule
+        out every way it blocks."""
+        assert node.chain is not None
+        paths = self._guarded_paths(node)
+        if paths is None or node.sig is None:
+            return node.chain
+        if type(call.func) is cst.Attribute and target.cls is not None and target.name != "__init__":
+            receiver = resolve_expr(call.func.value, self.scopes.get(id(call)) or self.an.module_scope)
+            if isinstance(receiver, ClassInfo) and node.sig["kind"] == "method":
+                return node.chain  # Class.method(obj, ...): the arguments are shifted by one
+        local = [(g, c.prepend(self.module_name, node.name) if c.steps == () else c) for g, c in paths]
+        return self._open_path(call, node.sig, local, self.scopes.get(id(call)), node.chain)
+
+    def _bound_as_summarised(self, call: cst.Call, alternatives: dict[str, Any]) -> bool:
+        """A method of another module is called on an instance (or is a constructor), so the
+        call's arguments line up with its parameters after ``self``."""
+        if alternatives["sig"]["kind"] != "method" or alternatives["init"]:
+            return True
+        scope = self.scopes.get(id(call)) or self.an.module_scope
+        target = resolve_expr(call.func, scope) if scope is not None else None
+        return isinstance(target, str) and INSTANCE in target
+
+    def _guarded_paths(self, node: _Node) -> list[tuple[guards.Guard, Chain]] | None:
+        """Every way ``node`` blocks, each with its guard; None when one needs no guard."""
+        if node.bare_site:
+            return None
+        out = list(node.guarded_sites)
+        index = self.an.index
+        for (_call, callee), guard in zip(node.callees, node.callee_guards):
+            target = self.nodes.get(id(callee.node))
+            if target is None or target.chain is None:
+                continue
+            if not guard:
+                return None
+            out.append((guard, target.chain.prepend(self.module_name, node.name)))
+        for (_call, q, _owner), guard in zip(node.externals, node.external_guards):
+            ext = index.chain(q) if index is not None else None
+            if ext is None:
+                continue
+            if not guard:
+                return None
+            out.append((guard, ext.prepend(self.module_name, node.name)))
+        return out or None
+
+    def _open_path(self, call: cst.Call, sig: dict[str, Any], paths: list[tuple[guards.Guard, Chain]],
+                   scope: Scope | None, fallback: Chain) -> Chain | None:
+        """The first path whose guard the call's arguments may meet; None when none."""
+        scope = scope or self.an.module_scope
+        if scope is None:
+            return fallback
+        facts = guards.call_facts(call, sig, scope, self.an.module, guards.guard_params(g for g, _ in paths))
+        if facts is None:
+            return fallback
+        for guard, chain in paths:
+            if not guards.guard_fails(guard, facts):
+                return chain
+        return None
 
     def _report(self, ctx: FunctionContext, call: cst.Call, owner: Owner, display: str, chain: Chain) -> None:
         an = self.an
@@ -169,15 +261,23 @@ class ModuleGraph:
             if where is None:
                 return node  # defined somewhere the pass does not reach: unknown, not blocking
             _, outer, cls = where
+            if guards.memoised(fn, outer):
+                return node  # its body runs once per argument tuple, not once per call
             scope = Scope("function", outer, fn)
             bind_params(fn, scope, outer, cls)
             body = fn.body.body
             collect_bindings(body, scope)
             ctx = FunctionContext(fn, d.name, cls, False)
             node.ctx = ctx
+            node.scope = scope
             self.by_ctx[id(ctx)] = node
-            for stmt in body:
-                an.walk(stmt, scope, ctx, fn)
+            module_names = an.module_scope.names if an.module_scope is not None else {}
+            reader = guards.GuardReader(fn, scope, an.module, module_names)
+            node.sig = guards.signature(fn, scope, an.module, in_class=cls is not None)
+            raw_guards: dict[int, guards.Guard] = {}
+            self._walk_guarded(body, scope, ctx, fn, node, reader, [], raw_guards)
+            self._sites(node, ctx.raws, raw_guards)
+            return node
         else:  # a module-level lambda
             outer = where[1] if where is not None else an.module_scope
             if outer is None:
@@ -188,20 +288,60 @@ class ModuleGraph:
             node.ctx = ctx
             self.by_ctx[id(ctx)] = node
             an.walk(fn.body, scope, ctx, None)
-        site = self._first_site(ctx.raws)
-        if site is not None:
-            node.site = site
+        self._sites(node, ctx.raws, {})
         return node
 
-    def _first_site(self, raws: list[RawFinding]) -> Chain | None:
-        best: tuple[tuple[int, int], Chain] | None = None
+    def _walk_guarded(self, stmts: Sequence[cst.CSTNode], scope: Scope, ctx: FunctionContext,
+                      fn: cst.FunctionDef, node: _Node, reader: guards.GuardReader,
+                      guard: guards.Guard, raw_guards: dict[int, guards.Guard]) -> None:
+        """Walk a block of a helper, tagging what it finds with the guards that lead there:
+        the tests of the ``if`` statements around it, and of those before it that return."""
+        guard = list(guard)
+        for stmt in stmts:
+            if type(stmt) is cst.If:
+                yes, no = reader.split(stmt.test)
+                self._walk_tagged(stmt.test, scope, ctx, fn, node, guard, raw_guards)
+                self._walk_guarded(_block_of(stmt.body), scope, ctx, fn, node, reader, guard + yes, raw_guards)
+                orelse = stmt.orelse
+                if type(orelse) is cst.Else:
+                    self._walk_guarded(_block_of(orelse.body), scope, ctx, fn, node, reader, guard + no, raw_guards)
+                elif type(orelse) is cst.If:
+                    self._walk_guarded([orelse], scope, ctx, fn, node, reader, guard + no, raw_guards)
+                if orelse is None and guards.returns(_block_of(stmt.body)):
+                    guard = guard + no  # what follows runs only when the test failed
+                continue
+            self._walk_tagged(stmt, scope, ctx, fn, node, guard, raw_guards)
+
+    def _walk_tagged(self, root: cst.CSTNode, scope: Scope, ctx: FunctionContext, fn: cst.FunctionDef,
+                     node: _Node, guard: guards.Guard, raw_guards: dict[int, guards.Guard]) -> None:
+        raws, callees, externals = len(ctx.raws), len(node.callees), len(node.externals)
+        self.an.walk(root, scope, ctx, fn)
+        for r in ctx.raws[raws:]:
+            raw_guards[id(r)] = guard
+        node.callee_guards.extend([guard] * (len(node.callees) - callees))
+        node.external_guards.extend([guard] * (len(node.externals) - externals))
+
+    def _sites(self, node: _Node, raws: list[RawFinding], raw_guards: dict[int, guards.Guard]) -> None:
+        """The node's strongest blocking call, and the guarded ones with their guards."""
+        found: list[tuple[tuple[int, int, int], Chain, guards.Guard]] = []
         for r in raws:
             if r.code not in SITE_CODES or r.qualname is None:
                 continue
             line, col, _, _ = self._pos(r.pos_node, r.owner)
-            if best is None or (line, col) < best[0]:
-                best = ((line, col), Chain((), r.qualname or r.code, self.an.path, line))
-        return best[1] if best is not None else None
+            weak = 1 if r.qualname in catalog.METADATA_ONLY else 0
+            found.append(((weak, line, col), Chain((), r.qualname or r.code, self.an.path, line),
+                          raw_guards.get(id(r), [])))
+        found.sort(key=lambda item: item[0])
+        bare = [chain for _, chain, guard in found if not guard]
+        node.bare_site = bool(bare)
+        node.guarded_sites = [(guard, chain) for _, chain, guard in found if guard]
+        if bare:
+            node.site = bare[0]
+        elif found:
+            node.site = found[0][1]  # callers further up count it: it may block
+        # Parallel lists for a node walked without guards (a lambda).
+        node.callee_guards += [[]] * (len(node.callees) - len(node.callee_guards))
+        node.external_guards += [[]] * (len(node.externals) - len(node.external_guards))
 
     def _pos(self, node: cst.CSTNode, owner: Owner) -> tuple[int, int, int, int]:
         if self._positions is None:
@@ -259,5 +399,29 @@ class ModuleGraph:
             ext = sorted({q for _, q, _ in node.externals})
             if ext:
                 entry["ext"] = ext
+            guarded = self._guard_summary(node)
+            if guarded is not None:
+                entry["guard"] = guarded
             funcs[node.name] = entry
         return funcs
+
+    def _guard_summary(self, node: _Node) -> dict[str, Any] | None:
+        """For a function some of whose ways to block are guarded by its parameters: its
+        signature, whether it blocks unguarded, and each guarded site and call with its guard
+        (a call listed with several guards is guarded by each of them in turn)."""
+        if node.sig is None or not (node.guarded_sites or any(node.callee_guards) or any(node.external_guards)):
+            return None
+        calls: dict[str, list[guards.Guard]] = {}
+        for (_call, callee), guard in zip(node.callees, node.callee_guards):
+            if id(callee.node) in self.nodes:
+                calls.setdefault(_display(callee), []).append(guard)
+        ext: dict[str, list[guards.Guard]] = {}
+        for (_call, q, _owner), guard in zip(node.externals, node.external_guards):
+            ext.setdefault(q, []).append(guard)
+        return {
+            "sig": node.sig,
+            "bare": node.bare_site,
+            "sites": [[guard, chain.call, chain.line] for guard, chain in node.guarded_sites],
+            "calls": {name: gs for name, gs in calls.items()},
+            "ext": {q: gs for q, gs in ext.items()},
+        }

@@ -141,6 +141,33 @@ class ProjectIndex:
             self._link()
         return self.chains.get(loc)
 
+    def guarded(self, qualname: str) -> dict[str, Any] | None:
+        """When every way the project function ``qualname`` blocks is guarded by its
+        parameters: ``{"sig": its signature, "paths": [(guard, chain), ...], "init": whether
+        it is a constructor}`` (see :mod:`flake8_wfasync.analysis.guards`); else None."""
+        loc = self._locate(qualname)
+        if loc is None:
+            return None
+        if not self._linked:
+            self._link()
+        module, key = loc
+        entry = self.summaries.get(module, {}).get("funcs", {}).get(key)
+        if not entry or "guard" not in entry or entry["guard"]["bare"]:
+            return None
+        info = entry["guard"]
+        path = self.files.get(module, "")
+        paths = [(guard, Chain(((module, key),), call, path, line)) for guard, call, line in info["sites"]]
+        links = [((module, c), info["calls"].get(c, [[]])) for c in entry.get("calls", ())]
+        links += [(self._locate_linked(q), info["ext"].get(q, [[]])) for q in entry.get("ext", ())]
+        for callee, guards in links:
+            chain = self.chains.get(callee) if callee is not None else None
+            if chain is None:
+                continue
+            if any(not g for g in guards):
+                return None  # it blocks through this call whatever the arguments
+            paths += [(g, chain.prepend(module, key)) for g in guards]
+        return {"sig": info["sig"], "paths": paths, "init": key.endswith(".__init__")} if paths else None
+
     def _reach_late(self, qualname: str) -> tuple[str, str] | None:
         """After the build: summarise what ``qualname`` reaches. The analysis asks for names
         the ``ast`` pass could not see (called through a type: ``self.repo.fetch()``)."""
@@ -731,9 +758,10 @@ def _demand_of(tree: ast.Module, path: str, index: ProjectIndex) -> list[str] | 
 _LAZY: dict[tuple[str, str], ProjectIndex] = {}
 
 
-def lazy_index_for(path: str, config: Config) -> ProjectIndex | None:
+def lazy_index_for(path: str, config: Config, cache_dir: Path | None = None) -> ProjectIndex | None:
     """The lazy index of the project a file belongs to (one per root and process), or None
-    for a file that is not in a package or not on disk."""
+    for a file that is not in a package or not on disk. ``cache_dir``: the cache folder of
+    ``wfasync check``, whose module summaries it reads, and adds to when the process ends."""
     ap = os.path.abspath(path)
     if not os.path.isfile(ap):
         return None
@@ -746,6 +774,13 @@ def lazy_index_for(path: str, config: Config) -> ProjectIndex | None:
     index = _LAZY.get(key)
     if index is None:
         index = _LAZY[key] = ProjectIndex({}, config, lazy_root=root)
+        if cache_dir is not None:
+            index._store = _SummaryStore.open(cache_dir, config)
+            # Saved when the process ends: flake8's worker processes leave through
+            # multiprocessing's exit hooks, which run these finalizers, not atexit.
+            from multiprocessing.util import Finalize
+
+            Finalize(None, index._store.save, exitpriority=10)
     return index
 
 

@@ -7,7 +7,7 @@ The walker, the call graph and the pre-check see the project only through these 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -29,6 +29,10 @@ class ProjectView(Protocol):
 
     def chain(self, qualname: str) -> Chain | None:
         """How the project function or method ``qualname`` blocks, or None."""
+
+    def guarded(self, qualname: str) -> dict[str, Any] | None:
+        """When every way ``qualname`` blocks is guarded by its parameters: its signature and
+        each guarded path (see :meth:`ProjectIndex.guarded`); else None."""
 
     def asked(self, path: str) -> list[str] | None:
         """While summarising ``path``: the functions of it asked for (None: all of them)."""

@@ -357,15 +357,22 @@ class Walker:
             # Building an instance of a class of the module runs its __init__ right here.
             init = target.methods.get("__init__")
             if init is not None and init.asynchronous is None and not line_mode and id(call) not in ctx.awaited:
-                self.call_graph().local_call(ctx, call, LocalDef(init, "__init__", False, target), owner)
+                self.call_graph().local_call(ctx, call, LocalDef(init, "__init__", False, target), owner, scope)
             return
         if isinstance(target, LocalDef):
             ctx.local_calls.append(target)
-            if (target.nested and not target.is_async and id(target.node) not in ctx.inlined
-                    and id(call) not in ctx.awaited):
-                self._inline(target, scope, ctx)
-            elif not (target.nested or target.is_async or line_mode or id(call) in ctx.awaited):
-                self.call_graph().local_call(ctx, call, target, owner)
+            if target.is_async or id(call) in ctx.awaited:
+                return
+            # A nested def called by the coroutine itself is a helper like any other: the call
+            # site is reported (WFA201), not the lines of its body, which are not the
+            # coroutine's (handed to to_thread, they block nothing).
+            own = (type(target.node) is cst.FunctionDef and not line_mode and ctx.fn is not None
+                   and ctx.fn.asynchronous is not None)
+            if target.nested and not own:
+                if id(target.node) not in ctx.inlined:
+                    self._inline(target, scope, ctx)
+            elif not line_mode:
+                self.call_graph().local_call(ctx, call, target, owner, scope)
             return
         if id(call) in ctx.suppressed:
             return
@@ -382,7 +389,7 @@ class Walker:
             if q is not None:
                 index = self.index
                 if index is not None and not line_mode and index.is_project(q):
-                    self.call_graph().external_call(ctx, call, q, owner)
+                    self.call_graph().external_call(ctx, call, q, owner, scope)
                 else:
                     self._blocking(call, q, scope, ctx, owner)
 

@@ -5,6 +5,12 @@ Options (command line, or ``[flake8]`` in setup.cfg / tox.ini / .flake8)::
     --wfasync-scope=steps              async (every coroutine, default) or steps
     --wfasync-extra-blocking=mylib.fetch=use mylib.afetch, other.call
     --wfasync-allow=mylib.cached_get,vendored.
+    --wfasync-per-file                 WFA201 within each file only (default: follow imports)
+
+Like ``wfasync check``, the plugin follows imports between the project's own modules for
+WFA201, reading and adding to the same module summaries in ``.wfasync_cache/`` at the project
+root (the folder of the nearest pyproject.toml, else the current folder): a run on one file
+summarises only the modules it calls into, and only those the cache does not hold yet.
 
 ``--wfasync-extra-blocking`` lists qualified names reported as WFA199. Entries are separated
 by commas or newlines; ``name=advice`` attaches advice, which runs to the end of its line (so
@@ -23,6 +29,7 @@ import dataclasses
 import re
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 from .. import __version__
@@ -31,6 +38,7 @@ from ..analysis.walker import analyze_text
 from ..config import DEFAULT_CONFIG, SCOPES, Config, ConfigError
 from ..knowledge.rules import OPT_IN_CODES
 from ..source import SourceParseError
+from .cache import CACHE_DIR_NAME
 from .project_config import load_nearest
 
 _QUALNAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\.?$")
@@ -105,6 +113,7 @@ class WfasyncChecker:
     version = __version__
     config: ClassVar[Config] = DEFAULT_CONFIG
     cross_module: ClassVar[bool] = False
+    cache_dir: ClassVar[Path | None] = None
     # The opt-in codes flake8 was asked for by their full code (--select / --extend-select).
     opt_in: ClassVar[frozenset[str]] = frozenset()
 
@@ -135,9 +144,13 @@ class WfasyncChecker:
                  "Replaces 'allow' of [tool.wfasync].",
         )
         manager.add_option(
-            "--wfasync-cross-module", action="store_true", default=False, parse_from_config=True,
-            help="Follow imports between the project's own modules for WFA201 (each module "
-                 "summarised once per process, when a coroutine calls into it).",
+            "--wfasync-cross-module", action="store_true", default=True, parse_from_config=True,
+            help="Follow imports between the project's own modules for WFA201, as `wfasync check` "
+                 "does (the default; kept for old configurations).",
+        )
+        manager.add_option(
+            "--wfasync-per-file", action="store_true", default=False, parse_from_config=True,
+            help="Check each file on its own: WFA201 follows calls within the file only.",
         )
 
     @classmethod
@@ -146,14 +159,18 @@ class WfasyncChecker:
         # pyproject.toml is read once, not per file. Defaults are None so that an option left
         # alone keeps the project's value.
         try:
-            base, _ = load_nearest()
+            base, pyproject = load_nearest()
             cls.config = config_from_options(
                 getattr(options, "wfasync_scope", None),
                 getattr(options, "wfasync_extra_blocking", None),
                 getattr(options, "wfasync_allow", None),
                 base,
             )
-            cls.cross_module = bool(getattr(options, "wfasync_cross_module", False))
+            cls.cross_module = not getattr(options, "wfasync_per_file", False)
+            # The summaries `wfasync check` keeps for the same project root: an editor's run on
+            # one file reads them instead of parsing the modules that file calls into.
+            root = pyproject.parent if pyproject is not None else Path.cwd()
+            cls.cache_dir = root / CACHE_DIR_NAME
             named = {*(getattr(options, "select", None) or ()), *(getattr(options, "extend_select", None) or ())}
             cls.opt_in = OPT_IN_CODES & {str(c).strip().upper() for c in named}
         except ConfigError as exc:
@@ -166,7 +183,7 @@ class WfasyncChecker:
             return
         try:
             # The project's other modules, summarised lazily once per process (WFA201).
-            index = lazy_index_for(self.filename, self.config) if self.cross_module else None
+            index = lazy_index_for(self.filename, self.config, self.cache_dir) if self.cross_module else None
             findings = analyze_text(source, self.tree, self.filename, self.config, index)  # type: ignore[arg-type]
         except SourceParseError as exc:
             # flake8 reports Python syntax errors itself (E999); this is the rare file that

@@ -345,6 +345,15 @@ _add(
              "lzma.compress", "lzma.decompress"],
 )
 
+# File-system calls that only look at metadata (one stat, one readlink): when a function also
+# opens, reads, writes or creates, a WFA201 chain names that stronger reason instead.
+METADATA_ONLY: frozenset[str] = frozenset(
+    [f"os.path.{n}" for n in "exists isfile isdir islink lexists getsize getmtime getatime getctime "
+                              "realpath samefile".split()]
+    + ["os.stat", "os.lstat", "os.access", "os.readlink"]
+    + _methods("pathlib.Path", "exists is_file is_dir is_symlink stat lstat resolve samefile owner group "
+                               "readlink"))
+
 # Calls whose cost grows with the data they are given: on a literal (``zlib.compress(b"abc")``)
 # they take microseconds, so only a call on other data is worth a finding.
 SIZED_BY_DATA: frozenset[str] = frozenset(

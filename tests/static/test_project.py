@@ -220,16 +220,29 @@ def test_wfasync_check_follows_imports(tmp_path: Path):
     assert list((tmp_path / ".wfasync_cache").glob("project-*.json"))
 
 
-def test_flake8_follows_imports_with_the_option(tmp_path: Path):
+def test_flake8_follows_imports_by_default(tmp_path: Path):
+    """flake8 and `wfasync check` give one answer on one tree, and share the summaries."""
     _project(tmp_path, APP)
     flake8 = [sys.executable, "-m", "flake8", "--isolated", "--select", "WFA", "-j", "1"]
-    with_index = subprocess.run([*flake8, "--wfasync-cross-module", "app"], cwd=tmp_path, capture_output=True,
-                                text=True, check=False)
+    with_index = subprocess.run([*flake8, "app"], cwd=tmp_path, capture_output=True, text=True, check=False)
     lines = with_index.stdout.splitlines()
     assert len(lines) == 1, with_index.stdout + with_index.stderr
     assert lines[0].startswith(str(Path("app", "flow.py")) + ":5:12: WFA201 load() blocks the event loop")
     assert "through app.db.load() -> app.db.fetch() -> time.sleep (" in lines[0]
-    per_file = subprocess.run([*flake8, "app"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    stores = list((tmp_path / ".wfasync_cache").glob("project-*.json"))
+    assert len(stores) == 1, "flake8 keeps the module summaries where `wfasync check` keeps them"
+    summarised = json.loads(stores[0].read_text())["files"]
+    assert str(tmp_path / "app" / "db.py") in summarised
+    check = subprocess.run([str(Path(sys.executable).parent / "wfasync"), "check", "--isolated", "--format",
+                            "json", "."], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert [(Path(f["path"]).name, f["line"], f["code"]) for f in json.loads(check.stdout)["findings"]] == [
+        ("flow.py", 5, "WFA201")]
+    assert list((tmp_path / ".wfasync_cache").glob("project-*.json")) == stores
+    old_option = subprocess.run([*flake8, "--wfasync-cross-module", "app"], cwd=tmp_path, capture_output=True,
+                                text=True, check=False)
+    assert old_option.stdout == with_index.stdout
+    per_file = subprocess.run([*flake8, "--wfasync-per-file", "app"], cwd=tmp_path, capture_output=True,
+                              text=True, check=False)
     assert per_file.stdout == "" and per_file.returncode == 0, per_file.stdout + per_file.stderr
 
 
