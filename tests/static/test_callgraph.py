@@ -193,3 +193,54 @@ def test_building_an_instance_runs_its_init():
     (f,) = findings(src)
     assert (f.line, f.code) == (12, "WFA201")
     assert "through Config.__init__() -> open (mod.py:3)" in f.message
+
+
+def test_chain_names_the_strongest_reason_not_the_first_check():
+    got = findings("""\
+        import os
+        from pathlib import Path
+
+
+        def prepare(folder):
+            target = Path(folder)
+            if not target.exists():
+                target.mkdir(parents=True)
+
+
+        def save(folder, text):
+            if os.path.isdir(folder):
+                with open(os.path.join(folder, "out.txt"), "w") as fh:
+                    fh.write(text)
+
+
+        def probe(folder):
+            return os.path.exists(folder)
+
+
+        async def handler(folder, text):
+            prepare(folder)
+            save(folder, text)
+            probe(folder)
+    """)
+    chains = [f.message.split(" through ")[1].rsplit(": use ", 1)[0] for f in got]
+    assert chains == ["prepare() -> pathlib.Path.mkdir (mod.py:8)", "save() -> open (mod.py:13)",
+                      "probe() -> os.path.exists (mod.py:18)"]
+
+
+def test_guards_on_parameters_decide_only_on_what_the_call_site_shows():
+    got = findings("""\
+        def page(favicon=None):
+            if favicon is None:
+                return ""
+            return open(favicon).read()
+
+
+        async def handler(icon, options):
+            page()
+            page(None)
+            page("")
+            page(icon)
+            page(*options)
+            page(**options)
+    """)
+    assert [f.line for f in got] == [10, 11, 12, 13]
