@@ -15,6 +15,7 @@ import libcst as cst
 
 from ..analysis.nodes import NODE_TYPES, child_nodes
 from ..analysis.resolve import dotted
+from ..knowledge.catalog import CPU_CODES
 from ..knowledge.findings import Finding
 from ..knowledge.rules import BLOCKING_CODES
 
@@ -31,7 +32,7 @@ THREAD_BOUND_PREFIXES = ("sqlite3.",)
 # Calls that return a lazy iterator: the scan runs where the result is consumed, on the loop.
 LAZY_ITERATORS = frozenset({"pathlib.Path.glob", "pathlib.Path.rglob", "pathlib.Path.iterdir",
                             "pathlib.Path.walk", "os.walk", "os.scandir", "glob.iglob"})
-# The module-level executor WFA109 rewrites run CPU-heavy calls on.
+# The module-level executor CPU-heavy calls are rewritten to run on.
 CPU_POOL = "CPU_POOL"
 OFFLOADERS_WITH_KWARGS = frozenset({"to_thread"})
 OFFLOADERS_POSITIONAL = {"run_in_executor": 1, "run_sync": 0}  # index of the callable argument
@@ -431,7 +432,7 @@ def _plan_offload(f: Finding, facts: ModuleFacts, plan: Plan) -> str | None:
         return None
     if not _asyncio_usable(fn, facts):
         return "the name 'asyncio' means something else here"
-    if f.code == "WFA109":
+    if f.code in CPU_CODES:
         return _plan_cpu_pool(f, node, fn, facts, plan)
     plan.calls[node] = ("to_thread", f)
     plan.needs_asyncio = True

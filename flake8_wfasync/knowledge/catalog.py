@@ -480,6 +480,9 @@ _RUNTIME_PREFIX.sort(key=lambda p: -len(p[0]))
 CALL_NAMES: frozenset[str] = frozenset(
     q.rpartition(".")[2] for e in ENTRIES for q in e.qualnames if not q.endswith(".*")
 )
+# Codes whose calls belong on a small dedicated executor (CPU work), not asyncio's default pool.
+CPU_CODES: frozenset[str] = frozenset(e.code for e in ENTRIES if e.category == "cpu")
+
 # Top-level modules the catalog knows about (a file importing none of them needs a closer
 # look only for builtins such as open/input).
 ROOT_MODULES: frozenset[str] = frozenset(
