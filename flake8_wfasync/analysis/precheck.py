@@ -94,7 +94,12 @@ def _ast_imports(body: list[ast.stmt], names: dict[str, str]) -> None:
             _ast_imports(stmt.body, names)
             _ast_imports(getattr(stmt, "orelse", []), names)
             for h in getattr(stmt, "handlers", []):
-                _ast_imports(h.body, names)
+                # try: import sqlite3 / except ImportError: from pysqlite2 import dbapi2 as
+                # sqlite3: the fallback stands in for the module the body imports.
+                fallback: dict[str, str] = {}
+                _ast_imports(h.body, fallback)
+                for name, full in fallback.items():
+                    names.setdefault(name, full)
             _ast_imports(getattr(stmt, "finalbody", []), names)
 
 

@@ -479,6 +479,8 @@ def collect_bindings(stmts, scope: Scope, cls_of_self: ClassInfo | None = None) 
     for stmt in iter_statements(stmts):
         if type(stmt) is cst.If:
             branches.update(branch_merges(stmt, scope, _name_key))
+        elif type(stmt) is cst.Try:
+            branches.update(dict.fromkeys(_fallback_imports(stmt), _UNSET))
         elif id(stmt) in branches:
             value = branches[id(stmt)]
             if value is not _UNSET:
@@ -553,6 +555,51 @@ def item_value(it: cst.BaseExpression, scope: Scope) -> str | None:
     q = call_qualname(target) if isinstance(target, str) else None
     typ = catalog.ITEM_TYPES.get(q) if q is not None else None
     return typ + INSTANCE if typ else None
+
+
+_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError"})
+
+
+def _fallback_imports(stmt: cst.Try) -> list[int]:
+    """Ids of the imports in ``except ImportError:`` that only rebind names the ``try`` body
+    imports (``from pysqlite2 import dbapi2 as sqlite3``): a stand-in for the same module, not
+    a second binding that would make the name unknown."""
+    imported: set[str] = set()
+    for small in _small_statements(stmt.body):
+        if type(small) in (cst.Import, cst.ImportFrom):
+            imported.update(_import_names(small))
+    out: list[int] = []
+    for handler in stmt.handlers:
+        if handler.type is None or (dotted(handler.type) or "") not in _IMPORT_ERRORS:
+            continue
+        for small in _small_statements(handler.body):
+            if type(small) in (cst.Import, cst.ImportFrom):
+                names = _import_names(small)
+                if names and names <= imported:
+                    out.append(id(small))
+    return out
+
+
+def _small_statements(body: cst.BaseSuite) -> Iterator[cst.CSTNode]:
+    """The simple statements directly in a block (not those of its compound statements)."""
+    for line in _block_statements(body):
+        if type(line) is cst.SimpleStatementLine:
+            yield from line.body
+        elif type(line) is not cst.IndentedBlock and isinstance(line, cst.BaseSmallStatement):
+            yield line
+
+
+def _import_names(stmt: cst.Import | cst.ImportFrom) -> set[str]:
+    if type(stmt.names) is cst.ImportStar:
+        return set()
+    out = set()
+    for alias in stmt.names:
+        if alias.asname is not None and type(alias.asname.name) is cst.Name:
+            out.add(alias.asname.name.value)
+        else:
+            name = dotted(alias.name) or ""
+            out.add(name.split(".", 1)[0] if type(stmt) is cst.Import else name)
+    return out
 
 
 def _single_target(stmt: cst.CSTNode) -> cst.BaseExpression | None:
