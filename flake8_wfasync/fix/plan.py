@@ -165,9 +165,6 @@ class Plan:
         return not self.calls and not self.defs
 
 
-@dataclass
-
-
 class ModuleFacts:
     def __init__(self, module: cst.Module) -> None:
         self.module = module
