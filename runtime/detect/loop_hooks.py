@@ -152,9 +152,10 @@ def _wrap(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return run_forever
 
 
-def _loop_classes() -> list[type]:
+def all_subclasses(base: type) -> list[type]:
+    """Every class below ``base``, however deep; classes created later are not seen."""
     seen: list[type] = []
-    stack = list(asyncio.AbstractEventLoop.__subclasses__())
+    stack = list(base.__subclasses__())
     while stack:
         cls = stack.pop()
         if cls in seen:
@@ -178,7 +179,7 @@ def _owner(cls: type) -> type | None:
 
 
 def _patch_new_classes() -> None:
-    for cls in _loop_classes():
+    for cls in all_subclasses(asyncio.AbstractEventLoop):
         owner = _owner(cls)
         if owner is None or owner in _patched:
             continue

@@ -32,6 +32,7 @@ from typing import Any
 
 from . import lines as lines_mod
 from . import static_side
+from .loop_hooks import all_subclasses
 from .step_codes import step_for_code
 
 logger = logging.getLogger("runtime")
@@ -234,25 +235,13 @@ class StepFinder:
         base = getattr(module, "Workflow", None)
         if base is None:
             return {}
-        classes = _all_subclasses(base)
+        classes = all_subclasses(base)
         versions = sum(getattr(c, "__dict__", {}).get("_step_functions_version", 0) or 0 for c in classes)
         key = (len(classes), versions)
         if key != self._llama_key:
             self._llama = _llama_step_codes(classes)
             self._llama_key = key
         return self._llama
-
-
-def _all_subclasses(base: type) -> list[type]:
-    seen: list[type] = []
-    stack = list(base.__subclasses__())
-    while stack:
-        cls = stack.pop()
-        if cls in seen:
-            continue
-        seen.append(cls)
-        stack.extend(cls.__subclasses__())
-    return seen
 
 
 def _llama_step_codes(classes: Iterable[type]) -> dict[CodeType, tuple[str, str]]:
