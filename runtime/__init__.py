@@ -33,6 +33,7 @@ from .engine.events import (
     WorkflowTimedOutEvent,
 )
 from .engine.handler import WorkflowHandler
+from .engine.resource import Resource, ResourceConfig, ResourceDefinition, ResourceDescriptor, ResourceManager
 from .engine.retry import (
     ConstantDelayRetryPolicy,
     ExponentialBackoffRetryPolicy,
@@ -90,6 +91,11 @@ __all__ = [
     "ExponentialBackoffRetryPolicy",
     "HumanResponseEvent",
     "InputRequiredEvent",
+    "Resource",
+    "ResourceConfig",
+    "ResourceDefinition",
+    "ResourceDescriptor",
+    "ResourceManager",
     "retry_all",
     "retry_always",
     "retry_any",

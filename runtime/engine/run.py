@@ -35,6 +35,7 @@ from .events import (
     WorkflowTimedOutEvent,
 )
 from .handler import WorkflowHandler
+from .resource import resolve_step_resources
 from .steps import StepSpec
 from .stream import EventStream
 from .validation import WorkflowPlan, receivers, takes
@@ -89,7 +90,7 @@ class Lane:
         else:
             self.mode = _ELSEWHERE
         self.invoke = _bind_call(spec, run.workflow, run.ctx)
-        self.call = self._caller(run)
+        self.call = self._caller(run, self.invoke)
         self.context = run.base_context.copy()
         self.context.run(current_step.set, spec.name)
         # Worker numbers in use, and the event a new worker was announced with, for verbose
@@ -97,13 +98,15 @@ class Lane:
         self.slots: set[int] = set()
         self.announced: Event | None = None
 
-    def _caller(self, run: Run) -> Callable[[Event], Any]:
+    def _caller(self, run: Run, invoke: Callable[..., Any]) -> Callable[[Event], Any]:
         """One awaitable call of the step with an event, wherever the step runs."""
-        if self.mode == _ASYNC:
-            return self.invoke
         spec = self.spec
+        if spec.resources:
+            return _with_resources(run, self, invoke)
+        if self.mode == _ASYNC:
+            return invoke
         if self.mode == _THREAD:
-            return functools.partial(offload.in_thread, run.loop, self.executor, self.invoke)
+            return functools.partial(offload.in_thread, run.loop, self.executor, invoke)
         instance = run.workflow if spec.has_self else None
         return functools.partial(
             offload.elsewhere, run.loop, self.executor, spec.func, instance, self.keyword,
@@ -118,9 +121,30 @@ class Lane:
         return slot
 
 
-def _bind_call(spec: StepSpec, workflow: Workflow, ctx: Context) -> Callable[[Event], Any]:
-    """A one-argument callable that calls the step with its event (and context)."""
+def _with_resources(run: Run, lane: Lane, invoke: Callable[..., Any]) -> Callable[[Event], Any]:
+    """The step's call, its resources resolved on the loop first: a factory's error is the
+    step's error, as the peer has it (retried by its policy, seen by its handlers)."""
+    manager = run.workflow.resource_manager
+    definitions = lane.spec.resources
+    loop, executor, mode = run.loop, lane.executor, lane.mode
+
+    async def call(ev: Event) -> Any:
+        values = await resolve_step_resources(manager, definitions)
+        if mode == _ASYNC:
+            return await invoke(ev, values)
+        return await offload.in_thread(loop, executor, functools.partial(invoke, values=values), ev)
+
+    return call
+
+
+def _bind_call(spec: StepSpec, workflow: Workflow, ctx: Context) -> Callable[..., Any]:
+    """A one-argument callable that calls the step with its event (and context); for a step
+    that takes resources, a two-argument one that takes their values too."""
     fn = spec.func.__get__(workflow) if spec.has_self else spec.func
+    if spec.resources:
+        named_ctx = {} if spec.context_param is None else {spec.context_param: ctx}
+        event_name = spec.event_param
+        return lambda ev, values: fn(**{event_name: ev}, **named_ctx, **values)
     style = spec.call_style
     if style == "event":
         return fn
@@ -344,7 +368,7 @@ class Run:
         tracer = trace.WorkerTrace(self.trace, lane.name, _MODE_NAMES[lane.mode], slot) if self.trace is not None else None
         if tracer is not None and lane.mode == _THREAD:
             # The same call, noting which pool thread runs the step.
-            call = functools.partial(offload.in_thread, self.loop, lane.executor, tracer.wrap(lane.invoke))
+            call = lane._caller(self, tracer.wrap(lane.invoke))
         try:
             while queue and not self.finished:
                 ev = queue.popleft()

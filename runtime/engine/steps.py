@@ -15,6 +15,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import (
     TYPE_CHECKING,
+    Annotated,
     Any,
     Union,
     get_args,
@@ -26,6 +27,7 @@ from runtime.detect.step_codes import remember_step_code
 
 from .errors import WorkflowValidationError
 from .events import Event, StepFailedEvent
+from .resource import ResourceDefinition, resource_definition
 from .retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -77,6 +79,8 @@ class StepSpec:
     max_recoveries: int = 1
     # Caller's locals at decoration time, so annotations naming local classes resolve.
     localns: dict[str, Any] = field(default_factory=dict, repr=False)
+    # Parameters annotated Annotated[T, Resource(...)] or Annotated[T, ResourceConfig(...)].
+    resources: tuple[ResourceDefinition, ...] = ()
     # Filled by resolve(): the event types accepted and returned, the typed state if any.
     accepted: tuple[type[Event], ...] = ()
     returns: tuple[type, ...] = ()
@@ -91,6 +95,10 @@ class StepSpec:
         state["executor"] = None
         state["localns"] = {}
         return state
+
+    @property
+    def resource_params(self) -> tuple[str, ...]:
+        return tuple(definition.name for definition in self.resources)
 
     def resolve(self, workflow_name: str) -> None:
         """Turn the annotations into event types, or explain which one is wrong."""
@@ -215,6 +223,7 @@ def make_step_spec(
             "or keep it async and hand the work to loop.run_in_executor(pool, fn, ...)"
         )
     signature = inspect.signature(func)
+    resources = _resource_params(func, signature, localns or {})
     has_self = False
     event_params: list[str] = []
     context_param: str | None = None
@@ -236,6 +245,8 @@ def make_step_spec(
         if _is_context_annotation(param.annotation):
             context_param = param.name
             order.append("ctx")
+        elif param.name in resources:
+            keyword_only = True  # resources are passed by name, so every argument is
         else:
             event_params.append(param.name)
             order.append("event")
@@ -268,7 +279,41 @@ def make_step_spec(
         retry_policy=retry_policy,
         skip_graph_checks=skipped,
         accept_event_subclasses=bool(accept_event_subclasses),
+        resources=tuple(resources.values()),
     )
+
+
+def _resource_params(
+    func: Callable[..., Any], signature: inspect.Signature, localns: dict[str, Any]
+) -> dict[str, ResourceDefinition]:
+    """The parameters that ask for a resource. Annotations written as strings are evaluated
+    now (a resource parameter is not an event parameter, which decides the call's shape); one
+    that cannot be evaluated yet is left to validation, as an event annotation."""
+    if not any(_may_be_annotated(p.annotation) for p in signature.parameters.values()):
+        return {}
+    try:
+        hints = get_type_hints(func, localns=localns, include_extras=True)
+    except Exception:  # noqa: BLE001 - a name defined later: evaluate what can be, one by one
+        hints = {}
+        scope = getattr(inspect.unwrap(func), "__globals__", {})
+        for param in signature.parameters.values():
+            if isinstance(param.annotation, str) and "Annotated" in param.annotation:
+                try:
+                    hints[param.name] = eval(param.annotation, scope, localns)  # noqa: S307 - the user's own annotation, as get_type_hints does
+                except Exception:  # noqa: BLE001, S112
+                    continue
+    found: dict[str, ResourceDefinition] = {}
+    for name, param in signature.parameters.items():
+        definition = resource_definition(name, hints.get(name, param.annotation), localns)
+        if definition is not None:
+            found[name] = definition
+    return found
+
+
+def _may_be_annotated(annotation: Any) -> bool:
+    if isinstance(annotation, str):
+        return "Annotated" in annotation
+    return get_origin(annotation) is Annotated
 
 
 def executor_error(executor: object) -> str:

@@ -137,12 +137,12 @@ class WorkerTrace:
         # The error the current execution raised, if any (its retry policy may still save it).
         self.error: BaseException | None = None
 
-    def wrap(self, invoke: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def wrap(self, invoke: Callable[..., Any]) -> Callable[..., Any]:
         """``invoke`` for a thread step, noting which pool thread ran it."""
 
-        def call(ev: Any) -> Any:
+        def call(ev: Any, **values: Any) -> Any:
             self.where = threading.current_thread().name
-            return invoke(ev)
+            return invoke(ev, **values)
 
         return call
 

@@ -32,6 +32,7 @@ class WorkflowPlan:
     # @catch_error handlers by name, and the handler covering each step it covers.
     handlers: dict[str, StepSpec]
     handler_for: dict[str, str]
+    uses_resources: bool = False
 
     @property
     def events(self) -> list[type[Event]]:
@@ -77,6 +78,12 @@ def check_elsewhere_step(name: str, spec: StepSpec, executor: Executor, whose: s
             f"{where} and cannot take a Context: the Context (store, event queues, stream) lives "
             "on the event loop of this process and cannot travel to another. Drop the ctx "
             "parameter and return the next event; keep the ctx work in an async step before or "
+            "after it, or run this step on a ThreadPoolExecutor"
+        )
+    if spec.resources:
+        raise WorkflowValidationError(
+            f"{where} and cannot take resources ({', '.join(spec.resource_params)}): they are made "
+            "and kept on the event loop of this process. Use them in an async step before or "
             "after it, or run this step on a ThreadPoolExecutor"
         )
     try:
@@ -148,6 +155,7 @@ def build_plan(
         uses_hitl=uses_hitl,
         handlers=handlers,
         handler_for=handler_for,
+        uses_resources=any(spec.resources for spec in steps.values()),
     )
 
 

@@ -15,6 +15,7 @@ from .context import Context
 from .run import Run
 from .errors import WorkflowRuntimeError, WorkflowValidationError
 from .events import Event, StartEvent, StopEvent
+from .resource import ResourceManager, config_errors, resolution_errors
 from .steps import WORKFLOW_GRAPH_CHECKS, StepSpec, executor_error, register_step_code, spec_of
 from .validation import WorkflowPlan, build_plan, check_default_executor
 
@@ -51,6 +52,9 @@ class Workflow:
             ThreadPoolExecutor, a ProcessPoolExecutor, Dask's ``client.get_executor()``.
         trace: record one span per step execution, for ``handler.timeline()`` and
             ``handler.save_timeline(path)``. Runs with ``detect_blocking`` on record too.
+        resource_manager: makes and caches the resources steps ask for with
+            ``Annotated[T, Resource(factory)]`` (default: one per workflow instance, so a
+            cached resource is shared by the instance's steps and runs).
     """
 
     _wfasync_free_steps: ClassVar[dict[str, StepSpec]] = {}
@@ -67,6 +71,8 @@ class Workflow:
     _default_executor: Executor | None = None
     _checked_plan: WorkflowPlan | None = None  # the plan last checked against the default executor
     _trace = False
+    _resource_manager: ResourceManager | None = None
+    _resources_checked: WorkflowPlan | None = None  # the plan whose resource configs loaded
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -87,6 +93,7 @@ class Workflow:
         skip_graph_checks: set[str] | None = None,
         executor: Executor | None = None,
         trace: bool = False,
+        resource_manager: ResourceManager | None = None,
     ) -> None:
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
             raise WorkflowValidationError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
@@ -100,6 +107,7 @@ class Workflow:
             raise WorkflowValidationError(executor_error(executor))
         self._default_executor = executor
         self._trace = bool(trace)
+        self._resource_manager = resource_manager
 
     # -- steps -----------------------------------------------------------------------------
     @classmethod
@@ -140,12 +148,41 @@ class Workflow:
             self._checked_plan = plan
         return plan
 
-    def validate(self) -> bool:
-        """Check the workflow now; return whether it uses human-in-the-loop events."""
+    def validate(self, *, validate_resource_configs: bool = True, validate_resources: bool = False) -> bool:
+        """Check the workflow now; return whether it uses human-in-the-loop events.
+
+        ``validate_resource_configs`` loads every ResourceConfig (file, path, model);
+        ``validate_resources`` also runs the resource factories (cycles, factory errors) in
+        a fresh event loop, so it cannot be called from async code (run it in a thread).
+        """
         plan = build_plan(self.workflow_name, self._steps(), skip_checks=self._skip_graph_checks)
         if self._default_executor is not None:
             check_default_executor(plan.workflow_name, plan.steps, self._default_executor)
+        if validate_resource_configs:
+            self._check_resource_configs(plan)
+        if validate_resources:
+            errors = asyncio.run(resolution_errors(_resource_steps(plan), self.resource_manager))
+            if errors:
+                raise WorkflowValidationError(
+                    "Resource validation failed:\n" + "\n".join(f"  - {e}" for e in errors)
+                )
         return plan.uses_hitl
+
+    def _check_resource_configs(self, plan: WorkflowPlan) -> None:
+        errors = config_errors(_resource_steps(plan))
+        if errors:
+            raise WorkflowValidationError(
+                "Resource config validation failed:\n" + "\n".join(f"  - {e}" for e in errors)
+            )
+        self._resources_checked = plan
+
+    @property
+    def resource_manager(self) -> ResourceManager:
+        """Where this workflow's resources are made and cached."""
+        manager = self._resource_manager
+        if manager is None:
+            manager = self._resource_manager = ResourceManager()
+        return manager
 
     # -- introspection ---------------------------------------------------------------------
     @property
@@ -171,6 +208,8 @@ class Workflow:
         Pass the start event's fields as keyword arguments, or a ready ``start_event``.
         """
         plan = self._plan()
+        if plan.uses_resources and self._resources_checked is not plan and not self._disable_validation:
+            self._check_resource_configs(plan)
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -233,6 +272,16 @@ def _graph_checks(names: Any) -> frozenset[str]:
             f"the checks are {', '.join(WORKFLOW_GRAPH_CHECKS)}"
         )
     return chosen
+
+
+def _resource_steps(plan: WorkflowPlan) -> list[tuple[str, Any]]:
+    """The steps' resource parameters, steps in the order the peer reports them: methods by
+    name, then free-function steps."""
+    steps = sorted(
+        (not spec.has_self, name if spec.has_self else "", index, name, spec.resources)
+        for index, (name, spec) in enumerate(plan.steps.items())
+    )
+    return [(name, resources) for *_, name, resources in steps if resources]
 
 
 def _forget_plans(cls: type) -> None:
