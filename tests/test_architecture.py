@@ -293,6 +293,7 @@ RUNTIME_ROOMS = {
     "engine": {"engine", "detect", "timeline"},
     "pytest": {"pytest", "detect", "engine", "timeline"},
     "timeline": {"timeline"},
+    "testing": {"testing", "engine"},
 }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from enum import Enum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, SerializeAsAny, model_serializer
@@ -247,3 +248,31 @@ class InputRequiredEvent(Event):
 
 class HumanResponseEvent(Event):
     """The caller's answer to an InputRequiredEvent, sent with ``handler.ctx.send_event``."""
+
+
+class InternalDispatchEvent(Event):
+    """An event the engine itself publishes about a run's inner workings; the stream carries
+    them only to ``handler.stream_events(expose_internal=True)``."""
+
+
+class StepState(Enum):
+    """Where one step execution stands, as StepStateChanged reports it."""
+
+    PREPARING = "preparing"  # enqueued: every worker of the step is busy
+    RUNNING = "running"
+    NOT_RUNNING = "not_running"  # finished (an attempt that failed counts too)
+
+
+class StepStateChanged(InternalDispatchEvent):
+    """A step execution started (``RUNNING``), waits for a worker (``PREPARING``, worker
+    ``"<enqueued>"``) or ended (``NOT_RUNNING``, with ``str()`` of the input and output types,
+    the output None for a failed attempt), as llama-index-workflows reports them."""
+
+    name: str = Field(description="Name of the step")
+    step_state: StepState = Field(description="State of the step")
+    worker_id: str = Field(description="ID of the worker that the step is running on")
+    input_event_name: str = Field(description="Name of the input event")
+    output_event_name: str | None = Field(description="Name of the output event", default=None)
+
+
+EventType = type[Event]

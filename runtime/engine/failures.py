@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .context import current_retry
-from .events import Event, StepFailedEvent
+from .events import Event, StepFailedEvent, StepState
 from .retry import RetryInfo, retry_delay
 
 if TYPE_CHECKING:
@@ -34,8 +34,11 @@ async def recover(
     policy = lane.spec.retry_policy
     attempts = 1
     say = run.say
+    internal = run.internal
     if say is not None:
         say(f"[{lane.name}:{slot}] complete with no result")
+    if internal:
+        run.state_changed(lane, slot, StepState.NOT_RUNNING, ev)
     while policy is not None and not run.finished:
         failed_at = datetime.now(timezone.utc)
         delay = retry_delay(policy, time.monotonic() - started, attempts, error)
@@ -52,6 +55,8 @@ async def recover(
         token = current_retry.set(info)
         if say is not None:
             say(f"[{lane.name}:{slot}] started from {type(ev).__name__}")
+        if internal:
+            run.state_changed(lane, slot, StepState.RUNNING, ev)
         try:
             return await lane.call(ev)
         except Exception as again:  # noqa: BLE001 - each failure goes back to the policy
@@ -59,6 +64,8 @@ async def recover(
             attempts += 1
             if say is not None:
                 say(f"[{lane.name}:{slot}] complete with no result")
+            if internal:
+                run.state_changed(lane, slot, StepState.NOT_RUNNING, ev)
         finally:
             current_retry.reset(token)
     if not run.finished:

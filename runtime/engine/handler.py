@@ -56,9 +56,18 @@ class WorkflowHandler(asyncio.Future):  # type: ignore[type-arg]
         if unwinding:
             await asyncio.wait(unwinding, timeout=timeout)
 
-    async def stream_events(self, expose_internal: bool = False) -> AsyncIterator[Event]:
+    def stream_events(self, expose_internal: bool = False) -> AsyncIterator[Event]:
         """Yield the events steps publish (and InputRequiredEvents), then the StopEvent, or
-        the event saying why the run ended early; then ``await handler`` gives the outcome."""
+        the event saying why the run ended early; then ``await handler`` gives the outcome.
+
+        ``expose_internal=True`` adds the engine's StepStateChanged events, from the moment this
+        is called: call it before awaiting anything else, as the peer's WorkflowTestRunner does.
+        """
+        if expose_internal:
+            self._run.internal = True
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[Event]:
         async for ev in self._run.stream.events():
             if isinstance(ev, (WorkflowFailedEvent, WorkflowTimedOutEvent)) and self.done():
                 self.exception()  # the caller saw why: no "exception was never retrieved" log

@@ -29,6 +29,8 @@ from .errors import WorkflowCancelledByUser, WorkflowRuntimeError, WorkflowStepD
 from .events import (
     Event,
     InputRequiredEvent,
+    StepState,
+    StepStateChanged,
     StopEvent,
     WorkflowCancelledEvent,
     WorkflowFailedEvent,
@@ -195,6 +197,8 @@ class Run:
         self.waiters: dict[type, list[tuple[dict[str, Any], asyncio.Future[Event]]]] = {}
         self.loop_thread = threading.get_ident()
         self.say = verbose_output() if verbose else None
+        # Publish StepStateChanged events: a stream with expose_internal=True asked for them.
+        self.internal = False
         # Recovery counts of event chains that went through a @catch_error handler, by event id
         # (the event is kept so its id stays its own); None when the workflow has no handler.
         self.lineage: dict[int, tuple[Event, dict[str, int]]] | None = {} if plan.handlers else None
@@ -343,12 +347,15 @@ class Run:
         if lane.workers < lane.limit:
             lane.workers += 1
             slot = 0
-            if self.say is not None or self.trace is not None:
+            if self.say is not None or self.trace is not None or self.internal:
                 slot = lane.take_slot()
-            if self.say is not None:
-                if len(lane.queue) == 1:  # the new worker's first event: it starts now, as the peer says
+            if (self.say is not None or self.internal) and len(lane.queue) == 1:
+                # The new worker's first event: it starts now, as the peer says.
+                if self.say is not None:
                     self.say(f"[{lane.name}:{slot}] started from {type(ev).__name__}")
-                    lane.announced = ev
+                if self.internal:
+                    self.state_changed(lane, slot, StepState.RUNNING, ev)
+                lane.announced = ev
             coro = self._work(lane, slot)
             if _TASK_CONTEXT_KW:
                 task = self.loop.create_task(coro, name=lane.task_name, context=lane.context)
@@ -356,13 +363,17 @@ class Run:
                 task = lane.context.run(self.loop.create_task, coro)
                 task.set_name(lane.task_name)
             self.tasks.add(task)
-        elif self.say is not None:
-            self.say(f"[{lane.name}] enqueued (waiting for capacity)")
+        else:
+            if self.say is not None:
+                self.say(f"[{lane.name}] enqueued (waiting for capacity)")
+            if self.internal:
+                self.state_changed(lane, "<enqueued>", StepState.PREPARING, ev)
 
     async def _work(self, lane: Lane, slot: int) -> None:
         queue = lane.queue
         call = lane.call
         say = self.say
+        internal = self.internal
         lineage = self.lineage
         streak = 0
         tracer = trace.WorkerTrace(self.trace, lane.name, _MODE_NAMES[lane.mode], slot) if self.trace is not None else None
@@ -372,11 +383,14 @@ class Run:
         try:
             while queue and not self.finished:
                 ev = queue.popleft()
-                if say is not None:
+                if say is not None or internal:
                     if lane.announced is ev:
                         lane.announced = None
                     else:
-                        say(f"[{lane.name}:{slot}] started from {type(ev).__name__}")
+                        if say is not None:
+                            say(f"[{lane.name}:{slot}] started from {type(ev).__name__}")
+                        if internal:
+                            self.state_changed(lane, slot, StepState.RUNNING, ev)
                 chain = lineage[id(ev)][1] if lineage is not None and id(ev) in lineage else None
                 token = current_lineage.set(chain) if chain is not None else None
                 lane.busy += 1
@@ -403,6 +417,8 @@ class Run:
                     lineage[id(result)] = (result, chain)  # type: ignore[index]
                 if say is not None:
                     self._say_done(lane, slot, result)
+                if internal:
+                    self.state_changed(lane, slot, StepState.NOT_RUNNING, ev, result)
                 self._after_step(lane, result)
                 streak += 1
                 if streak == _YIELD_EVERY:
@@ -423,6 +439,20 @@ class Run:
             lane.workers -= 1
             lane.slots.discard(slot)
             self.tasks.discard(asyncio.current_task(self.loop))  # type: ignore[arg-type]
+
+    def state_changed(self, lane: Lane, slot: int | str, state: StepState, ev: Event, result: Any = _UNFINISHED) -> None:
+        """Publish a StepStateChanged as the peer words it: the input's class name when a step
+        starts or waits, ``str()`` of the input and output types when it ends (no output: failed)."""
+        if state is StepState.NOT_RUNNING:
+            changed = StepStateChanged(
+                name=lane.name, step_state=state, worker_id=str(slot), input_event_name=str(type(ev)),
+                output_event_name=None if result is _UNFINISHED else str(type(result)),
+            )
+        else:
+            changed = StepStateChanged(
+                name=lane.name, step_state=state, worker_id=str(slot), input_event_name=type(ev).__name__
+            )
+        self.publish(changed)
 
     def _say_done(self, lane: Lane, slot: int, result: Any) -> None:
         say = self.say

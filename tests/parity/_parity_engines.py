@@ -23,8 +23,11 @@ SCENARIOS = Path(__file__).parent / "scenarios"
 ENGINES = ("llama-index-workflows", "runtime")
 
 # `from workflows.events import X`, `import workflows.retry_policy as rp`, `from workflows import Y`:
-# every public module of the peer maps to the one public module of ours.
-_PEER_IMPORT = re.compile(r"^(?P<indent>[ \t]*)(?P<verb>from|import)[ \t]+workflows(?:\.\w+)*\b", re.MULTILINE)
+# every public module of the peer maps to the one public module of ours, but for the testing
+# helpers (`workflows.testing`, `workflows.testing.runner`), which live in `runtime.testing`.
+_PEER_IMPORT = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<verb>from|import)[ \t]+workflows(?P<testing>\.testing)?(?:\.\w+)*\b", re.MULTILINE
+)
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ def source_for(engine: str, text: str) -> str:
     """The scenario's source as a user of ``engine`` writes it."""
     if engine == "llama-index-workflows":
         return text
-    return _PEER_IMPORT.sub(lambda m: f"{m['indent']}{m['verb']} runtime", text)
+    return _PEER_IMPORT.sub(lambda m: f"{m['indent']}{m['verb']} runtime{m['testing'] or ''}", text)
 
 
 def run_scenario(name: str, engine: str) -> Outcome:
