@@ -47,7 +47,7 @@ class Context(Generic[StateT]):
     def store(self) -> StateStore:
         """The state shared by the run's steps (``await ctx.store.get/set``)."""
         if self._store is None:
-            self._store = StateStore(self._workflow._plan().state_type)
+            self._store = StateStore(self._workflow.state_type)
         return self._store
 
     async def get(self, key: str, default: Any = Ellipsis) -> Any:
@@ -57,6 +57,10 @@ class Context(Generic[StateT]):
     async def set(self, key: str, value: Any) -> None:
         """Older LlamaIndex spelling of ``await ctx.store.set(key, value)``."""
         self.store.set_sync(key, value)
+
+    def bind_run(self, run: Run) -> None:
+        """The engine's seam: ``Workflow.run`` hands the context the run it serves from now on."""
+        self._run = run
 
     @property
     def is_running(self) -> bool:

@@ -20,6 +20,7 @@ import time
 import warnings
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
 from . import executors, failures, offload, trace
@@ -83,7 +84,7 @@ class Lane:
         self.task_name = f"wfasync:{run.name}.{spec.name}"
         self.label = f"{run.name}.{spec.name}"
         # A def step runs on its own executor, else on the workflow's default one.
-        self.executor = None if spec.is_async else spec.executor or run.workflow._default_executor
+        self.executor = None if spec.is_async else spec.executor or run.default_executor
         self.keyword = spec.event_param if spec.call_style == "keywords" else None
         if spec.is_async:
             self.mode = _ASYNC
@@ -92,7 +93,7 @@ class Lane:
         else:
             self.mode = _ELSEWHERE
         self.invoke = _bind_call(spec, run.workflow, run.ctx)
-        self.call = self._caller(run, self.invoke)
+        self.call = self.caller(run, self.invoke)
         self.context = run.base_context.copy()
         self.context.run(current_step.set, spec.name)
         # Worker numbers in use, and the event a new worker was announced with, for verbose
@@ -100,7 +101,7 @@ class Lane:
         self.slots: set[int] = set()
         self.announced: Event | None = None
 
-    def _caller(self, run: Run, invoke: Callable[..., Any]) -> Callable[[Event], Any]:
+    def caller(self, run: Run, invoke: Callable[..., Any]) -> Callable[[Event], Any]:
         """One awaitable call of the step with an event, wherever the step runs."""
         spec = self.spec
         if spec.resources:
@@ -174,8 +175,13 @@ class Run:
         timeout: float | None,
         verbose: bool,
         detect_blocking: bool,
+        default_executor: Executor | None = None,
+        record_trace: bool = False,
     ) -> None:
         self.workflow = workflow
+        # Where def steps without an executor of their own run (None: the loop's pool).
+        self.default_executor = default_executor
+        self.record_trace = record_trace
         self.plan = plan
         self.name = plan.workflow_name
         self.ctx = ctx
@@ -212,7 +218,7 @@ class Run:
     # -- lifecycle ---------------------------------------------------------------------
     def start(self, start_event: Event) -> None:
         detector = self._acquire_detector() if self.detect_blocking else None
-        if self.detect_blocking or self.workflow._trace or trace.observed():
+        if self.detect_blocking or self.record_trace or trace.observed():
             # Started after the detector, whose first installation may take a moment.
             self.trace = trace.Trace(self.name, self.handler.run_id)
             self.trace.detector = detector
@@ -379,7 +385,7 @@ class Run:
         tracer = trace.WorkerTrace(self.trace, lane.name, _MODE_NAMES[lane.mode], slot) if self.trace is not None else None
         if tracer is not None and lane.mode == _THREAD:
             # The same call, noting which pool thread runs the step.
-            call = lane._caller(self, tracer.wrap(lane.invoke))
+            call = lane.caller(self, tracer.wrap(lane.invoke))
         try:
             while queue and not self.finished:
                 ev = queue.popleft()

@@ -201,6 +201,11 @@ class Workflow:
     def events(self) -> list[type[Event]]:
         return self._plan().events
 
+    @property
+    def state_type(self) -> type | None:
+        """The model of the typed state its steps declare with ``Context[MyState]``, if any."""
+        return self._plan().state_type
+
     # -- running ---------------------------------------------------------------------------
     def run(self, ctx: Context | None = None, start_event: StartEvent | None = None, **kwargs: Any) -> WorkflowHandler:
         """Start a run on the running event loop; await the returned handler for the result.
@@ -230,8 +235,10 @@ class Workflow:
             timeout=self._timeout,
             verbose=self._verbose,
             detect_blocking=detect_blocking_from_env() if detect is None else detect,
+            default_executor=self._default_executor,
+            record_trace=self._trace,
         )
-        ctx._run = run
+        ctx.bind_run(run)
         run.start(first)
         return run.handler
 
