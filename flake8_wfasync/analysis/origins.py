@@ -27,7 +27,7 @@ __all__ = ["kind_of", "result_type"]
 
 _BASES = {base: kind for kind, (base, _, _) in catalog.LLAMA_KINDS.items()}
 _SUFFIXES = (("QueryEngine", "query_engine"), ("ChatEngine", "chat_engine"), ("Retriever", "retriever"),
-             ("Embedding", "embedding"), ("Index", "index"), ("LLM", "llm"))
+             ("Embedding", "embedding"), ("Index", "index"), ("LLM", "llm"), ("Extractor", "extractor"))
 _PACKAGES = (("llama_index.llms.", "llm"), ("llama_index.embeddings.", "embedding"))
 # Methods of one kind that return an object of another (or the same) kind.
 _CONVERSIONS = {

@@ -161,6 +161,24 @@ def _literal_data(call: cst.Call) -> bool:
             and type(first.value) in (cst.SimpleString, cst.ConcatenatedString))
 
 
+_EMPTY = (cst.List, cst.Tuple)
+
+
+def _given_nodes(call: cst.Call) -> bool:
+    """An index constructor is handed nodes or objects to build from: a first positional
+    argument, ``nodes=`` or ``objects=`` that is not an empty literal (``[]``, ``()``, ``None``)."""
+    for i, arg in enumerate(call.args):
+        if arg.star:
+            return True  # unknown arguments: assume they hold nodes
+        if (arg.keyword is None and i == 0) or (arg.keyword is not None and arg.keyword.value in ("nodes", "objects")):
+            v = arg.value
+            empty = ((type(v) in _EMPTY and not v.elements)  # type: ignore[attr-defined]
+                     or (type(v) is cst.Name and v.value == "None"))
+            if not empty:
+                return True
+    return False
+
+
 def _short(text: str, limit: int = 72) -> str:
     text = re.sub(r"\s*\n\s*", " ", text).strip()
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -431,6 +449,8 @@ class Walker:
             return
         code, generic, entry = m
         if q in catalog.SIZED_BY_DATA and _literal_data(call):
+            return
+        if q in catalog.NODE_BUILDERS and not _given_nodes(call):
             return
         func = call.func
         if type(func) is cst.Attribute and type(func.value) is cst.Call:

@@ -49,6 +49,7 @@ CATEGORY_TITLES: dict[str, str] = {
     "console": "console input",
     "cpu": "CPU-heavy call",
     "sdk": "synchronous SDK / LLM client call",
+    "sdk-thread": "synchronous SDK / LLM call with no full async twin",
 }
 
 # Categories whose calls can always be offloaded with ``asyncio.to_thread``.
@@ -368,7 +369,8 @@ LLAMA_KINDS: dict[str, tuple[str, tuple[str, ...], dict[str, str]]] = {
         "stream_chat": "astream_chat", "predict": "apredict", "stream": "astream",
         "structured_predict": "astructured_predict",
         "stream_structured_predict": "astream_structured_predict",
-        "predict_and_call": "apredict_and_call"}),
+        "predict_and_call": "apredict_and_call", "chat_with_tools": "achat_with_tools",
+        "stream_chat_with_tools": "astream_chat_with_tools"}),
     "embedding": ("llama_index.core.base.embeddings.base.BaseEmbedding",
                   ("llama_index.embeddings", "llama_index.core.embeddings",
                    "llama_index.core.base.embeddings"), {
@@ -388,6 +390,9 @@ LLAMA_KINDS: dict[str, tuple[str, tuple[str, ...], dict[str, str]]] = {
     "chat_engine": ("llama_index.core.chat_engine.types.BaseChatEngine",
                     ("llama_index.core.chat_engine",), {
         "chat": "achat", "stream_chat": "astream_chat"}),
+    # Metadata extractors (TitleExtractor, SummaryExtractor, ...) call an LLM per node.
+    "extractor": ("llama_index.core.extractors.interface.BaseExtractor", ("llama_index.core.extractors",), {
+        "extract": "aextract", "process_nodes": "aprocess_nodes"}),
 }
 # Where the runtime sees each kind's methods run (module + co_qualname of the base class).
 _LLAMA_RUNTIME = {
@@ -397,7 +402,11 @@ _LLAMA_RUNTIME = {
     "query_engine": ("llama_index.core.base.base_query_engine.BaseQueryEngine",),
     "retriever": ("llama_index.core.base.base_retriever.BaseRetriever",),
     "chat_engine": ("llama_index.core.chat_engine.types.BaseChatEngine",),
+    "extractor": ("llama_index.core.extractors.interface.BaseExtractor",),
 }
+# Methods defined on a subclass of the kind's base, where the runtime sees them.
+_LLAMA_RUNTIME_OWN = {m: [f"llama_index.core.llms.function_calling.FunctionCallingLLM.{m}"]
+                      for m in ("chat_with_tools", "stream_chat_with_tools")}
 _LLAMA_SETTINGS = {"llm": "llama_index.core.Settings.llm",
                    "embedding": "llama_index.core.Settings.embed_model"}
 # Every sync method name -> its twin (one name has one twin whatever the kind).
@@ -413,11 +422,119 @@ for _sync, _async in LLAMA_TWINS.items():
         if _kind in _LLAMA_SETTINGS:
             _methods_of.append(f"{_LLAMA_SETTINGS[_kind]}.{_sync}")
         _runtime_of += [f"{r}.{_sync}" for r in _LLAMA_RUNTIME[_kind]]
+    _runtime_of += _LLAMA_RUNTIME_OWN.get(_sync, [])
     _add(
         "WFA110", "sdk",
         f"await the async twin .{_async}(...) instead of .{_sync}(...)",
         methods=_methods_of, runtime=_runtime_of, twin=_async,
     )
+# --- WFA110: LlamaIndex ingestion, readers, pipelines and query transforms -------------------
+# Index classes whose construction from nodes embeds them or asks an LLM (SummaryIndex and the
+# simple keyword tables only store nodes): sub-package of llama_index.core.indices -> class.
+_LLAMA_BUILDERS = {
+    "vector_store": "VectorStoreIndex", "property_graph": "PropertyGraphIndex",
+    "knowledge_graph": "KnowledgeGraphIndex", "keyword_table": "KeywordTableIndex",
+    "tree": "TreeIndex", "document_summary": "DocumentSummaryIndex",
+    "multi_modal": "MultiModalVectorStoreIndex",
+}
+_LLAMA_BUILDER_PATHS = [
+    path for sub, cls in _LLAMA_BUILDERS.items() for path in (
+        f"llama_index.core.{cls}", f"llama_index.core.indices.{cls}",
+        f"llama_index.core.indices.{sub}.{cls}", f"llama_index.core.indices.{sub}.base.{cls}")
+]
+# Constructors that only do that work on the nodes (or objects) they are given: called with
+# none, or with an empty literal, they build an empty index and block nothing.
+NODE_BUILDERS: frozenset[str] = frozenset(_LLAMA_BUILDER_PATHS)
+_add(
+    "WFA110", "sdk-thread",
+    "await asyncio.to_thread(VectorStoreIndex.from_documents, docs): use_async=True does not "
+    "help, it waits on the calling thread for a second event loop; or build the index empty and "
+    "await index.ainsert_nodes(await pipeline.arun(documents=docs))",
+    methods=[f"{p}.from_documents" for p in _LLAMA_BUILDER_PATHS],
+    runtime=["llama_index.core.indices.base.BaseIndex.from_documents"],
+)
+_add(
+    "WFA110", "sdk-thread",
+    "await asyncio.to_thread(VectorStoreIndex, nodes), or build the index empty and await "
+    "index.ainsert_nodes(nodes)",
+    methods=_LLAMA_BUILDER_PATHS,
+    runtime=[f"llama_index.core.indices.{sub}.base.{cls}.__init__" for sub, cls in _LLAMA_BUILDERS.items()
+             if cls != "KeywordTableIndex"]
+    + ["llama_index.core.indices.keyword_table.base.BaseKeywordTableIndex.__init__"],
+)
+# SimpleDirectoryReader.aload_data is no full twin: it still opens plain-text files and reads
+# every file's metadata on the loop thread.
+_SDR = "llama_index.core.readers.file.base.SimpleDirectoryReader"
+_ctor(_SDR, "llama_index.core.SimpleDirectoryReader", "llama_index.core.readers.SimpleDirectoryReader",
+      "llama_index.core.readers.file.base.SimpleDirectoryReader")
+_add(
+    "WFA110", "sdk-thread",
+    "await asyncio.to_thread(reader.load_data): aload_data still opens plain-text files and "
+    "reads their metadata on the loop thread",
+    methods=_methods(_SDR, "load_data load_resource load_resources"),
+    runtime=[f"{_SDR}.load_data", f"{_SDR}.load_resource",
+             "llama_index.core.readers.base.ResourcesReaderMixin.load_resources"],
+)
+# Module-level, but matched as names only: the runtime never patches a library's functions.
+_add(
+    "WFA110", "sdk",
+    "await arun_transformations(...) (llama_index.core.ingestion) instead of run_transformations(...)",
+    methods=["llama_index.core.ingestion.run_transformations",
+             "llama_index.core.ingestion.pipeline.run_transformations"],
+    runtime=["llama_index.core.ingestion.pipeline.run_transformations"],
+    twin="llama_index.core.ingestion.arun_transformations",
+)
+_INGESTION = "llama_index.core.ingestion.pipeline.IngestionPipeline"
+_QUERY_PIPELINE = "llama_index.core.query_pipeline.query.QueryPipeline"
+_ctor(_INGESTION, "llama_index.core.ingestion.IngestionPipeline", _INGESTION)
+_ctor(_QUERY_PIPELINE, "llama_index.core.query_pipeline.QueryPipeline", _QUERY_PIPELINE)
+for _sync, _types in (("run", (_INGESTION, _QUERY_PIPELINE)), ("run_multi", (_QUERY_PIPELINE,)),
+                      ("run_with_intermediates", (_QUERY_PIPELINE,))):
+    _add(
+        "WFA110", "sdk",
+        f"await the async twin .a{_sync}(...) instead of .{_sync}(...)",
+        methods=[f"{t}.{_sync}" for t in _types], runtime=[f"{t}.{_sync}" for t in _types],
+        twin=f"a{_sync}",
+    )
+# Every sync complete/chat of an LLM class runs inside LlamaIndex's callback wrapper: the frame
+# the runtime sees for an integration's own complete() (OpenAI.complete is no frame name the
+# catalog can list).
+_LLM_CALLBACKS = "llama_index.core.llms.callbacks"
+_add(
+    "WFA110", "sdk",
+    "await the LLM's async twin (acomplete, astream_complete) instead of the sync call",
+    runtime=[f"{_LLM_CALLBACKS}.llm_completion_callback.<locals>.wrap.<locals>.wrapped_llm_predict",
+             f"{_LLM_CALLBACKS}.llm_completion_callback.<locals>.wrap.<locals>.wrapped_llm_predict.<locals>.wrapped_gen"],
+)
+_add(
+    "WFA110", "sdk",
+    "await the LLM's async twin (achat, astream_chat) instead of the sync call",
+    runtime=[f"{_LLM_CALLBACKS}.llm_chat_callback.<locals>.wrap.<locals>.wrapped_llm_chat",
+             f"{_LLM_CALLBACKS}.llm_chat_callback.<locals>.wrap.<locals>.wrapped_llm_chat.<locals>.wrapped_gen"],
+)
+# CustomLLM's async methods fall back on the sync ones: awaiting them blocks just the same.
+_CUSTOM_LLM = "llama_index.core.llms.custom.CustomLLM"
+_add(
+    "WFA110", "sdk-thread",
+    "override acomplete / achat of the CustomLLM subclass with a real async implementation, or "
+    "await asyncio.to_thread(llm.complete, prompt): CustomLLM's async methods call the sync ones "
+    "on the loop thread",
+    runtime=[f"{_CUSTOM_LLM}.acomplete", f"{_CUSTOM_LLM}.achat",
+             f"{_CUSTOM_LLM}.astream_complete.<locals>.gen", f"{_CUSTOM_LLM}.astream_chat.<locals>.gen"],
+)
+# Query transforms that ask an LLM (HyDE, decompose); none has an async run.
+_TRANSFORMS = "llama_index.core.indices.query.query_transform"
+_LLM_TRANSFORMS = [f"{_TRANSFORMS}.base.{c}" for c in
+                   ("HyDEQueryTransform", "DecomposeQueryTransform", "StepDecomposeQueryTransform")]
+for _t in _LLM_TRANSFORMS:
+    _ctor(_t, _t, _t.replace(".base.", "."))
+_add(
+    "WFA110", "sdk-thread",
+    "await asyncio.to_thread(transform.run, query): a query transform has no async twin",
+    methods=[f"{t}.run" for t in _LLM_TRANSFORMS],
+    runtime=[f"{_TRANSFORMS}.base.BaseQueryTransform.run"],
+)
+
 _add(
     "WFA110", "sdk",
     "use openai.AsyncOpenAI (or AsyncAzureOpenAI) and await the same call",

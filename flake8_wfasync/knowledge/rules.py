@@ -261,7 +261,14 @@ async def derive(pw, salt):
         "WFA110", "call", "Synchronous SDK or LLM client call in a coroutine",
         "LlamaIndex LLMs, embeddings, query engines and retrievers, the sync OpenAI and "
         "Anthropic clients, boto3 and docker wait on the network on the loop thread; most have "
-        "an async twin.",
+        "an async twin. Building a LlamaIndex index from documents or nodes "
+        "(VectorStoreIndex.from_documents, VectorStoreIndex(nodes)) embeds them, and "
+        "use_async=True does not help: it runs the embedding on a second event loop and waits "
+        "for it on the calling thread. Ingestion (IngestionPipeline.run, run_transformations), "
+        "SimpleDirectoryReader.load_data, query pipelines, metadata extractors and the HyDE and "
+        "decompose query transforms block too. Where no full async twin exists "
+        "(SimpleDirectoryReader.aload_data still reads plain-text files on the loop thread), the "
+        "advice is asyncio.to_thread.",
         """\
 from llama_index.llms.openai import OpenAI
 

@@ -173,3 +173,26 @@ def test_match_runtime_frame_names():
     assert match_runtime_frame("smtplib", "SMTP.sendmail").code == "WFA105"
     assert match_runtime_frame("asyncio.events", "Handle._run") is None
     assert match_runtime_frame("myapp", "get") is None
+
+
+def test_llama_index_runtime_names():
+    """Names as llama-index-core 0.14 shows them in a stack (module + co_qualname)."""
+    def code(module, qualname):
+        entry = match_runtime_frame(module, qualname)
+        return (entry.code, entry.twin) if entry is not None else None
+
+    assert code("llama_index.core.indices.base", "BaseIndex.from_documents") == ("WFA110", None)
+    assert code("llama_index.core.indices.vector_store.base", "VectorStoreIndex.__init__") == ("WFA110", None)
+    assert code("llama_index.core.readers.file.base", "SimpleDirectoryReader.load_data") == ("WFA110", None)
+    assert code("llama_index.core.ingestion.pipeline", "IngestionPipeline.run") == ("WFA110", "arun")
+    assert code("llama_index.core.ingestion.pipeline", "run_transformations") == (
+        "WFA110", "llama_index.core.ingestion.arun_transformations")
+    assert code("llama_index.core.base.base_retriever", "BaseRetriever.retrieve") == ("WFA110", "aretrieve")
+    assert code("llama_index.core.llms.callbacks",
+                "llm_completion_callback.<locals>.wrap.<locals>.wrapped_llm_predict")[0] == "WFA110"
+    fallback = match_runtime_frame("llama_index.core.llms.custom", "CustomLLM.acomplete")
+    assert fallback.code == "WFA110" and "to_thread(llm.complete" in fallback.advice
+    # The async twins themselves are no blocking frames.
+    assert code("llama_index.core.ingestion.pipeline", "IngestionPipeline.arun") is None
+    assert code("llama_index.core.llms.callbacks",
+                "llm_completion_callback.<locals>.wrap.<locals>.wrapped_async_llm_predict") is None

@@ -42,7 +42,7 @@ def test_every_kind_method_is_in_the_catalog_with_its_twin():
 
 
 def test_the_finding_carries_the_twin_and_the_advice_names_it():
-    (f,) = findings("""\
+    built, f = findings("""\
         from llama_index.core import VectorStoreIndex
 
 
@@ -53,6 +53,9 @@ def test_the_finding_carries_the_twin_and_the_advice_names_it():
     assert (f.code, f.twin, f.qualname) == ("WFA110", "aquery",
                                             "llama_index.core.base.base_query_engine.BaseQueryEngine.query")
     assert f.advice == "use await engine.aquery(q)"
+    # Building the index embeds the documents: no full twin, so the build goes to a thread.
+    assert (built.line, built.code, built.twin) == (5, "WFA110", None)
+    assert built.advice == "use await asyncio.to_thread(VectorStoreIndex.from_documents, docs)"
 
 
 def test_conversions_follow_the_kind():
@@ -140,3 +143,41 @@ def test_async_counterparts_are_not_flagged():
             return a, b
         """
     assert findings(src) == []
+
+
+def test_index_constructors_block_only_when_given_nodes():
+    src = """\
+        from llama_index.core import VectorStoreIndex
+        from llama_index.core.indices.property_graph import PropertyGraphIndex
+
+
+        async def go(nodes, store, objs, args):
+            VectorStoreIndex(nodes)
+            PropertyGraphIndex(nodes=nodes)
+            VectorStoreIndex(objects=objs)
+            VectorStoreIndex(*args)
+            VectorStoreIndex([])
+            VectorStoreIndex(nodes=(), objects=None)
+            VectorStoreIndex(storage_context=store)
+            return VectorStoreIndex.from_vector_store(store)
+        """
+    assert [(f.line, f.code) for f in findings(src)] == [(6, "WFA110"), (7, "WFA110"), (8, "WFA110"), (9, "WFA110")]
+
+
+def test_ingestion_twins_and_readers():
+    src = """\
+        from llama_index.core import SimpleDirectoryReader
+        from llama_index.core.ingestion import IngestionPipeline, run_transformations
+
+
+        async def go(path, docs, tfs):
+            reader = SimpleDirectoryReader(path)
+            reader.load_data()
+            IngestionPipeline(transformations=tfs).run(documents=docs)
+            run_transformations(docs, tfs)
+        """
+    got = findings(src)
+    assert [(f.line, f.twin) for f in got] == [
+        (7, None), (8, "arun"), (9, "llama_index.core.ingestion.arun_transformations")]
+    assert got[0].advice == "use await asyncio.to_thread(reader.load_data)"
+    assert got[1].advice == "use await IngestionPipeline(transformations=tfs).arun(documents=docs)"
