@@ -103,6 +103,9 @@ class ModuleGraph:
         # (coroutine ctx, call, callee, owner of the call) waiting for the end of the pass.
         self.pending: list[tuple[FunctionContext, cst.Call, LocalDef, Owner]] = []
         self.pending_ext: list[tuple[FunctionContext, cst.Call, str, Owner]] = []
+        # Calls of a coroutine to its own sync twin (``self.complete`` in ``acomplete``): the
+        # class whose coroutine to override, by call; one finding per call.
+        self.fallbacks: dict[int, str] = {}
         # The scope each coroutine call was made in: its arguments are read there.
         self.scopes: dict[int, Scope | None] = {}
         self._positions: Positions | None = None
@@ -124,6 +127,14 @@ class ModuleGraph:
             self.pending.append((ctx, call, target, owner))
             self.scopes[id(call)] = scope
 
+    def fallback_call(self, ctx: FunctionContext, call: cst.Call, target: LocalDef, owner: Owner,
+                      scope: Scope | None, overrider: str) -> None:
+        """``self.complete(...)`` in ``acomplete``, reaching ``target`` (the class's own twin or
+        a subclass's override); ``overrider`` is the class that should override the coroutine."""
+        self.fallbacks.setdefault(id(call), overrider)
+        self.pending.append((ctx, call, target, owner))
+        self.scopes[id(call)] = scope
+
     def external_call(self, ctx: FunctionContext, call: cst.Call, qualname: str, owner: Owner,
                       scope: Scope | None = None) -> None:
         node = self.by_ctx.get(id(ctx))
@@ -143,13 +154,20 @@ class ModuleGraph:
         self._link()
         an = self.an
         touched: dict[int, FunctionContext] = {}
+        reported: set[int] = set()
         for ctx, call, target, owner in self.pending:
+            if id(call) in reported:
+                continue  # a fallback already reported through the class's twin or a subclass's
             node = self.nodes.get(id(target.node))
             if node is None or node.chain is None:
                 continue
             chain = self._chain_for(node, call, target)
             if chain is None:
                 continue  # the call's arguments fail every guard on the way to a blocking call
+            overrider = self.fallbacks.get(id(call))
+            if overrider is not None:
+                self.fallbacks[id(call)] = target.cls.name if target.cls is not None else overrider
+                reported.add(id(call))
             self._report(ctx, call, owner, _display(target), chain)
             touched[id(ctx)] = ctx
         index = an.index
@@ -236,6 +254,11 @@ class ModuleGraph:
     def _report(self, ctx: FunctionContext, call: cst.Call, owner: Owner, display: str, chain: Chain) -> None:
         an = self.an
         fix, _ = an.fix_for(call, display, "WFA201", None, ctx)
+        overrider = self.fallbacks.get(id(call))
+        if overrider is not None:
+            own = ctx.cls is not None and ctx.cls.name == overrider
+            fix = (f"{'give' if own else 'override'} {ctx.name} {'' if own else f'in {overrider} '}"
+                   f"a real async implementation, or {fix}")
         text = chain_text(chain, self.module_name, an.path)
         msg = RULES["WFA201"].message.format(call=an.call_text(call), where=ctx.where, chain=text, fix=fix)
         an.add(ctx, "WFA201", call, owner, msg, display, fix, None)

@@ -161,6 +161,41 @@ def _literal_data(call: cst.Call) -> bool:
             and type(first.value) in (cst.SimpleString, cst.ConcatenatedString))
 
 
+def _sync_twin(name: str) -> str | None:
+    """The sync method an async one is named after: ``acomplete`` -> ``complete``,
+    ``_aretrieve`` -> ``_retrieve``."""
+    private = name.startswith("_") and not name.startswith("__")
+    bare = name[1:] if private else name
+    if len(bare) < 2 or bare[0] != "a" or not bare[1].isalpha():
+        return None
+    return ("_" if private else "") + bare[1:]
+
+
+def _is_self(node: cst.BaseExpression, fn: cst.FunctionDef | None) -> bool:
+    if type(node) is not cst.Name or fn is None or not fn.params.params:
+        return False
+    return node.value == fn.params.params[0].name.value
+
+
+def _method_lookup(cls: ClassInfo, name: str, depth: int = 0) -> tuple[cst.FunctionDef, ClassInfo] | None:
+    """The def ``self.<name>`` reaches in ``cls`` (its own first, then its bases of the module)."""
+    m = cls.methods.get(name)
+    if m is not None:
+        return m, cls
+    if depth < 8:
+        for base in cls.local_bases:
+            found = _method_lookup(base, name, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _inherits(cls: ClassInfo, base: ClassInfo, depth: int = 0) -> bool:
+    if cls is base:
+        return True
+    return depth < 8 and any(_inherits(b, base, depth + 1) for b in cls.local_bases)
+
+
 _EMPTY = (cst.List, cst.Tuple)
 
 
@@ -377,6 +412,11 @@ class Walker:
             if init is not None and init.asynchronous is None and not line_mode and id(call) not in ctx.awaited:
                 self.call_graph().local_call(ctx, call, LocalDef(init, "__init__", False, target), owner, scope)
             return
+        if (type(func) is cst.Attribute and ctx.cls is not None and not line_mode
+                and (target is None or isinstance(target, LocalDef)) and id(call) not in ctx.awaited
+                and attr == _sync_twin(ctx.name) and _is_self(func.value, ctx.fn)):
+            self._fallback(call, target, scope, ctx, owner)
+            return
         if isinstance(target, LocalDef):
             ctx.local_calls.append(target)
             if target.is_async or id(call) in ctx.awaited:
@@ -410,6 +450,31 @@ class Walker:
                     self.call_graph().external_call(ctx, call, q, owner, scope)
                 else:
                     self._blocking(call, q, scope, ctx, owner)
+
+    def _fallback(self, call: cst.Call, target: object, scope: Scope, ctx: FunctionContext, owner: Owner) -> None:
+        """``async def acomplete(self, ...): return self.complete(...)``: the coroutine runs its
+        sync twin on the loop, so it blocks whenever that twin does: the class's own, or the
+        override of a subclass of this module that keeps the fallback. Reported on evidence
+        only: a twin that is abstract, or inherited from a library, blocks nothing in sight."""
+        cls = ctx.cls
+        assert cls is not None and type(call.func) is cst.Attribute
+        sync = call.func.attr.value
+        graph = self.call_graph()
+        if isinstance(target, LocalDef):
+            ctx.local_calls.append(target)
+            if not target.is_async:
+                graph.fallback_call(ctx, call, target, owner, scope, cls.name)
+        module_scope = self.module_scope
+        for sub in module_scope.names.values() if module_scope is not None else ():
+            if type(sub) is not ClassInfo or sub is cls:
+                continue
+            twin = _method_lookup(sub, sync)
+            coroutine = _method_lookup(sub, ctx.name)
+            # The subclass overrides the sync twin and inherits this very coroutine.
+            if (twin is not None and coroutine is not None and coroutine[1] is cls and twin[1] is not cls
+                    and twin[0].asynchronous is None and _inherits(twin[1], cls)):
+                graph.fallback_call(ctx, call, LocalDef(twin[0], sync, False, twin[1]), owner, scope,
+                                    sub.name)
 
     def _inline(self, d: LocalDef, scope: Scope, ctx: FunctionContext) -> None:
         """A nested def or lambda the coroutine calls runs on the loop too."""

@@ -313,7 +313,15 @@ async def go():
     _r(
         "WFA201", "chain", "Call to a project function that blocks",
         "A sync helper of the project that blocks (directly or further down) blocks the loop just "
-        "the same when a coroutine calls it.",
+        "the same when a coroutine calls it. That includes an async method that falls back on "
+        "its sync twin (async def acomplete(self, ...): return self.complete(...), "
+        "_aretrieve calling self._retrieve): it blocks whenever the twin does, the class's own "
+        "or the override of a subclass in the same module that keeps the fallback; the message "
+        "names the class to give a real async implementation. It is reported on evidence only: "
+        "a twin that is abstract, or inherited from a library, blocks nothing in sight, and base "
+        "classes such as LlamaIndex's BaseRetriever and CustomLLM fall back on purpose so that "
+        "every subclass has a working async method (the runtime detector names CustomLLM's "
+        "fallback when it blocks).",
         """\
 import requests
 
@@ -324,6 +332,14 @@ def load(url):
 
 async def step_body(url):
     return load(url)
+
+
+class Source:
+    def fetch(self, url):
+        return requests.get(url).json()
+
+    async def afetch(self, url):
+        return self.fetch(url)
 """,
         """\
 import asyncio
@@ -337,6 +353,14 @@ def load(url):
 
 async def step_body(url):
     return await asyncio.to_thread(load, url)
+
+
+class Source:
+    def fetch(self, url):
+        return requests.get(url).json()
+
+    async def afetch(self, url):
+        return await asyncio.to_thread(self.fetch, url)
 """,
         "await asyncio.to_thread(helper, ...) or make the helper async",
         message="{call} blocks the event loop in {where} through {chain}: {fix}",
