@@ -396,7 +396,7 @@ LLAMA_KINDS: dict[str, tuple[str, tuple[str, ...], dict[str, str]]] = {
 }
 # Where the runtime sees each kind's methods run (module + co_qualname of the base class).
 _LLAMA_RUNTIME = {
-    "llm": ("llama_index.core.llms.llm.LLM", "llama_index.core.base.llms.base.BaseLLM"),
+    "llm": ("llama_index.core.llms.llm.LLM",),
     "embedding": ("llama_index.core.base.embeddings.base.BaseEmbedding",),
     "index": ("llama_index.core.indices.base.BaseIndex",),
     "query_engine": ("llama_index.core.base.base_query_engine.BaseQueryEngine",),
@@ -404,9 +404,24 @@ _LLAMA_RUNTIME = {
     "chat_engine": ("llama_index.core.chat_engine.types.BaseChatEngine",),
     "extractor": ("llama_index.core.extractors.interface.BaseExtractor",),
 }
-# Methods defined on a subclass of the kind's base, where the runtime sees them.
-_LLAMA_RUNTIME_OWN = {m: [f"llama_index.core.llms.function_calling.FunctionCallingLLM.{m}"]
-                      for m in ("chat_with_tools", "stream_chat_with_tools")}
+# Methods the runtime sees under other names. An LLM's complete and chat are abstract on the
+# base class: every integration's own runs inside LlamaIndex's sync callback wrapper, the one
+# frame all of them share. Tool calling is FunctionCallingLLM's; VectorStoreIndex overrides
+# some index methods.
+_LLM_CALLBACKS = "llama_index.core.llms.callbacks"
+_PREDICT = f"{_LLM_CALLBACKS}.llm_completion_callback.<locals>.wrap.<locals>.wrapped_llm_predict"
+_CHAT = f"{_LLM_CALLBACKS}.llm_chat_callback.<locals>.wrap.<locals>.wrapped_llm_chat"
+# LLM methods with no frame on the base class LLM.
+_LLM_ABSTRACT = frozenset({"complete", "chat", "stream_complete", "stream_chat", "chat_with_tools",
+                           "stream_chat_with_tools"})
+_LLAMA_RUNTIME_OWN = {
+    "complete": [_PREDICT], "chat": [_CHAT],
+    "stream_complete": [f"{_PREDICT}.<locals>.wrapped_gen"], "stream_chat": [f"{_CHAT}.<locals>.wrapped_gen"],
+    **{m: [f"llama_index.core.llms.function_calling.FunctionCallingLLM.{m}"]
+       for m in ("chat_with_tools", "stream_chat_with_tools", "predict_and_call")},
+    **{m: [f"llama_index.core.indices.vector_store.base.VectorStoreIndex.{m}"]
+       for m in ("insert_nodes", "delete_nodes", "delete_ref_doc")},
+}
 _LLAMA_SETTINGS = {"llm": "llama_index.core.Settings.llm",
                    "embedding": "llama_index.core.Settings.embed_model"}
 # Every sync method name -> its twin (one name has one twin whatever the kind).
@@ -421,7 +436,8 @@ for _sync, _async in LLAMA_TWINS.items():
         _methods_of += [f"{p}.*.{_sync}" for p in _prefixes]
         if _kind in _LLAMA_SETTINGS:
             _methods_of.append(f"{_LLAMA_SETTINGS[_kind]}.{_sync}")
-        _runtime_of += [f"{r}.{_sync}" for r in _LLAMA_RUNTIME[_kind]]
+        if not (_kind == "llm" and _sync in _LLM_ABSTRACT):
+            _runtime_of += [f"{r}.{_sync}" for r in _LLAMA_RUNTIME[_kind]]
     _runtime_of += _LLAMA_RUNTIME_OWN.get(_sync, [])
     _add(
         "WFA110", "sdk",
@@ -496,22 +512,6 @@ for _sync, _types in (("run", (_INGESTION, _QUERY_PIPELINE)), ("run_multi", (_QU
         methods=[f"{t}.{_sync}" for t in _types], runtime=[f"{t}.{_sync}" for t in _types],
         twin=f"a{_sync}",
     )
-# Every sync complete/chat of an LLM class runs inside LlamaIndex's callback wrapper: the frame
-# the runtime sees for an integration's own complete() (OpenAI.complete is no frame name the
-# catalog can list).
-_LLM_CALLBACKS = "llama_index.core.llms.callbacks"
-_add(
-    "WFA110", "sdk",
-    "await the LLM's async twin (acomplete, astream_complete) instead of the sync call",
-    runtime=[f"{_LLM_CALLBACKS}.llm_completion_callback.<locals>.wrap.<locals>.wrapped_llm_predict",
-             f"{_LLM_CALLBACKS}.llm_completion_callback.<locals>.wrap.<locals>.wrapped_llm_predict.<locals>.wrapped_gen"],
-)
-_add(
-    "WFA110", "sdk",
-    "await the LLM's async twin (achat, astream_chat) instead of the sync call",
-    runtime=[f"{_LLM_CALLBACKS}.llm_chat_callback.<locals>.wrap.<locals>.wrapped_llm_chat",
-             f"{_LLM_CALLBACKS}.llm_chat_callback.<locals>.wrap.<locals>.wrapped_llm_chat.<locals>.wrapped_gen"],
-)
 # CustomLLM's async methods fall back on the sync ones: awaiting them blocks just the same.
 _CUSTOM_LLM = "llama_index.core.llms.custom.CustomLLM"
 _add(
