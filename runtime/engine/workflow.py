@@ -161,6 +161,16 @@ class Workflow:
         if validate_resource_configs:
             self._check_resource_configs(plan)
         if validate_resources:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                pass
+            else:
+                raise RuntimeError(
+                    "validate(validate_resources=True) runs the resource factories in an event loop "
+                    "of its own, so it cannot be called from async code: use "
+                    "await asyncio.to_thread(workflow.validate, validate_resources=True)"
+                )
             errors = asyncio.run(resolution_errors(_resource_steps(plan), self.resource_manager))
             if errors:
                 raise WorkflowValidationError(

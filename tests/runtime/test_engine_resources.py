@@ -124,3 +124,12 @@ def test_a_config_is_checked_once_per_instance_and_read_once(tmp_path):
         return first, await flow.run(), await Sized(timeout=10).run()
 
     assert asyncio.run(main()) == (3, 3, 3)
+
+
+def test_validating_resources_from_async_code_says_how_to_do_it():
+    async def main():
+        with pytest.raises(RuntimeError, match=r"asyncio.to_thread\(workflow.validate, validate_resources=True\)"):
+            Mixed(timeout=10).validate(validate_resources=True)
+        return await asyncio.to_thread(Mixed(timeout=10).validate, validate_resources=True)
+
+    assert asyncio.run(main()) is False
