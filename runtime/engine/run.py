@@ -131,8 +131,17 @@ def _with_resources(run: Run, lane: Lane, invoke: Callable[..., Any]) -> Callabl
     definitions = lane.spec.resources
     loop, executor, mode = run.loop, lane.executor, lane.mode
 
+    wanted = [(definition.name, definition.resource) for definition in definitions]
+    made = manager.resources
+
     async def call(ev: Event) -> Any:
-        values = await resolve_step_resources(manager, definitions)
+        # Cached resources already made are read directly: what the manager would return.
+        values = {}
+        for param, resource in wanted:
+            if not resource.cache or resource.name not in made:
+                values = await resolve_step_resources(manager, definitions)
+                break
+            values[param] = made[resource.name]
         if mode == _ASYNC:
             return await invoke(ev, values)
         return await offload.in_thread(loop, executor, functools.partial(invoke, values=values), ev)
