@@ -6,6 +6,8 @@ cached resource (the default) is made once per workflow instance and shared by i
 and runs, keyed by the factory's qualified name; ``cache=False`` makes a fresh value for
 each step invocation (shared only by the parameters of that one invocation). A factory may
 itself take resources, the same way; a cycle is reported as a ValueError naming the chain.
+Concurrent invocations of a step resolve independently (the peer's manager shares its
+resolution state between them, and reports a concurrent first use as a cycle).
 A ResourceConfig reads a JSON file (once per process), optionally walks a dotted
 ``path_selector`` into it, and validates the result as the annotated pydantic model.
 
@@ -15,6 +17,7 @@ step's error (its retry policy and @catch_error handlers see it).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import json
@@ -245,66 +248,129 @@ class ResourceDefinition(BaseModel):
 
 class ResourceManager:
     """Makes and caches a workflow instance's resources (``Workflow(resource_manager=...)``
-    shares one between workflows, ``await manager.set(name, value)`` provides a value)."""
+    shares one between workflows, ``await manager.set(name, value)`` provides a value).
+
+    Unlike llama-index-workflows' manager, whose resolution state is shared by every caller,
+    each step invocation resolves on its own: a cached resource that another invocation is
+    making is awaited (its factory runs once), uncached values are not shared between
+    invocations, and only a real cycle is reported.
+    """
 
     def __init__(self) -> None:
         self.resources: dict[str, Any] = {}
-        self.resolving: list[str] = []
-        # Uncached values made during one resolution (one step invocation): shared by its parameters.
-        self.resolution_cache: dict[str, Any] = {}
-        self.resolution_depth = 0
+        # Cached resources being made, by name: the first caller makes it, the others await it.
+        self.pending: dict[str, asyncio.Future[Any]] = {}
+        self.scope: dict[str, Any] | None = None
 
     @contextmanager
     def resolution_scope(self) -> Iterator[None]:
-        self.resolution_depth += 1
+        """``get`` calls inside share the uncached values they make (as one step invocation does)."""
+        if self.scope is not None:
+            yield
+            return
+        self.scope = {}
         try:
             yield
         finally:
-            self.resolution_depth -= 1
-            if self.resolution_depth == 0:
-                self.resolution_cache.clear()
+            self.scope = None
 
     async def set(self, name: str, val: Any) -> None:
         self.resources[name] = val
 
     async def get(self, resource: ResourceDescriptor) -> Any:
-        if self.resolution_depth == 0:
-            with self.resolution_scope():
-                return await self._get(resource)
-        return await self._get(resource)
-
-    async def _get(self, resource: ResourceDescriptor) -> Any:
-        name = resource.name
-        if name in self.resolving:
-            chain = " -> ".join(self.resolving) + f" -> {name}"
-            raise ValueError(f"Circular resource dependency detected: {chain}")
-        if resource.cache and name in self.resources:
-            return self.resources[name]
-        if name in self.resolution_cache:
-            return self.resolution_cache[name]
-        self.resolving.append(name)
-        try:
-            value = await resource.resolve(self)
-            if resource.cache:
-                await self.set(name, value)
-            self.resolution_cache[name] = value
-            return value
-        finally:
-            if name in self.resolving:
-                self.resolving.remove(name)
+        scope = self.scope
+        return await Resolution(self, (), {} if scope is None else scope).get(resource)
 
     def get_all(self) -> dict[str, Any]:
         return self.resources
 
 
+class Resolution(ResourceManager):
+    """One chain of requests of one step invocation: what a factory's dependencies are
+    resolved through. It answers as the manager does (``get``, ``set``, ``resources``), and
+    keeps no state of its own beyond the chain and the invocation's uncached values."""
+
+    def __init__(self, manager: ResourceManager, chain: tuple[str, ...], scope: dict[str, Any]) -> None:  # noqa: D107
+        # No super().__init__(): the cache, the pending makes and the resources are the manager's.
+        self.manager = manager
+        self.chain = chain
+        self.scope = scope
+
+    @property  # type: ignore[override]
+    def resources(self) -> dict[str, Any]:
+        return self.manager.resources
+
+    @property  # type: ignore[override]
+    def pending(self) -> dict[str, asyncio.Future[Any]]:
+        return self.manager.pending
+
+    async def set(self, name: str, val: Any) -> None:
+        await self.manager.set(name, val)
+
+    def get_all(self) -> dict[str, Any]:
+        return self.manager.resources
+
+    async def get(self, resource: ResourceDescriptor) -> Any:
+        manager, chain, name = self.manager, self.chain, resource.name
+        if name in chain:
+            raise ValueError(f"Circular resource dependency detected: {' -> '.join((*chain, name))}")
+        if resource.cache and name in manager.resources:
+            return manager.resources[name]
+        if name in self.scope:
+            return self.scope[name]
+        future: asyncio.Future[Any] | None = None
+        if resource.cache:
+            loop = asyncio.get_running_loop()
+            pending = manager.pending.get(name)
+            # Only a request that holds no other resource half-made waits: two invocations
+            # entering a cycle at different points then each find it, instead of waiting on each other.
+            while pending is not None and not chain and pending.get_loop() is loop:
+                try:
+                    return await asyncio.shield(pending)
+                except asyncio.CancelledError:
+                    if not pending.cancelled():
+                        raise  # this request was cancelled, not the one making the resource
+                if name in manager.resources:
+                    return manager.resources[name]
+                pending = manager.pending.get(name)  # its maker was cancelled: make it here
+            if pending is None:
+                future = manager.pending[name] = loop.create_future()
+                future.add_done_callback(_retrieved)
+        try:
+            value = await resource.resolve(Resolution(manager, (*chain, name), self.scope))
+        except asyncio.CancelledError:
+            if future is not None:
+                future.cancel()
+            raise
+        except BaseException as exc:
+            if future is not None:
+                future.set_exception(exc)
+            raise
+        finally:
+            if future is not None and manager.pending.get(name) is future:
+                del manager.pending[name]
+        if resource.cache:
+            await manager.set(name, value)
+        if future is not None:
+            future.set_result(value)
+        self.scope[name] = value
+        return value
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    # A failure nobody else waited for is the caller's error already: not "never retrieved".
+    if not future.cancelled():
+        future.exception()
+
+
 async def resolve_step_resources(manager: ResourceManager, definitions: Iterable[ResourceDefinition]) -> dict[str, Any]:
     """The values of one step invocation's resource parameters, by parameter name."""
     values: dict[str, Any] = {}
-    with manager.resolution_scope():
-        for definition in definitions:
-            descriptor = definition.resource
-            descriptor.set_type_annotation(definition.type_annotation)
-            values[definition.name] = await manager.get(descriptor)
+    resolution = Resolution(manager, (), {})
+    for definition in definitions:
+        descriptor = definition.resource
+        descriptor.set_type_annotation(definition.type_annotation)
+        values[definition.name] = await resolution.get(descriptor)
     return values
 
 

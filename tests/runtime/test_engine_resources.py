@@ -133,3 +133,65 @@ def test_validating_resources_from_async_code_says_how_to_do_it():
         return await asyncio.to_thread(Mixed(timeout=10).validate, validate_resources=True)
 
     assert asyncio.run(main()) is False
+
+
+made: list[int] = []
+
+
+async def get_shared() -> dict:
+    made.append(1)
+    await asyncio.sleep(0.05)
+    return {"made": len(made)}
+
+
+fresh_made: list[int] = []
+
+
+async def get_fresh() -> dict:
+    fresh_made.append(1)
+    number = len(fresh_made)
+    await asyncio.sleep(0.01)
+    return {"id": number}
+
+
+class Item(Event):
+    i: int
+
+
+class Used(Event):
+    shared: int
+    fresh: int
+
+
+class Concurrent(Workflow):
+    @step
+    async def start(self, ctx: Context, ev: StartEvent) -> Item | None:
+        for i in range(4):
+            ctx.send_event(Item(i=i))
+        return None
+
+    @step(num_workers=4)
+    async def work(
+        self,
+        ev: Item,
+        shared: Annotated[dict, Resource(get_shared)],
+        fresh: Annotated[dict, Resource(get_fresh, cache=False)],
+        again: Annotated[dict, Resource(get_fresh, cache=False)],
+    ) -> Used:
+        assert fresh is again  # one invocation's parameters share an uncached value
+        return Used(shared=shared["made"], fresh=fresh["id"])
+
+    @step
+    async def gather(self, ctx: Context, ev: Used) -> StopEvent | None:
+        got = ctx.collect_events(ev, [Used] * 4)
+        return None if got is None else StopEvent(result=got)
+
+
+def test_concurrent_invocations_make_a_cached_resource_once_and_keep_uncached_ones_apart():
+    # llama-index-workflows reports the second concurrent request as a circular dependency.
+    made.clear()
+    fresh_made.clear()
+    used = result_of(Concurrent(timeout=10))
+    assert made == [1]
+    assert len({u.shared for u in used}) == 1
+    assert sorted(u.fresh for u in used) == [1, 2, 3, 4]
