@@ -373,7 +373,8 @@ class Run:
                 lane.announced = ev
             coro = self._work(lane, slot)
             if _TASK_CONTEXT_KW:
-                task = self.loop.create_task(coro, name=lane.task_name, context=lane.context)
+                # A copy per worker: what one worker sets (its retry info, a user's ContextVar) stays its own.
+                task = self.loop.create_task(coro, name=lane.task_name, context=lane.context.copy())
             else:  # pragma: no cover - Python 3.10
                 task = lane.context.run(self.loop.create_task, coro)
                 task.set_name(lane.task_name)

@@ -297,3 +297,53 @@ async def test_verbose_lines_go_to_the_runtime_verbose_logger_when_it_is_enabled
     assert "[start:0] started from StartEvent" in caplog.messages
     assert "[result] StopEvent(result=['returned', 'sent'])" in caplog.messages
     assert capsys.readouterr().out == ""
+
+
+class Item(Event):
+    i: int
+
+
+class Seen(Event):
+    i: int
+    retry_number: int
+
+
+class SiblingWorkers(Workflow):
+    """Worker 0 fails once, then holds its retried attempt open until worker 1, on its first
+    attempt, has read its own retry info."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.retrying = asyncio.Event()
+        self.checked = asyncio.Event()
+
+    @step
+    async def start(self, ctx: Context, ev: StartEvent) -> Item | None:
+        ctx.send_event(Item(i=0))
+        ctx.send_event(Item(i=1))
+        return None
+
+    @step(num_workers=2, retry_policy=retry_policy(wait=wait_fixed(0.01), stop=stop_after_attempt(2)))
+    async def work(self, ctx: Context, ev: Item) -> Seen:
+        if ev.i == 0:
+            if ctx.retry_info().retry_number == 0:
+                raise ConnectionError("once")
+            self.retrying.set()
+            await self.checked.wait()
+            return Seen(i=0, retry_number=ctx.retry_info().retry_number)
+        await self.retrying.wait()
+        seen = ctx.retry_info().retry_number
+        self.checked.set()
+        return Seen(i=1, retry_number=seen)
+
+    @step
+    async def gather(self, ctx: Context, ev: Seen) -> StopEvent | None:
+        got = ctx.collect_events(ev, [Seen, Seen])
+        return None if got is None else StopEvent(result=sorted((s.i, s.retry_number) for s in got))
+
+
+def test_a_workers_retry_info_is_its_own_not_its_siblings():
+    async def main():
+        return await SiblingWorkers(timeout=10).run()
+
+    assert asyncio.run(main()) == [(0, 1), (1, 0)]
