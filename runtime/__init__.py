@@ -37,6 +37,8 @@ from .engine.events import (
 )
 from .engine.handler import WorkflowHandler
 from .engine.resource import Resource, ResourceConfig, ResourceDefinition, ResourceDescriptor, ResourceManager
+from .engine.serializers import BaseSerializer, JsonPickleSerializer, JsonSerializer, PickleSerializer
+from .engine.store import DictState, InMemoryStateStore, StateStore
 from .engine.retry import (
     ConstantDelayRetryPolicy,
     ExponentialBackoffRetryPolicy,
@@ -82,6 +84,7 @@ if TYPE_CHECKING:
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "BaseSerializer",
     "BlockingCallWarning",
     "BlockingDetector",
     "BlockingReport",
@@ -90,11 +93,16 @@ __all__ = [
     "Context",
     "ContextSerdeError",
     "ContextStateError",
+    "DictState",
     "Event",
     "ExponentialBackoffRetryPolicy",
     "HumanResponseEvent",
+    "InMemoryStateStore",
     "InputRequiredEvent",
     "InternalDispatchEvent",
+    "JsonPickleSerializer",
+    "JsonSerializer",
+    "PickleSerializer",
     "Resource",
     "ResourceConfig",
     "ResourceDefinition",
@@ -115,6 +123,7 @@ __all__ = [
     "RetryInfo",
     "RetryPolicy",
     "StartEvent",
+    "StateStore",
     "step",
     "StepFailedEvent",
     "StepState",

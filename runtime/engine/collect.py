@@ -74,3 +74,15 @@ class Collection:
         self._have = {}
         self._missing = len(self._expected_copy)
         return batch
+
+    # -- saving and restoring (runtime.engine.snapshot) ----------------------------------------
+    def held(self) -> list[Any]:
+        """The events collected and not yet released, type by type in arrival order."""
+        return [ev for events in self._have.values() for ev in events]
+
+    def hold(self, events: list[Any]) -> None:
+        """Take back saved events; the next ``offer`` matches them against its expected list."""
+        for ev in events:
+            self._have.setdefault(type(ev), []).append(ev)
+        self._expected = None
+        self._expected_copy = []

@@ -1,14 +1,24 @@
-"""Context: what a step sees of its run (store, events, stream) and what the caller sees of it."""
+"""Context: what a step sees of its run (store, events, stream) and what the caller sees of it.
+
+``ctx.to_dict()`` saves it as plain data and ``Context.from_dict(workflow, data)`` restores it
+(runtime.engine.snapshot): the state, and for a run still going its queued, in-progress and
+collected events, which ``workflow.run(ctx=restored)`` picks up again.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextvars
+import threading
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .errors import ContextStateError
 from .events import Event
 from .retry import FIRST_ATTEMPT, RetryInfo
+from .serializers import BaseSerializer, JsonSerializer
+from .snapshot import Resumption, capture, restore, resumption_payload
 from .store import StateStore
 
 if TYPE_CHECKING:
@@ -37,10 +47,54 @@ class Context(Generic[StateT]):
     Give the same Context to several runs (``wf.run(ctx=ctx)``) to carry the store over.
     """
 
-    def __init__(self, workflow: Workflow) -> None:
+    def __init__(
+        self,
+        workflow: Workflow,
+        previous_context: dict[str, Any] | None = None,
+        serializer: BaseSerializer | None = None,
+    ) -> None:
         self._workflow = workflow
         self._store: StateStore | None = None
         self._run: Run | None = None
+        # A saved run that the next workflow.run(ctx=self) picks up (set by from_dict).
+        self._resume: Resumption | None = None
+        self._serializer = serializer or JsonSerializer()
+        if previous_context is not None:
+            state, self._resume = restore(previous_context, workflow._plan(), self._serializer)
+            self._store = StateStore(state)
+
+    # -- saving --------------------------------------------------------------------------
+    def to_dict(self, serializer: BaseSerializer | None = None, *, include_state: bool = True) -> dict[str, Any]:
+        """The context as JSON-ready data: the state and, while a run is going, the events it
+        has queued, in progress and collected. ``Context.from_dict`` restores it.
+
+        ``serializer`` writes the state values and events (default: the context's, a
+        JsonSerializer unless from_dict was given another). A value it cannot write raises
+        ValueError naming the state key; PickleSerializer writes any picklable value.
+        """
+        chosen = serializer or self._serializer
+        run = self._run
+        if run is not None and not run.finished and threading.get_ident() != run.loop_thread:
+            # A plain def step in a worker thread: read the run on its loop, between two callbacks.
+            return _on_loop(run.loop, lambda: self.to_dict(chosen, include_state=include_state))
+        state = self.store.to_dict(chosen) if include_state else {}
+        plan = self._workflow._plan()
+        if self._resume is not None:
+            return resumption_payload(self._resume, plan, state, chosen)
+        return capture(run, plan, state, chosen)
+
+    @classmethod
+    def from_dict(
+        cls, workflow: Workflow, data: dict[str, Any], serializer: BaseSerializer | None = None
+    ) -> Context[Any]:
+        """Rebuild a context ``to_dict`` saved, for ``workflow``. Run it with
+        ``workflow.run(ctx=restored)``: a run that was going when it was saved resumes where
+        it was (send it the events it waits for), else a new run starts with that state.
+
+        Raises ContextSerdeError when ``data`` is not a saved context of this workflow, or
+        its values cannot be read with ``serializer`` (the one it was saved with).
+        """
+        return cls(workflow, previous_context=data, serializer=serializer)
 
     # -- state -------------------------------------------------------------------------
     @property
@@ -59,11 +113,20 @@ class Context(Generic[StateT]):
         self.store.set_sync(key, value)
 
     def bind_run(self, run: Run) -> None:
-        """The engine's seam: ``Workflow.run`` hands the context the run it serves from now on."""
+        """The engine's seam: ``Workflow.run`` hands the context the run it serves from now on
+        (which resumes the saved run, if the context was restored with one)."""
         self._run = run
+        self._resume = None
+
+    def saved_run(self) -> Resumption | None:
+        """The engine's seam: the run a restored context holds, until a run resumes it."""
+        return self._resume
 
     @property
     def is_running(self) -> bool:
+        """Whether a run is going, or was going when this restored context was saved."""
+        if self._resume is not None:
+            return self._resume.is_running
         return self._run is not None and not self._run.finished
 
     def _live_run(self, what: str) -> Run:
@@ -128,3 +191,16 @@ class Context(Generic[StateT]):
     async def running_steps(self) -> list[str]:
         """Names of the steps with an invocation in progress."""
         return self._live_run("running_steps").running_steps()
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop, fn: Any) -> Any:
+    done: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+    def call() -> None:
+        try:
+            done.set_result(fn())
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            done.set_exception(exc)
+
+    loop.call_soon_threadsafe(call)
+    return done.result()

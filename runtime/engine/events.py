@@ -75,6 +75,9 @@ class Event(BaseModel):
                 continue
             if key in private:
                 BaseModel.__setattr__(self, key, value)
+            elif key == _EXTRAS and isinstance(value, dict):
+                # A dump read back (``model_validate(ev.model_dump())``): its extras come home.
+                extras.update(value)
             else:
                 extras[key] = value
         self.__dict__[_EXTRAS] = extras

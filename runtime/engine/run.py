@@ -39,6 +39,7 @@ from .events import (
 )
 from .handler import WorkflowHandler
 from .resource import resolve_step_resources
+from .snapshot import Resumption, restore_collection
 from .steps import StepSpec
 from .stream import EventStream
 from .validation import WorkflowPlan, receivers, takes
@@ -69,14 +70,16 @@ class Lane:
     """A step's queue and its workers, for one run."""
 
     __slots__ = (
-        "announced", "busy", "call", "context", "executor", "invoke", "keyword", "label", "limit", "mode", "name",
-        "queue", "slots", "spec", "task_name", "where", "workers",
+        "announced", "busy", "call", "context", "executor", "inflight", "invoke", "keyword", "label", "limit", "mode",
+        "name", "queue", "slots", "spec", "task_name", "where", "workers",
     )
 
     def __init__(self, run: Run, spec: StepSpec) -> None:
         self.name = spec.name
         self.spec = spec
         self.queue: deque[Event] = deque()
+        # The event each worker is handling, by worker: what a saved context replays.
+        self.inflight: dict[object, Event] = {}
         self.workers = 0
         self.busy = 0
         self.limit = spec.num_workers
@@ -226,6 +229,11 @@ class Run:
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self, start_event: Event) -> None:
+        self.start_clock()
+        self.deliver(start_event, self.routes[type(start_event)])
+
+    def start_clock(self) -> None:
+        """Attach the detector and the trace if asked for, and set the deadline."""
         detector = self._acquire_detector() if self.detect_blocking else None
         if self.detect_blocking or self.record_trace or trace.observed():
             # Started after the detector, whose first installation may take a moment.
@@ -234,7 +242,26 @@ class Run:
         if self.timeout is not None:
             self.deadline = self.loop.time() + self.timeout
             self._timer = self.loop.call_at(self.deadline, self._on_deadline)
-        self.deliver(start_event, self.routes[type(start_event)])
+
+    def resume(self, saved: Resumption) -> None:
+        """Start from a saved context: its collect buffers back in place, its queued and
+        in-progress events handed to their steps (no start event)."""
+        self.start_clock()
+        for step, buffers in saved.buffers.items():
+            for buffer_id, events in buffers.items():
+                self.collections[(step, buffer_id)] = restore_collection(events)
+        for step, events in saved.queues.items():
+            lane = self.lanes[step]
+            for ev in events:
+                self._push(lane, ev)
+
+    def pending_events(self) -> dict[str, list[Event]]:
+        """Events sent during this turn and not yet delivered, by receiving step."""
+        pending: dict[str, list[Event]] = {}
+        for ev, lanes, _ in self.outbox:
+            for lane in lanes:
+                pending.setdefault(lane.name, []).append(ev)
+        return pending
 
     def _close(self) -> None:
         self.finished = True
@@ -391,6 +418,8 @@ class Run:
         say = self.say
         internal = self.internal
         lineage = self.lineage
+        inflight = lane.inflight
+        me = object()
         streak = 0
         tracer = trace.WorkerTrace(self.trace, lane.name, _MODE_NAMES[lane.mode], slot) if self.trace is not None else None
         if tracer is not None and lane.mode == _THREAD:
@@ -410,6 +439,7 @@ class Run:
                 chain = lineage[id(ev)][1] if lineage is not None and id(ev) in lineage else None
                 token = current_lineage.set(chain) if chain is not None else None
                 lane.busy += 1
+                inflight[me] = ev
                 started = time.monotonic()
                 began = _clock() if tracer is not None else 0.0
                 result = _UNFINISHED
@@ -421,6 +451,7 @@ class Run:
                     result = await failures.recover(self, lane, ev, error, started, chain, slot)
                 finally:
                     lane.busy -= 1
+                    del inflight[me]
                     if token is not None:
                         current_lineage.reset(token)
                     if tracer is not None:

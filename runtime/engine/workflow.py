@@ -233,10 +233,12 @@ class Workflow:
                 "(result = await wf.run(...)), e.g. inside asyncio.run(main())"
             ) from None
         kwargs.pop("run_id", None)
-        first = self._start_event(plan, start_event, kwargs)
+        resume = ctx.saved_run() if ctx is not None else None
+        # A restored context of a run that was going resumes it: no start event.
+        first = None if resume is not None and resume.is_running else self._start_event(plan, start_event, kwargs)
         if ctx is None:
             ctx = Context(self)
-        elif ctx.is_running:
+        elif resume is None and ctx.is_running:
             raise WorkflowRuntimeError("this Context is in use by a run that has not finished")
         detect = self._detect_blocking
         run = Run(
@@ -249,7 +251,11 @@ class Workflow:
             record_trace=self._trace,
         )
         ctx.bind_run(run)
-        run.start(first)
+        if first is None:
+            assert resume is not None
+            run.resume(resume)
+        else:
+            run.start(first)
         return run.handler
 
     def _start_event(self, plan: WorkflowPlan, start_event: StartEvent | None, kwargs: dict[str, Any]) -> Event:
