@@ -180,9 +180,11 @@ class Context(Generic[StateT]):
         """Wait inside a step for the next ``event_type`` whose fields match ``requirements``.
 
         ``waiter_event`` (e.g. an InputRequiredEvent) is written to the stream once the
-        waiter is in place, so a caller answering it cannot be too early.
+        waiter is in place, so a caller answering it cannot be too early. A run resumed from
+        a saved context runs the step again up to here without writing ``waiter_event``
+        again (the caller saw it before the save), and takes an answer sent before it got here.
         """
-        return await self._live_run("wait_for_event").wait_for(event_type, waiter_event, requirements, timeout)
+        return await self._live_run("wait_for_event").wait_for(event_type, waiter_event, requirements, timeout, waiter_id)
 
     # -- caller side -------------------------------------------------------------------
     def stream_events(self) -> AsyncIterator[Event]:

@@ -39,7 +39,7 @@ from .events import (
 )
 from .handler import WorkflowHandler
 from .resource import resolve_step_resources
-from .snapshot import Resumption, restore_collection
+from .snapshot import Resumption, Wait, restore_collection
 from .steps import StepSpec
 from .stream import EventStream
 from .validation import WorkflowPlan, receivers, takes
@@ -213,6 +213,13 @@ class Run:
         self.collections: dict[tuple[str, str], Collection] = {}
         self.collect_lock = threading.Lock()
         self.waiters: dict[type, list[tuple[dict[str, Any], asyncio.Future[Event]]]] = {}
+        # Who waits in wait_for_event (what a saved context records); on a resumed run, the
+        # saved waits whose steps run again, the types they wait for, and answers that came
+        # before the step got back to its wait.
+        self.waits: list[Wait] = []
+        self.replayed_waits: set[tuple[str, str]] = set()
+        self.awaited: frozenset[type] = frozenset()
+        self.early: list[Event] = []
         self.loop_thread = threading.get_ident()
         self.say = verbose_output() if verbose else None
         # Publish StepStateChanged events: a stream with expose_internal=True asked for them.
@@ -247,6 +254,8 @@ class Run:
         """Start from a saved context: its collect buffers back in place, its queued and
         in-progress events handed to their steps (no start event)."""
         self.start_clock()
+        self.replayed_waits = {wait.key for wait in saved.waits}
+        self.awaited = frozenset(wait.event_type for wait in saved.waits)
         for step, buffers in saved.buffers.items():
             for buffer_id, events in buffers.items():
                 self.collections[(step, buffer_id)] = restore_collection(events)
@@ -550,7 +559,7 @@ class Run:
         if names:
             lanes = self.routes[kind] = tuple(self.lanes[n] for n in names)
             return lanes
-        if isinstance(ev, (StopEvent, InputRequiredEvent)) or kind in self.waiters:
+        if isinstance(ev, (StopEvent, InputRequiredEvent)) or kind in self.waiters or kind in self.awaited:
             return ()
         raise WorkflowRuntimeError(
             f"{origin} {kind.__name__}, but no step of {self.name} accepts {kind.__name__} "
@@ -568,6 +577,9 @@ class Run:
         if self.say is not None:
             self.say(f"[tick] add: {summary(ev)}" + (f" -> {target}" if target is not None else ""))
         if self.waiters and self._give_to_waiter(ev):
+            return
+        if not lanes and self.awaited and type(ev) in self.awaited:
+            self.early.append(ev)  # for a resumed step that has not reached its wait yet
             return
         if isinstance(ev, InputRequiredEvent):
             self.stream.put(ev)
@@ -639,22 +651,42 @@ class Run:
         waiter_event: Event | None,
         requirements: dict[str, Any] | None,
         timeout: float | None,
+        waiter_id: str | None = None,
     ) -> Any:
         if not self._on_loop_thread():
             raise WorkflowRuntimeError("wait_for_event() must be awaited on the event loop, in an async step")
+        requirements = requirements or {}
+        wait = Wait(current_step.get(), waiter_id or f"{event_type.__module__}.{event_type.__qualname__}", event_type)
+        replayed = wait.key in self.replayed_waits
+        if replayed:
+            # A step resumed from a saved context runs up to its wait again: the caller saw the
+            # waiter event the first time, and may have answered already.
+            self.replayed_waits.discard(wait.key)
+            early = self._early_answer(event_type, requirements)
+            if early is not None:
+                return early
         future: asyncio.Future[Event] = self.loop.create_future()
-        entry = (requirements or {}, future)
+        entry = (requirements, future)
         self.waiters.setdefault(event_type, []).append(entry)
-        if waiter_event is not None:
+        self.waits.append(wait)
+        if waiter_event is not None and not replayed:
             self.publish(waiter_event)
         try:
             return await asyncio.wait_for(future, timeout)
         finally:
+            self.waits.remove(wait)
             pending = self.waiters.get(event_type)
             if pending is not None and entry in pending:
                 pending.remove(entry)
                 if not pending:
                     del self.waiters[event_type]
+
+    def _early_answer(self, event_type: type[Event], requirements: dict[str, Any]) -> Event | None:
+        for i, ev in enumerate(self.early):
+            if type(ev) is event_type and all(getattr(ev, k, None) == v for k, v in requirements.items()):
+                del self.early[i]
+                return ev
+        return None
 
     def _give_to_waiter(self, ev: Event) -> bool:
         pending = self.waiters.get(type(ev))

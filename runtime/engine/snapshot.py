@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .collect import Collection
 from .errors import ContextSerdeError
 from .events import Event
-from .serializers import BaseSerializer
+from .serializers import BaseSerializer, find_qualified_name
 from .store import DictState, decode_state
 from .validation import WorkflowPlan, takes
 
@@ -40,6 +40,15 @@ class SavedAttempt(BaseModel):
     attempts: int = 0
 
 
+class SavedWaiter(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    waiter_id: str
+    # ``module.Class`` of the event waited for.
+    waiting_for_event: str
+    has_requirements: bool = False
+
+
 class SavedWorker(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -47,6 +56,8 @@ class SavedWorker(BaseModel):
     in_progress: list[SavedAttempt] = Field(default_factory=list)
     # collect_events buffers by buffer id ("" when the step gave none): events in arrival order.
     collected_events: dict[str, list[str]] = Field(default_factory=dict)
+    # The step's ctx.wait_for_event calls in progress (their events are in ``in_progress``).
+    collected_waiters: list[SavedWaiter] = Field(default_factory=list)
 
 
 class SavedContext(BaseModel):
@@ -58,6 +69,19 @@ class SavedContext(BaseModel):
     workers: dict[str, SavedWorker] = Field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Wait:
+    """A step waiting in ``ctx.wait_for_event``."""
+
+    step: str
+    waiter_id: str
+    event_type: type[Event]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.step, self.waiter_id)
+
+
 @dataclass
 class Resumption:
     """A saved run, decoded and checked, waiting for ``workflow.run(ctx=...)`` to resume it."""
@@ -66,6 +90,7 @@ class Resumption:
     # Per step: events to handle, the saved in-progress ones first; collect buffers by id.
     queues: dict[str, list[Event]] = field(default_factory=dict)
     buffers: dict[str, dict[str, list[Event]]] = field(default_factory=dict)
+    waits: list[Wait] = field(default_factory=list)
 
 
 def capture(run: Run | None, plan: WorkflowPlan, state: dict[str, Any], serializer: BaseSerializer) -> dict[str, Any]:
@@ -84,6 +109,9 @@ def capture(run: Run | None, plan: WorkflowPlan, state: dict[str, Any], serializ
             held = collection.held()
             if held and step in workers:
                 workers[step].collected_events[buffer_id] = [_encode(ev, serializer) for ev in held]
+        for wait in run.waits:
+            if wait.step in workers:
+                workers[wait.step].collected_waiters.append(_waiter(wait))
     return SavedContext(state=state, is_running=live, workers=workers).model_dump(mode="json")
 
 
@@ -92,6 +120,8 @@ def resumption_payload(resume: Resumption, plan: WorkflowPlan, state: dict[str, 
     workers = {name: SavedWorker() for name in plan.steps}
     for name, events in resume.queues.items():
         workers[name].queue = [_attempt(ev, serializer) for ev in events]
+    for wait in resume.waits:
+        workers[wait.step].collected_waiters.append(_waiter(wait))
     for name, buffers in resume.buffers.items():
         workers[name].collected_events = {
             buffer_id: [_encode(ev, serializer) for ev in events] for buffer_id, events in buffers.items()
@@ -104,6 +134,11 @@ def _encode(ev: Event, serializer: BaseSerializer) -> str:
         return serializer.serialize(ev)
     except ValueError as exc:
         raise ContextSerdeError(f"cannot save the event {type(ev).__name__}: {exc}") from exc
+
+
+def _waiter(wait: Wait) -> SavedWaiter:
+    kind = wait.event_type
+    return SavedWaiter(waiter_id=wait.waiter_id, waiting_for_event=f"{kind.__module__}.{kind.__name__}")
 
 
 def _attempt(ev: Event, serializer: BaseSerializer) -> SavedAttempt:
@@ -162,6 +197,14 @@ def restore(data: Any, plan: WorkflowPlan, serializer: BaseSerializer) -> tuple[
         }
         if buffers:
             resume.buffers[name] = buffers
+        for waiter in worker.collected_waiters:
+            try:
+                kind = find_qualified_name(waiter.waiting_for_event)
+            except ValueError as exc:
+                raise ContextSerdeError(f"{where}: step {name!r} waits for an event that cannot be found: {exc}") from exc
+            if not (isinstance(kind, type) and issubclass(kind, Event)):
+                raise ContextSerdeError(f"{where}: step {name!r} waits for {waiter.waiting_for_event}, not an Event")
+            resume.waits.append(Wait(name, waiter.waiter_id, kind))
     return state, resume
 
 
