@@ -145,7 +145,11 @@ class PickleSerializer(JsonSerializer):
         try:
             return super().serialize(value)
         except ValueError:
+            pass
+        try:
             return base64.b64encode(pickle.dumps(value)).decode("ascii")
+        except Exception as exc:  # noqa: BLE001 - pickling fails with TypeError, PicklingError, ...
+            raise ValueError(f"Failed to serialize value: {type(value)}: neither JSON nor pickle can write it ({exc})") from exc
 
     def deserialize(self, value: str) -> Any:
         try:

@@ -132,8 +132,8 @@ def resumption_payload(resume: Resumption, plan: WorkflowPlan, state: dict[str, 
 def _encode(ev: Event, serializer: BaseSerializer) -> str:
     try:
         return serializer.serialize(ev)
-    except ValueError as exc:
-        raise ContextSerdeError(f"cannot save the event {type(ev).__name__}: {exc}") from exc
+    except ValueError as exc:  # ValueError, as for a state value (the peer's class here)
+        raise ValueError(f"Failed to serialize the event {type(ev).__name__}: {exc}") from exc
 
 
 def _waiter(wait: Wait) -> SavedWaiter:
