@@ -18,7 +18,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, SerializeAsAny, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, SerializeAsAny, WithJsonSchema, model_serializer
 
 _EXTRAS = "_data"
 
@@ -207,7 +207,10 @@ def _exception_record(error: BaseException) -> dict[str, str]:
 
 
 # An exception carried by an event: the live object in the run, its type and message in JSON.
-CarriedException = Annotated[Exception, PlainSerializer(_exception_record, return_type=dict[str, str])]
+# Its JSON schema says nothing (any value), as the peer's does.
+CarriedException = Annotated[
+    Exception, PlainSerializer(_exception_record, return_type=dict[str, str]), WithJsonSchema({})
+]
 
 
 class WorkflowTimedOutEvent(StopEvent):
