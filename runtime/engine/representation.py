@@ -4,17 +4,21 @@ The same nodes and edges as llama-index-workflows' ``workflows.representation``:
 step, per event type a step accepts or returns, and an ``external_step`` node when a step
 asks for human input; an edge from each event to the steps that accept it, from each step
 to the events it returns, and through ``external_step`` from an InputRequiredEvent to the
-HumanResponseEvent that answers it. runtime.engine.drawing draws it.
+HumanResponseEvent that answers it; a node per resource a step takes (and per resource
+config), with an edge from the step labelled with its parameter and from a resource to
+those its factory takes. runtime.engine.drawing draws it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from .events import Event, HumanResponseEvent, InputRequiredEvent, StopEvent
+from .resource import ConfigResource, FactoryResource, ResourceDescriptor, config_data
 
 if TYPE_CHECKING:
     from .steps import StepSpec
@@ -158,6 +162,43 @@ def _chain(kind: Any) -> list[str]:
     return names
 
 
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _identity(descriptor: ResourceDescriptor) -> Any:
+    if isinstance(descriptor, FactoryResource):
+        return ("factory", id(descriptor.factory))
+    if isinstance(descriptor, ConfigResource):
+        return ("config", descriptor.config_file, descriptor.path_selector or "")
+    return ("other", id(descriptor))
+
+
+def _resource_node(descriptor: ResourceDescriptor, annotation: Any) -> WorkflowNodeBase:
+    type_name = None if annotation is None else _name(annotation)
+    if isinstance(descriptor, ConfigResource):
+        selector = descriptor.path_selector
+        schema = annotation.model_json_schema() if _is_sub(annotation, BaseModel) else None
+        return WorkflowResourceConfigNode(
+            id="resource_config_" + _hash(f"{descriptor.config_file}:{selector or ''}"),
+            label=descriptor.label or type_name or descriptor.config_file,
+            type_name=type_name, config_file=descriptor.config_file, path_selector=selector,
+            config_schema=schema, config_value=config_data(descriptor.config_file, selector),
+            description=descriptor.description,
+        )
+    source_file = source_line = description = None
+    if isinstance(descriptor, FactoryResource):
+        factory = descriptor.factory
+        source_file = inspect.getfile(factory)
+        source_line = inspect.getsourcelines(factory)[1]
+        description = inspect.getdoc(factory)
+    node_id = "resource_" + _hash(f"{descriptor.name}:{source_file or 'unknown'}")
+    return WorkflowResourceNode(
+        id=node_id, label=type_name or descriptor.name or node_id, type_name=type_name,
+        getter_name=descriptor.name, source_file=source_file, source_line=source_line, description=description,
+    )
+
+
 def _steps_in_peer_order(cls: type[Workflow]) -> dict[str, StepSpec]:
     # The peer lists method steps by name (inspect.getmembers), then steps added with add_step.
     steps = cls._steps()
@@ -189,6 +230,26 @@ def get_workflow_representation(workflow: Workflow | type[Workflow]) -> Workflow
     edges: list[WorkflowGraphEdge] = []
     added: set[str] = set()
     graph_events: list[type] = []
+    resource_nodes: dict[Any, WorkflowNodeBase] = {}
+    expanded: set[Any] = set()
+    resource_edges: set[tuple[str, str, str | None]] = set()
+
+    def add_resource(descriptor: ResourceDescriptor, annotation: Any) -> WorkflowNodeBase:
+        """The descriptor's node (made once), and its dependencies' nodes and edges."""
+        key = _identity(descriptor)
+        node = resource_nodes.get(key)
+        if node is None:
+            node = resource_nodes[key] = _resource_node(descriptor, annotation)
+            nodes.append(node)  # type: ignore[arg-type]
+        if key in expanded:
+            return node
+        expanded.add(key)
+        for dep_name, dep, dep_type in descriptor.get_dependencies():
+            dep_node = add_resource(dep, dep_type)
+            if (node.id, dep_node.id, dep_name) not in resource_edges:
+                resource_edges.add((node.id, dep_node.id, dep_name))
+                edges.append(WorkflowGraphEdge(source=node.id, target=dep_node.id, label=dep_name))
+        return node
 
     def add_event(kind: Any) -> None:
         if kind not in graph_events:
@@ -217,6 +278,8 @@ def get_workflow_representation(workflow: Workflow | type[Workflow]) -> Workflow
             if _is_sub(kind, InputRequiredEvent) and "external_step" not in added:
                 nodes.append(WorkflowExternalNode(id="external_step", label="external_step"))
                 added.add("external_step")
+        for definition in spec.resources:
+            add_resource(definition.resource, definition.type_annotation)
 
     for name, spec in steps.items():
         for kind in spec.returns:
@@ -237,5 +300,8 @@ def get_workflow_representation(workflow: Workflow | type[Workflow]) -> Workflow
             edges.append(WorkflowGraphEdge(source=_name(kind), target=name))
             if _is_sub(kind, HumanResponseEvent) and "external_step" in added:
                 edges.append(WorkflowGraphEdge(source="external_step", target=_name(kind)))
+        for definition in spec.resources:
+            target = resource_nodes[_identity(definition.resource)].id
+            edges.append(WorkflowGraphEdge(source=name, target=target, label=definition.name))
 
     return WorkflowGraph(name=cls.__name__, nodes=nodes, edges=edges, description=inspect.getdoc(cls))

@@ -1,5 +1,13 @@
 """get_workflow_representation: the same nodes (ids, kinds, labels, event chains, producers,
-step docstrings, user event schemas) and the same edges for the same workflow."""
+step docstrings, user event schemas, resources and resource configs) and the same edges for
+the same workflow."""
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel
 
 from workflows import Context, Workflow, catch_error, step
 from workflows.events import (
@@ -11,6 +19,7 @@ from workflows.events import (
     StopEvent,
 )
 from workflows.representation import get_workflow_representation
+from workflows.resource import Resource, ResourceConfig
 
 
 class Query(Event):
@@ -93,6 +102,54 @@ async def added(ev: Query) -> StopEvent:
     return StopEvent(result=ev.text)
 
 
+# One fixed path, so that both engines hash the same config file name into the node id.
+SETTINGS = Path(tempfile.gettempdir()) / "wfasync-parity-step-graph" / "settings.json"
+
+
+class LLMConfig(BaseModel):
+    model: str
+    temperature: float = 0.0
+
+
+class Llm:
+    pass
+
+
+class Memory:
+    pass
+
+
+def get_llm(config: Annotated[LLMConfig, ResourceConfig(config_file=str(SETTINGS), path_selector="llm")]) -> Llm:
+    """Build the model client from its settings."""
+    return Llm()
+
+
+async def get_memory(llm: Annotated[Llm, Resource(get_llm)]) -> Memory:
+    return Memory()
+
+
+class Chat(Workflow):
+    """Answer with a model and a memory."""
+
+    @step
+    async def answer(
+        self,
+        ev: StartEvent,
+        llm: Annotated[Llm, Resource(get_llm)],
+        memory: Annotated[Memory, Resource(get_memory, cache=False)],
+    ) -> StopEvent:
+        return StopEvent(result="hi")
+
+    @step
+    async def audit(
+        self,
+        ev: StopEvent,
+        settings: Annotated[LLMConfig, ResourceConfig(config_file=str(SETTINGS), path_selector="llm",
+                                                      label="LLM settings", description="model and temperature")],
+    ) -> None:
+        return None
+
+
 def describe(workflow):
     graph = get_workflow_representation(workflow)
     nodes = []
@@ -104,6 +161,11 @@ def describe(workflow):
                 row.append(node.event_schema)
         if node.node_type == "step":
             row.append(node.description)
+        if node.node_type == "resource":
+            row += [node.type_name, node.getter_name, Path(node.source_file).name, node.source_line, node.description]
+        if node.node_type == "resource_config":
+            row += [node.type_name, Path(node.config_file).name, node.path_selector, node.config_schema,
+                    node.config_value, node.description]
         nodes.append(row)
     edges = sorted((e.source, e.target, e.label) for e in graph.edges)
     steps_only = graph.filter_by_node_type("event", "external")
@@ -119,7 +181,10 @@ def describe(workflow):
 
 
 async def main():
+    SETTINGS.parent.mkdir(exist_ok=True)
+    SETTINGS.write_text(json.dumps({"llm": {"model": "m1", "temperature": 0.5}}), encoding="utf-8")
     return {
+        "chat": describe(Chat),
         "research_class": describe(Research),
         "research_instance": describe(Research(timeout=5)),
         "crawl": describe(Crawl),
