@@ -36,7 +36,7 @@ from ..knowledge.rules import RULES, SITE_CODES
 from . import guards
 from .context import FunctionContext, RawFinding
 from .positions import Positions
-from .resolve import INSTANCE, ClassInfo, LocalDef, Scope, bind_params, collect_bindings, resolve_expr
+from .resolve import INSTANCE, ClassInfo, LocalDef, Scope, StraightLine, bind_params, collect_bindings, resolve_expr
 
 if TYPE_CHECKING:
     from .walker import Walker
@@ -289,7 +289,10 @@ class ModuleGraph:
             scope = Scope("function", outer, fn)
             bind_params(fn, scope, outer, cls)
             body = fn.body.body
-            collect_bindings(body, scope)
+            line = StraightLine.plan(fn, scope)
+            collect_bindings(body, scope, line=line)
+            if line is not None:
+                line.rewind()
             ctx = FunctionContext(fn, d.name, cls, False)
             node.ctx = ctx
             node.scope = scope
@@ -298,7 +301,7 @@ class ModuleGraph:
             reader = guards.GuardReader(fn, scope, an.module, module_names)
             node.sig = guards.signature(fn, scope, an.module, in_class=cls is not None)
             raw_guards: dict[int, guards.Guard] = {}
-            self._walk_guarded(body, scope, ctx, fn, node, reader, [], raw_guards)
+            self._walk_guarded(body, scope, ctx, fn, node, reader, [], raw_guards, line)
             self._sites(node, ctx.raws, raw_guards)
             return node
         else:  # a module-level lambda
@@ -316,9 +319,11 @@ class ModuleGraph:
 
     def _walk_guarded(self, stmts: Sequence[cst.CSTNode], scope: Scope, ctx: FunctionContext,
                       fn: cst.FunctionDef, node: _Node, reader: guards.GuardReader,
-                      guard: guards.Guard, raw_guards: dict[int, guards.Guard]) -> None:
+                      guard: guards.Guard, raw_guards: dict[int, guards.Guard],
+                      line: StraightLine | None = None) -> None:
         """Walk a block of a helper, tagging what it finds with the guards that lead there:
-        the tests of the ``if`` statements around it, and of those before it that return."""
+        the tests of the ``if`` statements around it, and of those before it that return.
+        ``line``: the helper's straight-line names, for its body's top-level statements."""
         guard = list(guard)
         for stmt in stmts:
             if type(stmt) is cst.If:
@@ -334,6 +339,8 @@ class ModuleGraph:
                     guard = guard + no  # what follows runs only when the test failed
                 continue
             self._walk_tagged(stmt, scope, ctx, fn, node, guard, raw_guards)
+            if line is not None:
+                line.after(stmt)
 
     def _walk_tagged(self, root: cst.CSTNode, scope: Scope, ctx: FunctionContext, fn: cst.FunctionDef,
                      node: _Node, guard: guards.Guard, raw_guards: dict[int, guards.Guard]) -> None:

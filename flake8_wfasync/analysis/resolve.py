@@ -6,7 +6,9 @@ several times the parse). A name resolves to a *path*, a dotted string:
 - ``"requests.get"``: a module-level callable or attribute reached through imports;
 - ``"requests.Session()"``: an instance of ``requests.Session`` (built by a known constructor,
   a class imported from a module, a ``with ... as`` target, or an annotated parameter);
-- ``"requests.Session().get"``: an attribute of such an instance.
+- ``"requests.Session().get"``: an attribute of such an instance;
+- ``"[]pathlib.Path()"``: an iterable whose items are such instances (``paths: list[Path]``,
+  ``list(root.glob("*"))``): a loop over it binds its items.
 
 A name bound to anything we cannot follow (a parameter, a loop variable, an assignment from
 an unknown value) resolves to ``None``: a local called ``open`` or ``requests`` is not the
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import builtins
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -29,9 +31,16 @@ from .precheck import relative_module_in
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 INSTANCE = "()"
+# Prefix of an iterable of instances: "[]T()" holds T() items. Its attributes and calls resolve
+# to nothing the catalog knows ("[]T.append"), so a list is never taken for its items.
+ITEMS = "[]"
 # The package of the module being analysed, in whole-project mode (None otherwise): relative
 # imports then resolve to the project's own qualified names.
 PACKAGE: ContextVar[str | None] = ContextVar("wfasync_package", default=None)
+# In whole-project mode, what a project name holds (a module constant, a field of a settings
+# object) or a project function returns (``"pkg.clients.get_client()"``), as a path; None when
+# unknown. See :meth:`flake8_wfasync.analysis.project_view.ProjectView.value`.
+PROJECT_VALUE: ContextVar[Callable[[str], str | None] | None] = ContextVar("wfasync_project_value", default=None)
 
 
 @dataclass(eq=False)
@@ -127,7 +136,10 @@ def dotted(node: cst.BaseExpression) -> str | None:
 def resolve_expr(node: cst.BaseExpression, scope: Scope) -> Binding:
     """The path (or local definition) an expression refers to, or None."""
     if type(node) is cst.Name:
-        return scope.lookup(node.value)
+        r = scope.lookup(node.value)
+        if type(r) is str and "." in r and INSTANCE not in r:
+            return _project_value(r) or r
+        return r
     if type(node) is cst.Attribute:
         base = resolve_expr(node.value, scope)
         attr = node.attr.value
@@ -136,7 +148,10 @@ def resolve_expr(node: cst.BaseExpression, scope: Scope) -> Binding:
                 typ = catalog.ATTRIBUTE_TYPES.get(base[:-2] + "." + attr)
                 if typ is not None:
                     return typ + INSTANCE  # path.parent
-            return base + "." + attr
+            path = base + "." + attr
+            if INSTANCE not in base:
+                return _project_value(path) or path
+            return path
         if isinstance(base, SelfRef):
             return _self_attribute(base.cls, attr)
         if isinstance(base, ClassInfo):
@@ -152,9 +167,14 @@ def resolve_expr(node: cst.BaseExpression, scope: Scope) -> Binding:
         return alternatives((node.body, node.orelse), scope)
     if type(node) is cst.BooleanOperation and type(node.operator) is cst.Or:
         return alternatives((node.left, node.right), scope)
+    if type(node) in _COMPREHENSIONS:
+        item = resolve_expr(node.elt, comprehension_scope(node, scope))
+        if isinstance(item, str) and item.endswith(INSTANCE) and not item.startswith(ITEMS):
+            return ITEMS + item
     return None
 
 
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp)
 _STRINGS = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
 
 
@@ -240,12 +260,35 @@ def call_qualname(path: str) -> str | None:
 def call_result(node: cst.Call, scope: Scope) -> str | None:
     """The path of the value a call returns, when it is a known instance type."""
     target = resolve_expr(node.func, scope)
+    if target in _SAME_ITEMS:
+        if len(node.args) == 1 and not node.args[0].star:
+            items = resolve_expr(node.args[0].value, scope)
+            if isinstance(items, str) and items.startswith(ITEMS):
+                return items
+        return None
+    if type(node.func) is cst.Attribute and isinstance(target, str):
+        q = call_qualname(target)
+        typ = catalog.ITEM_TYPES.get(q) if q is not None else None
+        if typ is not None:
+            return ITEMS + typ + INSTANCE  # root.glob("*"): its items are paths
     if not isinstance(target, str):
         if type(target) is LocalDef and type(target.node) is cst.FunctionDef and not target.is_async:
             # A factory of the module: def make() -> LLM, or every return gives one type.
             return returned_type(target.node, target.cls, _module_scope(scope))
         return None
-    return result_of(target)
+    made = result_of(target)
+    if made is None and INSTANCE not in target:
+        made = _project_value(target + INSTANCE)  # a factory of another module of the project
+    return made
+
+
+def _project_value(path: str) -> str | None:
+    """What the project says ``path`` holds (a constant of another module), in whole-project
+    mode; None for anything else."""
+    ask = PROJECT_VALUE.get()
+    if ask is None or path.startswith("builtins."):
+        return None
+    return ask(path)
 
 
 def _module_scope(scope: Scope) -> Scope:
@@ -326,6 +369,16 @@ def annotation_type(ann: cst.Annotation | None, scope: Scope) -> str | None:
 _TYPING = frozenset({"typing", "typing_extensions"})
 # typing forms that hold one type: Optional[X], Annotated[X, ...], ClassVar[X], ...
 _WRAPPERS = frozenset({"Optional", "Annotated", "ClassVar", "Final", "Required", "NotRequired", "ReadOnly"})
+# Generic containers whose first argument is the type of their items (list[Path], Sequence[Path]).
+_CONTAINERS = frozenset({
+    *(f"builtins.{n}" for n in ("list", "set", "frozenset")),
+    *(f"{m}.{n}" for m in ("typing", "typing_extensions")
+      for n in ("List", "Set", "FrozenSet", "Sequence", "MutableSequence", "Iterable", "Iterator",
+                "Collection", "AbstractSet", "MutableSet", "Generator")),
+    *(f"collections.abc.{n}" for n in ("Sequence", "MutableSequence", "Iterable", "Iterator", "Collection",
+                                       "Set", "MutableSet", "Generator")),
+})
+_TUPLES = frozenset({"builtins.tuple", "typing.Tuple", "typing_extensions.Tuple"})
 
 
 def type_of_annotation(expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> str | None:
@@ -345,9 +398,12 @@ def type_of_annotation(expr: cst.BaseExpression, scope: Scope, depth: int = 0) -
         if not isinstance(base, str):
             return None
         module, _, name = base.rpartition(".")
+        args = [el.slice.value for el in expr.slice if type(el.slice) is cst.Index]
+        if base in _CONTAINERS or (base in _TUPLES and len(args) == 2 and type(args[1]) is cst.Ellipsis):
+            item = type_of_annotation(args[0], scope, depth) if args and depth < 3 else None
+            return ITEMS + item if item is not None and not item.startswith(ITEMS) else None
         if module not in _TYPING:
             return None
-        args = [el.slice.value for el in expr.slice if type(el.slice) is cst.Index]
         if name == "Union":
             return _one_class(args, scope, depth)
         if name in _WRAPPERS and args:
@@ -473,11 +529,16 @@ def sub_blocks(stmt: cst.CSTNode) -> Iterator[cst.CSTNode]:
         yield from _block_statements(final.body)
 
 
-def collect_bindings(stmts, scope: Scope, cls_of_self: ClassInfo | None = None) -> None:
-    """Bind every name a block assigns (flow-insensitive, in source order)."""
+def collect_bindings(stmts, scope: Scope, cls_of_self: ClassInfo | None = None,
+                     line: StraightLine | None = None) -> None:
+    """Bind every name a block assigns (flow-insensitive, in source order; the names of
+    ``line`` straight-line, see :class:`StraightLine`)."""
     branches: dict[int, Binding | object] = {}
+    direct = line.direct if line is not None else ()
     for stmt in iter_statements(stmts):
-        if type(stmt) is cst.If:
+        if direct and id(stmt) in direct:
+            line.assign(stmt)  # type: ignore[union-attr,arg-type]
+        elif type(stmt) is cst.If:
             branches.update(branch_merges(stmt, scope, _name_key))
         elif type(stmt) is cst.Try:
             branches.update(dict.fromkeys(_fallback_imports(stmt), _UNSET))
@@ -533,7 +594,7 @@ def value_path(value: cst.BaseExpression, scope: Scope) -> Binding:
         return r if isinstance(r, (str, LocalDef, SelfRef)) else None
     if t is cst.Lambda:
         return LocalDef(value, "<lambda>", False, nested=scope.kind == "function", owner=scope.owner)
-    if t is cst.BinaryOperation or t is cst.IfExp or t is cst.BooleanOperation:
+    if t is cst.BinaryOperation or t is cst.IfExp or t is cst.BooleanOperation or t in _COMPREHENSIONS:
         return resolve_expr(value, scope)
     return None
 
@@ -548,13 +609,30 @@ def annotated_value(stmt: cst.AnnAssign, scope: Scope) -> str | None:
 
 
 def item_value(it: cst.BaseExpression, scope: Scope) -> str | None:
-    """What a loop over ``it`` binds: a path for each item of ``root.glob(...)``."""
-    if type(it) is not cst.Call:
-        return None
-    target = resolve_expr(it.func, scope)
-    q = call_qualname(target) if isinstance(target, str) else None
-    typ = catalog.ITEM_TYPES.get(q) if q is not None else None
-    return typ + INSTANCE if typ else None
+    """What a loop over ``it`` binds: a path for each item of ``root.glob(...)``, of
+    ``paths: list[Path]``, of ``sorted(root.iterdir())``."""
+    v = resolve_expr(it, scope)
+    if isinstance(v, str) and v.startswith(ITEMS):
+        return v[len(ITEMS):]
+    return None
+
+
+# Builtins that return the items of their first argument, in a list, a tuple or an iterator.
+_SAME_ITEMS = frozenset(f"builtins.{n}" for n in ("list", "tuple", "set", "frozenset", "sorted", "reversed", "iter"))
+
+
+def comprehension_scope(node: cst.BaseComp, scope: Scope) -> Scope:
+    """The scope of a comprehension's element and conditions: its loop targets bound to the
+    items of what they loop over (``[p.read_text() for p in root.glob("*.md")]``)."""
+    inner = Scope("function", scope, scope.owner)
+    for_in: cst.CompFor | None = node.for_in
+    first = True
+    while for_in is not None:
+        # The first iterable is evaluated outside, the others inside the comprehension.
+        bind_target(for_in.target, inner, item_value(for_in.iter, scope if first else inner))
+        first = False
+        for_in = for_in.inner_for_in
+    return inner
 
 
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError"})
@@ -659,6 +737,131 @@ def with_value(item: cst.BaseExpression, scope: Scope) -> str | None:
     if type(item) is cst.Call:
         return call_result(item, scope)
     return None
+
+
+class StraightLine:
+    """Straight-line rebinding in a function body: a name bound only by plain assignments at
+    the top level of the body (and maybe as a parameter) holds, after each of them, what that
+    one assigned (``path = Path(path)``; ``f: int = 7`` then ``f: TextIOWrapper = ...``), where
+    the flow-insensitive scope would call two different bindings unknown. A name declared with
+    a known type (an annotated parameter or assignment) keeps it through plain assignments,
+    as a type checker reads it.
+
+    Made before :func:`collect_bindings` (which then assigns those names in source order, so
+    that a loop or ``with`` further down sees the value of its place); :meth:`rewind` before
+    the walk, and :meth:`after` once each top-level statement is walked."""
+
+    __slots__ = ("scope", "at", "direct", "params", "declared", "_declared_params")
+
+    def __init__(self, scope: Scope, at: dict[int, list[cst.Assign | cst.AnnAssign]],
+                 params: dict[str, Binding], declared: dict[str, str | None]) -> None:
+        self.scope = scope
+        self.at = at
+        self.direct = {id(small) for smalls in at.values() for small in smalls}
+        self.params = params
+        self._declared_params = declared
+        self.declared = dict(declared)
+
+    @classmethod
+    def plan(cls, fn: cst.FunctionDef, scope: Scope) -> StraightLine | None:
+        """For a function whose parameters are bound in ``scope`` (and nothing else yet)."""
+        body = fn.body.body
+        top: dict[int, list[cst.Assign | cst.AnnAssign]] = {}
+        names: set[str] = set()
+        for line in body:
+            if type(line) is not cst.SimpleStatementLine:
+                continue
+            for small in line.body:
+                target = _single_target(small)
+                if type(target) is cst.Name:
+                    top.setdefault(id(line), []).append(small)  # type: ignore[arg-type]
+                    names.add(target.value)
+        if not top:
+            return None
+        # Names bound anywhere else (a nested block, a loop, a tuple target...) stay flow-insensitive.
+        direct = {id(small) for smalls in top.values() for small in smalls}
+        for stmt in iter_statements(body):
+            if id(stmt) not in direct:
+                names.difference_update(_bound_names(stmt))
+        if not names:
+            return None
+        at = {}
+        for key, smalls in top.items():
+            kept = [s for s in smalls if _single_target(s).value in names]  # type: ignore[union-attr]
+            if kept:
+                at[key] = kept
+        params: dict[str, Binding] = {}
+        declared: dict[str, str | None] = {}
+        for param in (*fn.params.posonly_params, *fn.params.params, *fn.params.kwonly_params):
+            name = param.name.value
+            if name in names:
+                v = scope.names.get(name)
+                params[name] = v  # type: ignore[assignment]
+                if param.annotation is not None and isinstance(v, str):
+                    declared[name] = v
+        return cls(scope, at, params, declared)
+
+    def assign(self, small: cst.Assign | cst.AnnAssign) -> None:
+        name = small.target.value if type(small) is cst.AnnAssign else small.targets[0].target.value  # type: ignore[attr-defined]
+        scope, declared = self.scope, self.declared
+        if type(small) is cst.AnnAssign:
+            typ = annotation_type(small.annotation, scope)
+            declared[name] = typ + INSTANCE if typ is not None else None
+            v: Binding = annotated_value(small, scope)
+        elif declared.get(name) is not None:
+            v = declared[name]
+        else:
+            v = value_path(small.value, scope)
+        scope.names[name] = v
+
+    def rewind(self) -> None:
+        """Back to the function's entry: parameters as passed, other names not bound yet."""
+        self.declared = dict(self._declared_params)
+        names = self.scope.names
+        for smalls in self.at.values():
+            for small in smalls:
+                name = _single_target(small).value  # type: ignore[union-attr]
+                names[name] = self.params.get(name)
+
+    def after(self, stmt: cst.CSTNode) -> None:
+        smalls = self.at.get(id(stmt))
+        if smalls is not None:
+            for small in smalls:
+                self.assign(small)
+
+
+def _bound_names(stmt: cst.CSTNode) -> Iterator[str]:
+    """Names a statement binds in its own scope (not those of nested functions' bodies)."""
+    t = type(stmt)
+    targets: list[cst.BaseExpression] = []
+    if t is cst.Assign:
+        targets = [x.target for x in stmt.targets]
+    elif t is cst.AnnAssign or t is cst.AugAssign or t is cst.For:
+        targets = [stmt.target]
+    elif t is cst.With:
+        targets = [item.asname.name for item in stmt.items if item.asname is not None]
+    elif t is cst.Try or t is cst.TryStar:
+        for h in stmt.handlers:
+            if h.name is not None:
+                targets.append(h.name.name)
+    elif t is cst.FunctionDef or t is cst.ClassDef:
+        yield stmt.name.value
+    elif t is cst.Import or t is cst.ImportFrom:
+        yield from _import_names(stmt)
+    elif t is cst.Global or t is cst.Nonlocal:
+        for item in stmt.names:
+            yield item.name.value
+    elif t is cst.Del:
+        targets = [stmt.target]
+    while targets:
+        target = targets.pop()
+        tt = type(target)
+        if tt is cst.Name:
+            yield target.value
+        elif tt is cst.Tuple or tt is cst.List:
+            targets.extend(el.value for el in target.elements)
+        elif tt is cst.StarredElement:
+            targets.append(target.value)
 
 
 def bind_params(fn: cst.FunctionDef | cst.Lambda, scope: Scope, outer: Scope,

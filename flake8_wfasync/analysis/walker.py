@@ -34,13 +34,16 @@ from .precheck import NESTED_LOOP_RUNNERS, OFFLOADS, might_block_tree
 from .resolve import (
     INSTANCE,
     PACKAGE,
+    PROJECT_VALUE,
     ClassInfo,
     LocalDef,
     Scope,
+    StraightLine,
     bind_params,
     call_qualname,
     class_info,
     collect_bindings,
+    comprehension_scope,
     dotted,
     is_step,
     iter_statements,
@@ -52,6 +55,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Walker", "analyze_module", "analyze_source", "analyze_text", "blocking_calls_on_line"]
 
+_COMPREHENSIONS = frozenset({cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp})
 _KEYWORD_OFFLOADS = frozenset({"asyncio.to_thread", "functools.partial"})
 # Receivers of callables that run in another process (WFA302), as resolved instance paths.
 _PICKLING = {typ + INSTANCE: name for typ, name in catalog.PICKLING_RECEIVERS.items()}
@@ -282,6 +286,7 @@ class Walker:
         the module's scope."""
         index = self.index
         PACKAGE.set(index.package_of(self.path) if index is not None else None)
+        PROJECT_VALUE.set(getattr(index, "value", None))
         mscope = self.module_scope = Scope("module")
         collect_bindings(self.module.body, mscope)
         if self.line_mode:
@@ -324,13 +329,19 @@ class Walker:
             return  # a plain function holding no def or class: nothing to analyse inside
         fscope = Scope("function", outer, fn)
         bind_params(fn, fscope, outer, cls)
-        collect_bindings(body, fscope)
-        if fn.asynchronous is not None or self.line_mode:
+        walked = fn.asynchronous is not None or self.line_mode
+        line = StraightLine.plan(fn, fscope) if walked else None
+        collect_bindings(body, fscope, line=line)
+        if walked:
             step = fn.asynchronous is not None and is_step(fn, outer, cls)
             ctx = FunctionContext(fn, fn.name.value, cls, step)
             self.ctxs.append(ctx)
+            if line is not None:
+                line.rewind()
             for stmt in body:
                 self.walk(stmt, fscope, ctx, fn)
+                if line is not None:
+                    line.after(stmt)
             if step and not ctx.has_await:
                 self.never_awaits(ctx)
         self.block(body, fscope, None)
@@ -369,6 +380,9 @@ class Walker:
                     ctx.awaited.add(id(node.expression))
             elif t is cst.FunctionDef or t is cst.ClassDef or t is cst.Lambda:
                 continue
+            elif t in _COMPREHENSIONS:
+                self._comprehension(node, scope, ctx, owner)
+                continue
             elif t is cst.For or t is cst.With or t is cst.CompFor:
                 if node.asynchronous is not None:
                     ctx.has_await = True
@@ -381,6 +395,26 @@ class Walker:
                     for x in v:
                         if type(x) in nodes:
                             push(x)
+
+    def _comprehension(self, node: cst.BaseComp, scope: Scope, ctx: FunctionContext, owner: Owner) -> None:
+        """A comprehension's first iterable runs in the enclosing scope; the rest in its own,
+        where the loop targets hold the items of what they loop over."""
+        inner = comprehension_scope(node, scope)
+        for_in: cst.CompFor | None = node.for_in
+        first = True
+        while for_in is not None:
+            if for_in.asynchronous is not None:
+                ctx.has_await = True
+            self.walk(for_in.iter, scope if first else inner, ctx, owner)
+            for cond in for_in.ifs:
+                self.walk(cond.test, inner, ctx, owner)
+            first = False
+            for_in = for_in.inner_for_in
+        if type(node) is cst.DictComp:
+            self.walk(node.key, inner, ctx, owner)
+            self.walk(node.value, inner, ctx, owner)
+        else:
+            self.walk(node.elt, inner, ctx, owner)
 
     def _call(self, call: cst.Call, scope: Scope, ctx: FunctionContext, owner: Owner) -> None:
         func = call.func
