@@ -118,11 +118,25 @@ def might_block_tree(tree: ast.AST, source: str | None = None,
     """The pre-pass on an ``ast`` tree. Conservative: True whenever a coroutine (or a sync
     function of the module it calls) calls a name that may resolve to a catalog entry, a
     configured name, an offload or a loop runner, or, with a project ``index``, a project
-    function that blocks."""
+    function that blocks, or a method on a value another module of the project hands over
+    (a constant, a factory's result) that may be a catalog type's."""
+    return _pre_pass(tree, source, config, index, path, values_only=False)
+
+
+def might_block_through_values(tree: ast.AST, source: str | None, config: Config, index: ProjectView,
+                               path: str) -> bool:
+    """The part of :func:`might_block_tree` that asks ``index`` only what project names hold
+    (no chain): a file the pre-pass without an index clears may still hold a method call on a
+    path or a client that another module makes."""
+    return _pre_pass(tree, source, config, index, path, values_only=True)
+
+
+def _pre_pass(tree: ast.AST, source: str | None, config: Config, index: ProjectView | None,
+              path: str, values_only: bool) -> bool:
     if source is not None and "async" not in source:
         return False
     if not isinstance(tree, ast.Module):
-        return True
+        return not values_only
     walk = coroutine_walk(tree)
     if not walk.has_coroutines:
         return False
@@ -132,7 +146,7 @@ def might_block_tree(tree: ast.AST, source: str | None = None,
     extra = config.extra_blocking
     extra_methods = {k.rpartition(".")[2] for k in extra}
     calls, awaited = walk.calls, walk.awaited
-    if index is not None and ast_calls_project_blocking(tree, calls, index, path):
+    if not values_only and index is not None and ast_calls_project_blocking(tree, calls, index, path):
         return True
     # Instances of catalog types only exist where a module that builds them is imported (or
     # a file is opened): a method call on a local name is a candidate only then.
@@ -140,6 +154,17 @@ def might_block_tree(tree: ast.AST, source: str | None = None,
     roots |= {k.partition(".")[0] for k in extra}
     if source is None or "open(" in source:
         roots.add("builtins")
+    if not values_only and _scan(calls, awaited, imports, roots, extra, extra_methods):
+        return True
+    if index is None or getattr(index, "value", None) is None:
+        return False
+    # ...or where another module of the project hands one over: a constant, a factory.
+    more = _project_value_roots(tree, calls, index, path) - roots
+    return bool(more) and _scan(calls, awaited, imports, roots | more, extra, extra_methods)
+
+
+def _scan(calls: list[ast.Call], awaited: set[int], imports: dict[str, str], roots: set[str],
+          extra: dict[str, str], extra_methods: set[str]) -> bool:
     sticky = (bool(roots & catalog.STICKY_ROOTS) or bool(extra)
               or any(r.startswith("mypy_boto3_") for r in roots))  # boto3 clients by annotation
     method_roots = catalog.METHOD_ROOTS
@@ -181,6 +206,23 @@ def might_block_tree(tree: ast.AST, source: str | None = None,
         elif parts and method_candidate(last):
             return True  # a method on the result of a call: open(p).read(), Session().get()
     return False
+
+
+def _project_value_roots(tree: ast.Module, calls: list[ast.Call], index: ProjectView, path: str) -> set[str]:
+    """The top-level modules of the types that project names the module imports hold
+    (``from .config import FILES_DIRECTORY``) and that the project functions its coroutines
+    call return (``get_client()``)."""
+    names = import_bindings(tree, index, path)
+    asks = [q for q in names.values() if index.is_project(q)]
+    if not asks:
+        return set()
+    asks += [q + "()" for q in ast_project_calls(tree, calls, index, path)]
+    out: set[str] = set()
+    for q in asks:
+        v = index.value(q)
+        if v is not None:
+            out.add(v.removeprefix("[]").partition(".")[0])
+    return out
 
 
 # --- what the coroutines of a module call ---------------------------------------------------------

@@ -26,6 +26,7 @@ import ast
 import hashlib
 import json
 import os
+import re
 import sys
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -101,6 +102,9 @@ class ProjectIndex:
         self._demands: dict[str, list[str]] = {}  # absolute path -> the names its tag covers
         self._late_store: _SummaryStore | None = None
         self._trees: dict[str, tuple[str, ast.Module]] = {}  # see _summarise
+        # value(): answers by name, and the module scopes they come from (this process only).
+        self._values: dict[str, str | None] = {}
+        self._value_scopes: dict[str, Any] = {}
 
     # -- what the analyzer asks ----------------------------------------------------------------
 
@@ -127,6 +131,54 @@ class ProjectIndex:
         if self.lazy_root is not None:
             return self._find_module(root) is not None
         return False
+
+    def value(self, qualname: str) -> str | None:
+        """What the project name ``qualname`` holds, or what the function returns when it ends
+        with ``()``, as a resolver path (see :meth:`ProjectView.value`); None when unknown.
+        The module is parsed with libcst only when its text shows the name may hold one."""
+        memo = self._values
+        if qualname in memo:
+            got = memo[qualname]
+        else:
+            memo[qualname] = None  # a constant defined through itself, an import cycle
+            got = memo[qualname] = self._value(qualname)
+        if got is not None and self._asked_now is not None:
+            self._asked_now.add(VALUE_MARK + qualname)  # its tag follows what the name holds
+        return got
+
+    def _value(self, qualname: str) -> str | None:
+        if not self.is_project(qualname):
+            return None
+        module = self._module_prefix(qualname.removesuffix("()"))
+        if module is None or module == qualname.removesuffix("()"):
+            return None
+        key = qualname[len(module) + 1:]
+        path = self.files[module]
+        scope = self._value_scopes.get(module, _UNREAD)
+
+        if scope is _UNREAD:
+            try:
+                with open(path, "rb") as fh:
+                    text = decode_source(fh.read())
+            except (OSError, SourceParseError):
+                text = ""
+            scope = self._value_scopes[module] = text or None
+        if isinstance(scope, str):
+            # Read, not parsed yet: parsed at the first name that may hold something.
+            if not value_candidate(scope, key):
+                return None
+            from .summaries import module_values
+
+            try:
+                scope = module_values(scope, path, self.package_of(path))
+            except (SourceParseError, RecursionError, MemoryError):
+                scope = None
+            self._value_scopes[module] = scope
+        if scope is None:
+            return None
+        from .summaries import value_in
+
+        return value_in(scope, module, key, self.package_of(path))
 
     def chain(self, qualname: str) -> Chain | None:
         """How the project function or method ``qualname`` blocks, or None."""
@@ -513,9 +565,13 @@ class ProjectIndex:
         self._settled = True
 
     def _tag(self, names: Iterable[str]) -> str:
-        """A file's tag: how the project names it calls block (or that they do not)."""
+        """A file's tag: how the project names it calls block (or that they do not), and
+        what the project names its analysis took values from hold."""
         h = hashlib.blake2b(digest_size=8)
         for q in names:
+            if q.startswith(VALUE_MARK):
+                h.update(repr((q, self.value(q[len(VALUE_MARK):]))).encode())
+                continue
             c = self.chains.get(self._locate(q) or ("", ""))
             h.update(repr((q, c)).encode())
         return h.hexdigest()
@@ -596,6 +652,7 @@ class ProjectIndex:
         state = dict(self.__dict__)
         state["_parsed"], state["_keep"], state["_store"] = {}, set(), None  # this process only
         state["_late_store"], state["_trees"] = None, {}
+        state["_values"], state["_value_scopes"] = {}, {}
         return state
 
     def _demand_closure(self, qualnames: list[str], store: _SummaryStore | None, jobs: int) -> None:
@@ -629,8 +686,32 @@ class ProjectIndex:
             work = nxt
 
 _EMPTY: dict[str, Any] = {"funcs": {}, "aliases": {}}
+# Marks a name whose value (not chain) a file's findings rest on, in the names its tag covers.
+VALUE_MARK = "="
+_UNREAD = object()
 _KEPT_TREES = 32  # ast trees of partly summarised modules kept while building (memory bound)
 _PARALLEL_SUMMARIES = 16  # below this many modules to summarise, a pool costs more than it saves
+
+
+def value_candidate(text: str, key: str) -> bool:
+    """Cheap test on the source text: may ``key`` (``NAME``, ``settings.field``, ``make()``)
+    hold, or return, a known instance? A module-level assignment of its first name, an import
+    of it (a re-export), or a function whose header or ``return`` lines name a class or a
+    path: else libcst is not worth it."""
+    head = key.partition(".")[0]
+    if head.endswith("()"):
+        m = re.search(rf"^def {re.escape(head[:-2])}\((.*)$", text, re.M)
+        if m is None:
+            return False
+        end = re.compile(r"^\S", re.M).search(text, m.end())
+        body = text[m.end(): end.start() if end else len(text)]
+        header = m.group(1) + body[:300]
+        return bool(_ANNOTATED_CLASS.search(header) or _RETURNED_INSTANCE.search(body))
+    return re.search(rf"^(?:{re.escape(head)}\s*[:=]|(?:from|import)\b.*\b{re.escape(head)}\b)", text, re.M) is not None
+
+
+_ANNOTATED_CLASS = re.compile(r"\)\s*->\s*['\"]?[\w.\[ ]*[A-Z]")
+_RETURNED_INSTANCE = re.compile(r"^\s+return\s.*(?:[A-Z]\w*\(|\.(?:client|resource|connect|open|cursor|session)\(| / )", re.M)
 
 
 def _summarise_one(index: ProjectIndex, work: tuple[str, list[str] | None]) -> dict[str, Any]:

@@ -27,6 +27,11 @@ class ProjectView(Protocol):
     def is_project(self, qualname: str) -> bool:
         """Whether a qualified name belongs to the project's own modules."""
 
+    def value(self, qualname: str) -> str | None:
+        """What the project name ``qualname`` holds, as a resolver path (``"pathlib.Path()"``
+        for ``pkg.config.FILES_DIRECTORY``, or for ``pkg.config.settings.rc_path``), or what
+        the project function returns when ``qualname`` ends with ``()``; None when unknown."""
+
     def chain(self, qualname: str) -> Chain | None:
         """How the project function or method ``qualname`` blocks, or None."""
 

@@ -13,6 +13,8 @@ import ast
 from collections.abc import Sequence
 from typing import Any
 
+import libcst as cst
+
 from ..config import Config
 from ..source import ast_parse, cst_parse
 from .precheck import (
@@ -24,9 +26,10 @@ from .precheck import (
     might_block_tree,
 )
 from .project_view import ProjectView
+from .resolve import INSTANCE, PACKAGE, Scope, SelfRef, collect_bindings, resolve_expr
 from .walker import Walker
 
-__all__ = ["ast_clears", "may_matter", "summarize"]
+__all__ = ["ast_clears", "may_matter", "module_values", "summarize", "value_in"]
 
 
 def summarize(text: str, path: str, config: Config, index: ProjectView, tree: ast.Module | None = None,
@@ -73,6 +76,40 @@ def summarize(text: str, path: str, config: Config, index: ProjectView, tree: as
     return {"funcs": funcs, "aliases": aliases}
 
 
+
+
+# --- what the module's names hold, for the other modules ------------------------------------
+
+def module_values(text: str, path: str, package: str | None) -> Scope:
+    """The module scope of a project module (its bindings, made as the analysis makes them),
+    where the other modules' questions about its names are answered."""
+    module = cst_parse(text, path)
+    scope = Scope("module")
+    token = PACKAGE.set(package)
+    try:
+        collect_bindings(module.body, scope)
+    finally:
+        PACKAGE.reset(token)
+    scope.owner = None
+    return scope
+
+
+def value_in(scope: Scope, module: str, key: str, package: str | None) -> str | None:
+    """What ``key`` holds in a module's scope (see :func:`module_values`), as a path."""
+    try:
+        expr = cst.parse_expression(key)
+    except (cst.ParserSyntaxError, ValueError):
+        return None
+    token = PACKAGE.set(package)
+    try:
+        v = resolve_expr(expr, scope)
+    finally:
+        PACKAGE.reset(token)
+    if type(v) is SelfRef and v.cls.scope is scope and key.endswith(INSTANCE):
+        # A factory of an instance of a class of that module (its methods are project names).
+        # (A module-level instance stays a name: its fields are asked for one by one.)
+        return f"{module}.{v.cls.name}{INSTANCE}"
+    return v if isinstance(v, str) and v.endswith(INSTANCE) else None
 
 
 # --- the analyzer's cheap pre-pass over the ast tree ------------------------------------------

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..analysis.precheck import might_block_tree
+from ..analysis.precheck import might_block_through_values, might_block_tree
 from ..analysis.project_index import ProjectIndex, build_project_index, warn_no_index
 from ..config import Config, analysis_config
 from ..knowledge.findings import Finding
@@ -214,6 +214,8 @@ def _scan(shown: str, config: Config, index: ProjectIndex) -> FileJob | None:
     if tree is not None:
         try:
             job.pre = bool(might_block_tree(tree, job.text, config, None, shown))
+            if not job.pre and might_block_through_values(tree, job.text, config, index, shown):
+                job.pre = None  # the analysis runs the pre-check again, with the linked index
         except Exception:  # noqa: BLE001 - the analysis runs the pre-check again and reports
             job.pre = None
         if job.pre:
