@@ -35,11 +35,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..atomic import replace_file
 from ..config import Config
+from ..knowledge import catalog
 from ..knowledge.findings import Chain
 from ..source import SourceParseError, ast_parse, decode_source, parse_quietly
 from ..workers import default_jobs, fork_map
 from .code_digest import analysis_digest
-from .precheck import ast_project_calls, coroutine_calls
+from .precheck import ast_project_calls, ast_statements, coroutine_calls, import_bindings
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -104,7 +105,7 @@ class ProjectIndex:
         self._trees: dict[str, tuple[str, ast.Module]] = {}  # see _summarise
         # value(): answers by name, and the module scopes they come from (this process only).
         self._values: dict[str, str | None] = {}
-        self._value_scopes: dict[str, Any] = {}
+        self._value_scopes: dict[str, _ValueSource] = {}
 
     # -- what the analyzer asks ----------------------------------------------------------------
 
@@ -149,31 +150,29 @@ class ProjectIndex:
     def _value(self, qualname: str) -> str | None:
         if not self.is_project(qualname):
             return None
-        module = self._module_prefix(qualname.removesuffix("()"))
-        if module is None or module == qualname.removesuffix("()"):
+        bare = qualname.removesuffix("()")
+        module = self._module_prefix(bare)
+        if module is None or module == bare:
             return None
         key = qualname[len(module) + 1:]
         path = self.files[module]
-        scope = self._value_scopes.get(module, _UNREAD)
-
-        if scope is _UNREAD:
-            try:
-                with open(path, "rb") as fh:
-                    text = decode_source(fh.read())
-            except (OSError, SourceParseError):
-                text = ""
-            scope = self._value_scopes[module] = text or None
-        if isinstance(scope, str):
-            # Read, not parsed yet: parsed at the first name that may hold something.
-            if not value_candidate(scope, key):
-                return None
-            from .summaries import module_values
-
-            try:
-                scope = module_values(scope, path, self.package_of(path))
-            except (SourceParseError, RecursionError, MemoryError):
-                scope = None
-            self._value_scopes[module] = scope
+        got = self._value_scopes.get(module)
+        if got is None:
+            got = self._value_scopes[module] = _ValueSource.read(path, self)
+        head = key.partition(".")[0]
+        call = head.endswith("()")
+        name = head.removesuffix("()")
+        target = got.imports.get(name)
+        if target is not None and name not in got.defined:
+            # A re-export: asked of the module it comes from.
+            return self.value(target + key[len(name):]) if target != qualname else None
+        if call:
+            worth = name in got.factories
+        else:
+            worth = name in got.holders or ("." in key and name in got.objects)
+        if not worth:
+            return None  # nothing there may hold one: libcst is not worth it
+        scope = got.scope(path, self.package_of(path))
         if scope is None:
             return None
         from .summaries import value_in
@@ -688,30 +687,117 @@ class ProjectIndex:
 _EMPTY: dict[str, Any] = {"funcs": {}, "aliases": {}}
 # Marks a name whose value (not chain) a file's findings rest on, in the names its tag covers.
 VALUE_MARK = "="
-_UNREAD = object()
 _KEPT_TREES = 32  # ast trees of partly summarised modules kept while building (memory bound)
 _PARALLEL_SUMMARIES = 16  # below this many modules to summarise, a pool costs more than it saves
 
 
-def value_candidate(text: str, key: str) -> bool:
-    """Cheap test on the source text: may ``key`` (``NAME``, ``settings.field``, ``make()``)
-    hold, or return, a known instance? A module-level assignment of its first name, an import
-    of it (a re-export), or a function whose header or ``return`` lines name a class or a
-    path: else libcst is not worth it."""
-    head = key.partition(".")[0]
-    if head.endswith("()"):
-        m = re.search(rf"^def {re.escape(head[:-2])}\((.*)$", text, re.M)
-        if m is None:
-            return False
-        end = re.compile(r"^\S", re.M).search(text, m.end())
-        body = text[m.end(): end.start() if end else len(text)]
-        header = m.group(1) + body[:300]
-        return bool(_ANNOTATED_CLASS.search(header) or _RETURNED_INSTANCE.search(body))
-    return re.search(rf"^(?:{re.escape(head)}\s*[:=]|(?:from|import)\b.*\b{re.escape(head)}\b)", text, re.M) is not None
+class _ValueSource:
+    """What :meth:`ProjectIndex.value` needs of one module: from its ``ast``, its imports and
+    the module-level names that may hold, or functions that may return, a known instance;
+    its libcst scope, made at the first question one of those names raises."""
+
+    __slots__ = ("text", "imports", "defined", "holders", "objects", "factories", "_scope")
+
+    def __init__(self, text: str, imports: dict[str, str], defined: set[str], holders: set[str],
+                 objects: set[str], factories: set[str]) -> None:
+        self.text = text
+        self.imports = imports
+        self.defined = defined
+        self.holders = holders  # NAME = <maybe a tracked instance>
+        self.objects = objects  # settings = Settings(): a class of the module, asked field by field
+        self.factories = factories
+        self._scope: Any = None
+
+    @classmethod
+    def read(cls, path: str, index: ProjectIndex) -> _ValueSource:
+        try:
+            with open(path, "rb") as fh:
+                text = decode_source(fh.read())
+            tree = ast_parse(text, path)
+        except (OSError, SourceParseError, RecursionError, MemoryError):
+            return cls("", {}, set(), set(), set(), set())
+        defined: set[str] = set()
+        holders: set[str] = set()
+        objects: set[str] = set()
+        factories: set[str] = set()
+        classes = {s.name for s in tree.body if isinstance(s, ast.ClassDef)}
+        for stmt in ast_statements(tree.body):
+            if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                value = stmt.value
+                for t in targets:
+                    if isinstance(t, ast.Name):
+                        defined.add(t.id)
+                        if value is not None and _may_be_instance(value):
+                            holders.add(t.id)
+                        if (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+                                and value.func.id in classes):
+                            objects.add(t.id)
+            elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                defined.add(stmt.name)
+                if isinstance(stmt, ast.FunctionDef) and _may_make_instance(stmt):
+                    factories.add(stmt.name)
+        return cls(text, import_bindings(tree, index, path), defined, holders, objects, factories)
+
+    def scope(self, path: str, package: str | None) -> Any:
+        if self._scope is None:
+            from .summaries import module_values
+
+            try:
+                self._scope = module_values(self.text, path, package)
+            except (SourceParseError, RecursionError, MemoryError):
+                self._scope = False
+        return self._scope or None
 
 
-_ANNOTATED_CLASS = re.compile(r"\)\s*->\s*['\"]?[\w.\[ ]*[A-Z]")
-_RETURNED_INSTANCE = re.compile(r"^\s+return\s.*(?:[A-Z]\w*\(|\.(?:client|resource|connect|open|cursor|session)\(| / )", re.M)
+# The last names of what makes a tracked instance, and of the tracked types (a cheap ``ast``
+# filter before libcst, not a rule: the resolver decides).
+_MAKERS = frozenset({
+    *(q.rpartition(".")[2] for q in catalog.CONSTRUCTORS), "parent", "with_suffix", "Path",
+}) - {"replace", "rename", "execute", "submit", "begin", "accept", "readlink", "Event", "Future"}
+_TYPE_NAMES = frozenset({
+    *(t.rpartition(".")[2] for t in catalog.CONSTRUCTORS.values()), "Path", "TextIOWrapper", "BufferedReader",
+    "BufferedWriter", "BufferedRandom", "FileIO", "BaseClient", "ServiceResource",
+})
+
+
+def _may_be_instance(value: ast.expr) -> bool:
+    """Whether a module-level value may be an instance the resolver tracks: built by a
+    catalog constructor (``Path(...)``, ``boto3.client(...)``), a path division or method."""
+    for node in ast.walk(value):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            return True
+        if isinstance(node, ast.Call):
+            f = node.func
+            last = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+            if last in _MAKERS:
+                return True
+        if isinstance(node, ast.Attribute) and node.attr in _MAKERS:
+            return True
+    return False
+
+
+def _may_make_instance(fn: ast.FunctionDef) -> bool:
+    """Whether a module-level function may return a tracked instance: a return annotation
+    that names a class, or a ``return`` of such a value."""
+    ann = fn.returns
+    if ann is not None:
+        for node in ast.walk(ann):
+            name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+            if name in _TYPE_NAMES or name is not None and name.endswith("Client"):
+                return True
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if any(w in _TYPE_NAMES or w.endswith("Client") for w in re.findall(r"\w+", node.value)):
+                    return True
+    stack: list[ast.AST] = list(fn.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Return) and node.value is not None:
+            if _may_be_instance(node.value):
+                return True
+        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
+    return False
 
 
 def _summarise_one(index: ProjectIndex, work: tuple[str, list[str] | None]) -> dict[str, Any]:
