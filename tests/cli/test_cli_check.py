@@ -309,6 +309,29 @@ def test_whole_project_wfa201_across_modules_and_its_cache(tmp_path: Path) -> No
     assert fixed.returncode == 0, fixed.stdout
 
 
+def test_values_of_other_modules_and_their_cache(tmp_path: Path) -> None:
+    """A constant and a factory of another module: found through the project index, and a
+    change to that module reaches the cached result of the module that uses them."""
+    write(tmp_path, "pkg/__init__.py", "")
+    config = write(tmp_path, "pkg/config.py",
+                  "from pathlib import Path\n\nimport boto3\n\nFILES = Path('/srv') / 'files'\n\n\n"
+                  "def get_client():\n    return boto3.client('logs')\n")
+    write(tmp_path, "pkg/server.py",
+          "from .config import FILES, get_client\n\n\nasync def handler(name):\n"
+          "    (FILES / name).read_bytes()\n    return get_client().put_log_events()\n")
+    first = run_wfasync("check", "--isolated", "--format", "json", ".", cwd=tmp_path)
+    found = [(f["code"], f["line"]) for f in json.loads(first.stdout)["findings"]]
+    assert found == [("WFA102", 5), ("WFA110", 6)], first.stdout
+    # FILES becomes a string and the factory returns a plain value: server.py is analysed again.
+    config.write_text("FILES = '/srv/files'\n\n\ndef get_client():\n    return None\n")
+    second = run_wfasync("check", "--isolated", "-v", "--format", "json", ".", cwd=tmp_path)
+    assert json.loads(second.stdout)["findings"] == [], second.stdout
+    # Without the project index (one file alone, no package): nothing is known of them.
+    alone = run_wfasync("check", "--isolated", "--no-cache", "--format", "json", "server.py",
+                        cwd=tmp_path / "pkg")
+    assert json.loads(alone.stdout)["findings"] == []
+
+
 def test_named_files_see_the_helpers_of_the_whole_project(tmp_path: Path) -> None:
     """pre-commit passes only the changed files: the project index still covers the project."""
     write(tmp_path, "pyproject.toml", "[project]\nname = 'demo'\n")
