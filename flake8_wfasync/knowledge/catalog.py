@@ -242,7 +242,10 @@ _add(
              "psycopg.connection.Connection.*", "psycopg.cursor.Cursor.*"],
 )
 _ctor("sqlite3.Connection", "sqlite3.connect")
-_ctor("sqlite3.Cursor", "sqlite3.Connection.cursor", "sqlite3.Connection.execute")
+# execute() on a connection or a cursor returns a cursor: rows = conn.execute(sql) then rows.fetchall().
+_ctor("sqlite3.Cursor", "sqlite3.Connection.cursor",
+      *_methods("sqlite3.Connection", "execute executemany executescript"),
+      *_methods("sqlite3.Cursor", "execute executemany executescript"))
 _ctor("psycopg2.connection", "psycopg2.connect")
 _ctor("psycopg.Connection", "psycopg.connect", "psycopg.Connection.connect")
 _ctor("pymysql.Connection", "pymysql.connect")
