@@ -156,7 +156,7 @@ def _pre_pass(tree: ast.AST, source: str | None, config: Config, index: ProjectV
         roots.add("builtins")
     if not values_only and _scan(calls, awaited, imports, roots, extra, extra_methods):
         return True
-    if index is None or getattr(index, "value", None) is None:
+    if index is None or getattr(index, "value_roots", None) is None:
         return False
     # ...or where another module of the project hands one over: a constant, a factory.
     more = _project_value_roots(tree, calls, index, path) - roots
@@ -209,9 +209,9 @@ def _scan(calls: list[ast.Call], awaited: set[int], imports: dict[str, str], roo
 
 
 def _project_value_roots(tree: ast.Module, calls: list[ast.Call], index: ProjectView, path: str) -> set[str]:
-    """The top-level modules of the types that project names the module imports hold
-    (``from .config import FILES_DIRECTORY``) and that the project functions its coroutines
-    call return (``get_client()``)."""
+    """The top-level modules whose types the project names the module imports may hold
+    (``from .config import FILES_DIRECTORY``), and the project functions its coroutines call
+    may return (``get_client()``): from the ``ast`` of the modules that define them."""
     names = import_bindings(tree, index, path)
     asks = [q for q in names.values() if index.is_project(q)]
     if not asks:
@@ -219,9 +219,7 @@ def _project_value_roots(tree: ast.Module, calls: list[ast.Call], index: Project
     asks += [q + "()" for q in ast_project_calls(tree, calls, index, path)]
     out: set[str] = set()
     for q in asks:
-        v = index.value(q)
-        if v is not None:
-            out.add(v.removeprefix("[]").partition(".")[0])
+        out |= index.value_roots(q)
     return out
 
 

@@ -147,30 +147,49 @@ class ProjectIndex:
             self._asked_now.add(VALUE_MARK + qualname)  # its tag follows what the name holds
         return got
 
-    def _value(self, qualname: str) -> str | None:
+    def value_roots(self, qualname: str, depth: int = 0) -> frozenset[str]:
+        """For the pre-check, from the ``ast`` alone (no libcst): the top-level modules the
+        module defining ``qualname`` imports, when the name may hold (or the function return)
+        a tracked instance, which can only come from one of them; else nothing."""
+        found = self._source_of(qualname)
+        if found is None:
+            return frozenset()
+        got, key = found
+        head = key.partition(".")[0]
+        name = head.removesuffix("()")
+        target = got.imports.get(name)
+        if target is not None and name not in got.defined:
+            return self.value_roots(target + key[len(name):], depth + 1) if depth < 8 else frozenset()
+        if not got.worth(name, key):
+            return frozenset()
+        return frozenset(q.partition(".")[0] for q in got.imports.values())
+
+    def _source_of(self, qualname: str) -> tuple[_ValueSource, str] | None:
+        """The module that defines ``qualname`` (read, not parsed) and the rest of the name."""
         if not self.is_project(qualname):
             return None
         bare = qualname.removesuffix("()")
         module = self._module_prefix(bare)
         if module is None or module == bare:
             return None
-        key = qualname[len(module) + 1:]
-        path = self.files[module]
         got = self._value_scopes.get(module)
         if got is None:
-            got = self._value_scopes[module] = _ValueSource.read(path, self)
-        head = key.partition(".")[0]
-        call = head.endswith("()")
-        name = head.removesuffix("()")
+            got = self._value_scopes[module] = _ValueSource.read(self.files[module], self)
+        return got, qualname[len(module) + 1:]
+
+    def _value(self, qualname: str) -> str | None:
+        found = self._source_of(qualname)
+        if found is None:
+            return None
+        got, key = found
+        module = qualname[: len(qualname) - len(key) - 1]
+        path = self.files[module]
+        name = key.partition(".")[0].removesuffix("()")
         target = got.imports.get(name)
         if target is not None and name not in got.defined:
             # A re-export: asked of the module it comes from.
             return self.value(target + key[len(name):]) if target != qualname else None
-        if call:
-            worth = name in got.factories
-        else:
-            worth = name in got.holders or ("." in key and name in got.objects)
-        if not worth:
+        if not got.worth(name, key):
             return None  # nothing there may hold one: libcst is not worth it
         scope = got.scope(path, self.package_of(path))
         if scope is None:
@@ -181,6 +200,8 @@ class ProjectIndex:
 
     def chain(self, qualname: str) -> Chain | None:
         """How the project function or method ``qualname`` blocks, or None."""
+        if qualname.startswith(VALUE_MARK):
+            return None  # a name whose value a file's findings rest on (see _tag)
         if self._asked_now is not None:
             self._asked_now.add(qualname)
         loc = self._locate(qualname)
@@ -738,6 +759,12 @@ class _ValueSource:
                 if isinstance(stmt, ast.FunctionDef) and _may_make_instance(stmt):
                     factories.add(stmt.name)
         return cls(text, import_bindings(tree, index, path), defined, holders, objects, factories)
+
+    def worth(self, name: str, key: str) -> bool:
+        """Whether ``key`` (of first name ``name``) may hold, or return, a tracked instance."""
+        if key.partition(".")[0].endswith("()"):
+            return name in self.factories
+        return name in self.holders or ("." in key and name in self.objects)
 
     def scope(self, path: str, package: str | None) -> Any:
         if self._scope is None:
