@@ -284,7 +284,7 @@ def analyze(samples: Sequence[Sample], root: CodeType | None) -> Analysis | None
     """Pick the representative stack of a block and classify it; None when no sample showed a
     callback running (the loop thread was inside the loop's own machinery)."""
     cut = [cut_at_root(s, root) for s in samples]
-    busy = [s for s in cut if s]
+    busy = [s for s in cut if s and not starting_a_thread(s)]
     if not busy:
         return None
     # The callback that held the loop: the most sampled outermost frame.
@@ -303,6 +303,17 @@ def analyze(samples: Sequence[Sample], root: CodeType | None) -> Analysis | None
         coroutine=outermost_coroutine(frames),
         samples=len(busy),
     )
+
+
+# ``Thread.start`` waits until the new thread has run its first lines. That wait is the
+# operating system scheduling a thread (a thread pool's first worker, under CPU load it can
+# take longer than the threshold), not a blocking call the code chose: nothing to advise.
+_THREAD_START: CodeType = threading.Thread.start.__code__
+
+
+def starting_a_thread(sample: Sample) -> bool:
+    """True when the sampled callback was waiting inside ``Thread.start``."""
+    return any(code is _THREAD_START for code, _, _ in sample)
 
 
 def classify(frames: Sample) -> tuple[FrameInfo | None, Verdict | None]:

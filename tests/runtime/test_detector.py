@@ -251,6 +251,43 @@ def test_steps_that_keep_the_loop_free_report_nothing(flow, strict):
     assert reports == [], [r.format_stack() for r in reports]
 
 
+class SlowStartThread(threading.Thread):
+    """A thread the operating system takes its time to schedule, as under CPU load: its
+    ``start()`` waits that long for the new thread's first lines."""
+
+    def _bootstrap_inner(self) -> None:
+        time.sleep(BLOCK)
+        super()._bootstrap_inner()
+
+
+def test_waiting_for_a_new_thread_to_start_is_not_a_block():
+    async def body() -> float:
+        started = perf_counter()
+        worker = SlowStartThread(target=lambda: None)
+        worker.start()  # the loop waits here for the thread to be scheduled
+        await asyncio.to_thread(worker.join)
+        return perf_counter() - started
+
+    reports, took = watch(body, strict=True)
+    assert took >= BLOCK  # start() really waited
+    assert reports == [], [r.format_stack() for r in reports]
+
+
+def test_a_block_right_after_starting_a_thread_is_still_reported():
+    async def body() -> float:
+        worker = SlowStartThread(target=lambda: None)
+        worker.start()
+        await asyncio.sleep(0)  # the loop gets back to its own work between the two
+        started = perf_counter()
+        time.sleep(BLOCK)  # line: sleep-after-start
+        took = perf_counter() - started
+        await asyncio.to_thread(worker.join)
+        return took
+
+    reports, actual = watch(body)
+    assert_one(reports, code="WFA103", line=line_of("sleep-after-start"), actual=actual)
+
+
 # -- attribution ---------------------------------------------------------------------------------
 
 
@@ -542,3 +579,4 @@ def test_a_loop_closed_without_uninstall_still_delivers_and_lets_go():
     assert [r.lineno for r in got] == [line_of("last-words")], [r.format() for r in got]
     assert not detectors[0].installed
     assert strict.patched() == {}, strict.patched()
+
