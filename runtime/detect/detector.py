@@ -55,6 +55,12 @@ _HANDLE_RUN: CodeType | None = getattr(getattr(asyncio.events.Handle, "_run", No
 
 # How long flush() waits for the watchdog (classifying a first block imports libcst).
 FLUSH_TIMEOUT = 5.0
+# How long wait_for_reports() waits, at most, for reports known to be on their way: it returns
+# as soon as they are in, so only an overloaded machine gets anywhere near this.
+REPORT_TIMEOUT = 30.0
+# How long the watchdog thread outlives the last watched loop, so that a test suite starting
+# a loop per test does not start a thread per test as well.
+LINGER = 1.0
 # How long the loop thread, back from a block, waits for its report so that the warning is
 # issued there and then (in the warnings context of the code that blocked). Past this the
 # report still comes, a moment later, from the loop's next iteration.
@@ -121,6 +127,9 @@ class BlockingDetector:
         self._lock = threading.Lock()
         # Reports whose warning / in-context callback has not run yet.
         self._unseen: deque[BlockingReport] = deque()
+        # Finished blocks whose reports the reporter thread is still building.
+        self._in_flight = 0
+        self._settled = threading.Condition(self._lock)
 
     @property
     def wants_context(self) -> bool:
@@ -176,11 +185,43 @@ class BlockingDetector:
 
         Returns False when the watchdog did not answer within ``timeout`` (default
         ``FLUSH_TIMEOUT``)."""
-        monitor = self._monitor
-        wait = FLUSH_TIMEOUT if timeout is None else timeout
-        answered = monitor.flush(wait) if monitor is not None else True
+        answered = self.wait_for_reports(FLUSH_TIMEOUT if timeout is None else timeout)
         self.deliver_in_context()
         return answered
+
+    def wait_for_reports(self, timeout: float | None = None) -> bool:
+        """Wait until the report of every block that has ended so far is in ``reports`` (and
+        has gone to ``on_report``), whether or not the detector is still installed: after
+        ``uninstall()`` too, a report the detector's thread was still building is waited for.
+        While installed, a block still going on is reported as lasting until now.
+
+        Unlike :meth:`flush`, this issues no warning on the calling thread. It waits on events
+        and returns as soon as nothing is pending; False when that took longer than
+        ``timeout`` seconds (default ``REPORT_TIMEOUT``)."""
+        if _WATCHDOG.is_current():
+            return True  # called from a report callback: what is pending is being delivered now
+        wait = REPORT_TIMEOUT if timeout is None else timeout
+        deadline = _perf() + wait
+        monitor = self._monitor
+        if monitor is not None and not monitor.flush(min(wait, FLUSH_TIMEOUT)):
+            return False
+        with self._settled:
+            while self._in_flight:
+                remaining = deadline - _perf()
+                if remaining <= 0 or not self._settled.wait(remaining):
+                    return not self._in_flight
+        return True
+
+    def _expect(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+
+    def _settle(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            if self._in_flight <= 0:
+                self._in_flight = 0
+                self._settled.notify_all()
 
     def deliver_in_context(self, *, anywhere: bool = False) -> None:
         """Issue the warnings (and in-context callbacks) of reports delivered so far, here."""
@@ -373,6 +414,7 @@ class _Monitor:
         # watchdog does not report the same call again as part of a long block.
         self.strict_seen: deque[tuple[int, float, str, int]] = deque(maxlen=64)
         self.tracking_gc = False
+        self.watched_since = _perf()
 
     def configure(self) -> None:
         if self.detectors:
@@ -594,6 +636,8 @@ class _Monitor:
                 return now + self.sample_every
         while self.late:
             self._unsampled(self.late.popleft(), now, lag, tid)
+        if closed or not running:
+            self._collections_alone(now)
         self.cpu_seen = _thread_cpu(tid, now)
         if closed:
             self.closed = True
@@ -646,7 +690,10 @@ class _Monitor:
 
     def _finish(self, end: float, now: float) -> None:
         block, self.block = self.block, None
-        if block is None or end - block.start < self.threshold:
+        if block is None:
+            return
+        gc_watch.claim(block.thread_id, block.start, end)
+        if end - block.start < self.threshold:
             return
         cpu = wall = None
         after = _thread_cpu(block.thread_id, now)
@@ -658,7 +705,7 @@ class _Monitor:
         root = self.root
         # The detectors watching now get the report, even if the loop closes meanwhile.
         detectors = list(self.detectors)
-        _REPORTER.submit(lambda: self._report_block(block, end, root, cpu, wall, detectors))
+        _submit_reports(detectors, lambda: self._report_block(block, end, root, cpu, wall, detectors))
 
     def _report_block(
         self,
@@ -675,6 +722,21 @@ class _Monitor:
                 continue
             analysis = sampler.analyze(samples, root)
             if analysis is None:
+                # No sample showed a callback: the thread was in the loop's own machinery, or
+                # in a collection that kept the watchdog from sampling it.
+                collected = gc_watch.collections_during(block.thread_id, start, stop)
+                if collected is not None and collected.held(self.threshold):
+                    report = BlockingReport(
+                        duration=duration,
+                        advice=advice_for(UNKNOWN_ADVICE, False),
+                        thread_name=_thread_name(block.thread_id),
+                        thread_id=block.thread_id,
+                        samples=0,
+                        started=start,
+                    )
+                    blamed = _blame_collection(report, block.thread_id, start, stop, self.threshold)
+                    if blamed is not None:
+                        self.hand_over(detectors, blamed)
                 continue
             if (
                 analysis.verdict is None
@@ -692,7 +754,9 @@ class _Monitor:
             # CPU was measured from the detection on: scale its share to the whole block.
             used = duration * min(1.0, cpu / wall) if cpu is not None and wall else None
             report = self._report(analysis, task, block.thread_id, start, duration, used)
-            self.hand_over(detectors, _blame_collection(report, block.thread_id, start, stop))
+            blamed = _blame_collection(report, block.thread_id, start, stop, self.threshold)
+            if blamed is not None:
+                self.hand_over(detectors, blamed)
 
     def _reported_strictly(self, site: sampler.FrameInfo | None, tid: int | None, start: float, stop: float) -> bool:
         """True when strict mode already reported this line's call during the block."""
@@ -739,37 +803,94 @@ class _Monitor:
         if before <= self.floor <= after:
             return  # the loop was seen stopped in between: not a block
         duration = after - before - self.interval / 2
-        if duration < self.threshold or lag < 0.5 * duration:
+        if duration < self.threshold:
             return
+        start = before + self.interval / 2
+        collected = gc_watch.collections_during(tid, start, after)
+        gc_watch.claim(tid, start, after)
         seen, cpu_now = self.cpu_seen, _thread_cpu(tid, now)
         cpu = cpu_now[1] - seen[1] if seen is not None and cpu_now is not None else None
-        if cpu is None or cpu < 0.5 * duration:
-            return  # the thread was not even running: a stall of the process, not a block
+        if collected is None or not collected.held(self.threshold):
+            # No collection explains it: a block only if the loop thread kept the GIL, i.e.
+            # the watchdog was held up while that thread burnt CPU.
+            if lag < 0.5 * duration:
+                return
+            if cpu is None or cpu < 0.5 * duration:
+                return  # the thread was not even running: a stall of the process, not a block
         report = BlockingReport(
             duration=duration,
             advice=advice_for(UNKNOWN_ADVICE, False),
             thread_name=_thread_name(tid),
             thread_id=tid,
-            cpu_time=min(cpu, duration),
+            cpu_time=min(cpu, duration) if cpu is not None else None,
             samples=0,
-            started=before + self.interval / 2,
+            started=start,
         )
+        blamed = _blame_collection(report, tid, start, after, self.threshold)
+        if blamed is not None:
+            self._submit(blamed)
+
+    def _collections_alone(self, now: float) -> None:
+        """Collections that held the loop past the threshold with nothing else to show for it:
+        the loop stopped right after, before any stamp or sample could (see gc_watch)."""
+        for done in gc_watch.unclaimed(id(self.loop), self.watched_since, self.threshold):
+            report = BlockingReport(
+                duration=done.seconds,
+                advice=advice_for(UNKNOWN_ADVICE, False),
+                thread_name=_thread_name(done.thread_id),
+                thread_id=done.thread_id,
+                samples=0,
+                started=done.start,
+            )
+            blamed = _blame_collection(report, done.thread_id, done.start, done.stop, self.threshold)
+            if blamed is not None:
+                self._submit(blamed)
+
+    def _submit(self, report: BlockingReport) -> None:
         detectors = list(self.detectors)
-        _REPORTER.submit(lambda: self.hand_over(detectors, report))
+        _submit_reports(detectors, lambda: self.hand_over(detectors, report))
 
 
-def _blame_collection(report: BlockingReport, tid: int | None, start: float, stop: float) -> BlockingReport:
+def _submit_reports(detectors: list[BlockingDetector], job: Callable[[], None]) -> None:
+    """Run ``job`` on the reporter thread; until it has run, ``detectors`` count it as a
+    report in flight (see :meth:`BlockingDetector.wait_for_reports`)."""
+    for detector in detectors:
+        detector._expect()
+
+    def run() -> None:
+        try:
+            job()
+        finally:
+            for detector in detectors:
+                detector._settle()
+
+    _REPORTER.submit(run)
+
+
+def _blame_collection(
+    report: BlockingReport, tid: int | None, start: float, stop: float, threshold: float
+) -> BlockingReport | None:
     """A block spent mostly in garbage collection names the collection and the line that
-    set it off, not a weakref callback or finalizer that the collection happened to run."""
+    set it off, not a weakref callback or finalizer that the collection happened to run.
+
+    None when the collection was long only because the machine kept the thread off the CPU
+    meanwhile: a stall of the process, not something the code did."""
     if report.code is not None:
         return report
     found = gc_watch.collections_during(tid, start, stop)
-    if found is None or found[0] < 0.5 * (stop - start):
+    if found is None or found.seconds < 0.5 * (stop - start):
         return report
-    seconds, generation, trigger = found
+    if found.starved(threshold):
+        logger.debug("ignoring a %.3f s garbage collection the machine kept off the CPU", found.seconds)
+        return None
+    seconds, generation, trigger = found.seconds, found.generation, found.trigger
     if trigger is not None:
         report.filename, report.lineno, report.module = trigger[0].co_filename, trigger[1], trigger[2]
         report.source_line = sampler.source_line(trigger)
+        if report.coroutine is None and report.step is None:
+            # Not sampled: the frame that ran the collection is all there is to name who.
+            report.coroutine = sampler.outermost_coroutine((trigger,))
+            report.workflow, report.step = sampler.find_step((trigger,)) or (None, None)
     report.call = f"garbage collection, generation {generation}, {format_duration(seconds)}"
     report.advice = GC_ADVICE
     return report
@@ -911,12 +1032,22 @@ class _Watchdog:
         # The catalog is light (no libcst): load it now rather than in the middle of a report.
         sampler.CLASSIFIER.warm_up(("catalog", "rules"))
         planned = math.inf
+        idle_since: float | None = None
         while True:
             with self._lock:
                 monitors = list(self._monitors)
-                if not monitors:
+                if not monitors and idle_since is not None and _perf() - idle_since >= LINGER:
                     self._thread = None
                     return
+            if not monitors:
+                # Wait a moment for the next loop rather than ending the thread at once.
+                if idle_since is None:
+                    idle_since = _perf()
+                self._wake.wait(LINGER)
+                self._wake.clear()
+                planned = math.inf
+                continue
+            idle_since = None
             now = _perf()
             # How late this wake-up is: a watchdog held up as long as the loop was means the
             # whole process stood still (our own work in the last round does not count).
@@ -1047,6 +1178,12 @@ def _after_fork_in_child() -> None:
     _registry_lock = threading.RLock()
     _REPORTER.after_fork_in_child()
     _WATCHDOG.after_fork_in_child()
+    for monitor in _monitors.values():
+        for detector in monitor.detectors:
+            # The parent's reporter builds those reports, not this process.
+            detector._lock = threading.Lock()
+            detector._settled = threading.Condition(detector._lock)
+            detector._in_flight = 0
 
 
 if hasattr(os, "register_at_fork"):

@@ -98,8 +98,9 @@ class Trace:
         detector = self.detector
         reports = []
         if detector is not None:
-            if detector.installed:
-                detector.flush()  # a block that just ended is reported a moment later
+            # A block that just ended is reported a moment later, also after the run let go
+            # of its detector: wait for what is on its way (no warning is issued here).
+            detector.wait_for_reports()
             reports = list(detector.reports)
         # The wall-clock time of the origin, from the clocks' difference now.
         started_at = time.time() - (_clock() - self.origin)

@@ -232,7 +232,9 @@ class LoopWatch:
             if detector is None:
                 continue
             try:
-                answered = detector.uninstall()
+                # A watchdog that did not answer in time may still have reports on their way:
+                # wait for those (and only those), so the test's record is complete.
+                answered = detector.uninstall() or detector.flush()
             except Exception as exc:  # noqa: BLE001 - reported in the summary, never fails a test
                 self._note_error(f"could not detach from a loop: {type(exc).__name__}: {exc}")
             else:

@@ -5,8 +5,6 @@ Real pytest runs (pytester, a child process) with the JSON report as the precise
 
 from __future__ import annotations
 
-import pytest
-
 pytest_plugins = ["pytester"]
 
 STRICT = """
@@ -134,10 +132,8 @@ def test_gc_and_comprehensions_are_named_for_what_the_user_wrote(suite):
     out = result.stdout.str()
     assert "<listcomp>" not in out
     assert "def on_dead" not in out
-    if "test_collect" not in sites:
-        # A collection holds the GIL, so the watchdog cannot sample during it; whether the
-        # pause is seen then depends on when the watchdog wakes. Known gap, tracked as such.
-        pytest.xfail("the garbage-collection pause was not seen by the watchdog in this run")
+    # A collection holds the GIL, so the watchdog may not sample it at all: its own start and
+    # stop times decide, every run.
     collect = sites["test_collect"]
     # The line that ran the collection, not the weakref callback it ran.
     assert (collect["line"], collect["source"]) == (25, "gc.collect()")

@@ -288,6 +288,87 @@ def test_a_block_right_after_starting_a_thread_is_still_reported():
     assert_one(reports, code="WFA103", line=line_of("sleep-after-start"), actual=actual)
 
 
+# -- garbage collection -----------------------------------------------------------------------------
+
+
+class Cyclic:
+    me: Any = None
+
+
+def garbage_then(run: Callable[[list[Any]], Any]) -> Any:
+    """Call ``run(holder)`` with ``holder`` keeping many reference cycles alive; once the
+    caller clears it they are garbage for the next collection. A collection of plain cycles
+    holds the GIL from start to end: the watchdog cannot take a single sample meanwhile."""
+    gc.collect()
+    gc.disable()
+    try:
+        size = 400_000
+        while True:
+            holder = []
+            for _ in range(size):
+                node = Cyclic()
+                node.me = node
+                holder.append(node)
+            outcome = run(holder)
+            took = outcome[-1]
+            # Only a collection longer than the threshold has to be reported: grow the
+            # garbage until this machine takes that long.
+            if took >= 1.5 * THRESHOLD or size >= 6_400_000:
+                return outcome
+            size *= 2
+    finally:
+        gc.enable()
+
+
+def test_a_collection_that_holds_the_loop_is_reported_at_the_line_that_ran_it():
+    def run(holder: list[Any]) -> tuple[list[BlockingReport], float]:
+        async def body() -> float:
+            holder.clear()
+            started = perf_counter()
+            gc.collect()  # line: gc-collect
+            return perf_counter() - started
+
+        return watch(body)
+
+    reports, took = garbage_then(run)
+    assert took >= 1.5 * THRESHOLD, f"the collection took only {took:.3f} s"
+    assert len(reports) == 1, [r.format() for r in reports]
+    report = reports[0]
+    assert (report.filename, report.lineno) == (HERE, line_of("gc-collect")), report.format()
+    assert report.call is not None and report.call.startswith("garbage collection, generation 2"), report.format()
+    assert report.duration >= 0.9 * took
+
+
+def test_a_collection_in_the_last_callback_before_the_loop_stops_is_reported():
+    """Watched from outside the loop (as the pytest plugin does): the loop stops right after the
+    collection, so no stamp of the loop ever shows the gap, and no sample was possible."""
+
+    def run(holder: list[Any]) -> tuple[list[BlockingReport], float]:
+        async def body() -> float:
+            holder.clear()
+            started = perf_counter()
+            gc.collect()  # line: gc-last
+            return perf_counter() - started
+
+        loop = asyncio.new_event_loop()
+        detector = BlockingDetector(THRESHOLD, warn=False, log=False).install(loop)
+        try:
+            took = loop.run_until_complete(body())
+            assert detector.flush()
+        finally:
+            detector.uninstall()
+            loop.close()
+        return detector.reports, took
+
+    reports, took = garbage_then(run)
+    assert took >= 1.5 * THRESHOLD, f"the collection took only {took:.3f} s"
+    assert len(reports) == 1, [r.format() for r in reports]
+    report = reports[0]
+    assert (report.filename, report.lineno) == (HERE, line_of("gc-last")), report.format()
+    assert report.call is not None and report.call.startswith("garbage collection"), report.format()
+    assert report.duration >= 0.9 * took
+
+
 # -- attribution ---------------------------------------------------------------------------------
 
 
@@ -580,3 +661,44 @@ def test_a_loop_closed_without_uninstall_still_delivers_and_lets_go():
     assert not detectors[0].installed
     assert strict.patched() == {}, strict.patched()
 
+
+def test_wait_for_reports_waits_for_a_report_still_on_its_way_after_uninstall(monkeypatch):
+    from runtime.detect import detector as detector_module
+
+    # The first detector's callback holds the report up (as a slow callback or an overloaded
+    # machine would) until the gate opens; the second one gets the report only after that.
+    gate = threading.Event()
+    first = BlockingDetector(THRESHOLD, warn=False, log=False, on_report=lambda report: gate.wait(30))
+    second = BlockingDetector(THRESHOLD, warn=False, log=False)
+    monkeypatch.setattr(detector_module, "FLUSH_TIMEOUT", 0.2)
+
+    async def main() -> None:
+        first.install()
+        second.install()
+        time.sleep(BLOCK)  # line: held-up
+        await asyncio.sleep(0)
+
+    asyncio.run(main())
+    try:
+        assert second.uninstall() is False  # the watchdog's answer waits behind the held-up report
+        assert second.reports == []
+        assert second.wait_for_reports(timeout=0.05) is False  # still on its way: says so
+    finally:
+        gate.set()
+    assert second.wait_for_reports() is True
+    assert [r.lineno for r in second.reports] == [line_of("held-up")]
+    assert first.wait_for_reports() is True
+
+
+def test_wait_for_reports_returns_at_once_when_nothing_is_pending():
+    detector = BlockingDetector(THRESHOLD, warn=False, log=False)
+    assert detector.wait_for_reports(timeout=0) is True  # never installed
+
+    async def main() -> bool:
+        with detector:
+            await asyncio.sleep(0.01)
+            return detector.wait_for_reports()
+
+    assert asyncio.run(main()) is True
+    assert detector.wait_for_reports() is True
+    assert detector.reports == []
