@@ -142,7 +142,8 @@ class Timing:
 
 
 def run_once(python: Path, sources: Path, suite: Suite, plugin: bool) -> tuple[float, dict[str, int], str]:
-    cmd = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", *suite.args]
+    # -rfE names the tests that failed, so a difference between the two sides can be chased.
+    cmd = [str(python), "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider", "-o", "addopts=", *suite.args]
     if not plugin:
         cmd[3:3] = ["-p", "no:wfasync"]
     env = {**os.environ, **suite.env, "PYTHONDONTWRITEBYTECODE": "1"}
@@ -153,6 +154,9 @@ def run_once(python: Path, sources: Path, suite: Suite, plugin: bool) -> tuple[f
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     last = lines[-1] if lines else ""
     outcomes = {kind.rstrip("s") if kind.startswith("error") else kind: int(n) for n, kind in _OUTCOME.findall(last)}
+    failures = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    if failures:
+        last += "\n" + "\n".join(f"      {line}" for line in failures)
     return elapsed, outcomes, last
 
 
