@@ -39,7 +39,7 @@ from .events import (
 )
 from .handler import WorkflowHandler
 from .resource import resolve_step_resources
-from .snapshot import Resumption, Wait, restore_collection
+from .snapshot import Frozen, Resumption, Wait, freeze, restore_collection
 from .steps import StepSpec
 from .stream import EventStream
 from .validation import WorkflowPlan, receivers, takes
@@ -220,6 +220,8 @@ class Run:
         self.replayed_waits: set[tuple[str, str]] = set()
         self.awaited: frozenset[type] = frozenset()
         self.early: list[Event] = []
+        # What the run was doing when the caller cancelled it (what ctx.to_dict() saves then).
+        self.frozen: Frozen | None = None
         self.loop_thread = threading.get_ident()
         self.say = verbose_output() if verbose else None
         # Publish StepStateChanged events: a stream with expose_internal=True asked for them.
@@ -336,6 +338,8 @@ class Run:
         """End the run with WorkflowCancelledByUser; False if it had already ended."""
         if self.finished:
             return False
+        # A cancelled run still saves as going (ctx.to_dict() after cancel_run, as on the peer).
+        self.frozen = freeze(self)
         if self.say is not None:
             self.say("[tick] cancelled")
         self.fail(WorkflowCancelledByUser(f"run of {self.name} cancelled by the caller"), WorkflowCancelledEvent())

@@ -93,26 +93,46 @@ class Resumption:
     waits: list[Wait] = field(default_factory=list)
 
 
+@dataclass
+class Frozen:
+    """What a run was doing at one moment: events in progress and queued per step, collect
+    buffers, waits. Kept by a run the caller cancelled, which saves as still going (as on
+    the peer): restoring it resumes where the cancel stopped it."""
+
+    in_progress: dict[str, list[Event]]
+    queued: dict[str, list[Event]]
+    buffers: dict[tuple[str, str], list[Event]]
+    waits: list[Wait]
+
+
+def freeze(run: Run) -> Frozen:
+    """The run's work now (loop thread only: its queues change under any other thread)."""
+    pending = run.pending_events()
+    return Frozen(
+        in_progress={name: list(lane.inflight.values()) for name, lane in run.lanes.items()},
+        queued={name: [*lane.queue, *pending.get(name, ())] for name, lane in run.lanes.items()},
+        buffers={key: collection.held() for key, collection in run.collections.items()},
+        waits=list(run.waits),
+    )
+
+
 def capture(run: Run | None, plan: WorkflowPlan, state: dict[str, Any], serializer: BaseSerializer) -> dict[str, Any]:
-    """The payload for a context whose run is ``run`` (None: no run yet, or a finished one).
-    Loop thread only: the run's queues change under any other thread."""
-    live = run is not None and not run.finished
+    """The payload for a context whose run is ``run``: its work if it is going (or was
+    cancelled by the caller), none if it finished or there is no run yet."""
+    work = None if run is None else run.frozen if run.finished else freeze(run)
     workers: dict[str, SavedWorker] = {name: SavedWorker() for name in plan.steps}
-    if live:
-        assert run is not None
-        pending = run.pending_events()
-        for name, lane in run.lanes.items():
+    if work is not None:
+        for name in workers:
             saved = workers[name]
-            saved.in_progress = [_attempt(ev, serializer) for ev in lane.inflight.values() if ev is not None]
-            saved.queue = [_attempt(ev, serializer) for ev in (*lane.queue, *pending.get(name, ()))]
-        for (step, buffer_id), collection in run.collections.items():
-            held = collection.held()
+            saved.in_progress = [_attempt(ev, serializer) for ev in work.in_progress.get(name, ())]
+            saved.queue = [_attempt(ev, serializer) for ev in work.queued.get(name, ())]
+        for (step, buffer_id), held in work.buffers.items():
             if held and step in workers:
                 workers[step].collected_events[buffer_id] = [_encode(ev, serializer) for ev in held]
-        for wait in run.waits:
+        for wait in work.waits:
             if wait.step in workers:
                 workers[wait.step].collected_waiters.append(_waiter(wait))
-    return SavedContext(state=state, is_running=live, workers=workers).model_dump(mode="json")
+    return SavedContext(state=state, is_running=work is not None, workers=workers).model_dump(mode="json")
 
 
 def resumption_payload(resume: Resumption, plan: WorkflowPlan, state: dict[str, Any], serializer: BaseSerializer) -> dict[str, Any]:

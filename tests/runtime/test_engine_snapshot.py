@@ -227,3 +227,22 @@ async def test_the_pickle_serializer_reads_what_json_wrote():
     saved = ctx.to_dict(serializer=JsonSerializer())
     restored = Context.from_dict(Ask(), saved, serializer=PickleSerializer())
     assert await restored.store.get("answer") == Job(n=4)
+
+
+async def test_a_cancelled_run_saves_as_going_and_a_finished_one_does_not():
+    wf = queued_flow()
+    handler = wf.run()
+    await wf.started.wait()
+    await handler.cancel_run()
+    with pytest.raises(Exception):
+        await handler
+    saved = handler.ctx.to_dict()
+    assert saved["is_running"] is True
+    assert len(saved["workers"]["work"]["in_progress"]) + len(saved["workers"]["work"]["queue"]) == 3
+    fresh = queued_flow()
+    fresh.gate.set()
+    restored = Context.from_dict(fresh, saved)
+    assert await fresh.run(ctx=restored) == [0, 1, 2]
+    after = restored.to_dict()
+    assert after["is_running"] is False
+    assert all(not w["queue"] and not w["in_progress"] for w in after["workers"].values())

@@ -36,6 +36,22 @@ class HumanInTheLoopWorkflow(Workflow):
         return StopEvent(result=[ev.response, await ctx.store.get("asked")])
 
 
+class Topic(StartEvent):
+    topic: str
+
+
+class TopicWorkflow(Workflow):
+    @step
+    async def ask(self, ctx: Context, ev: Topic) -> InputRequiredEvent:
+        await ctx.store.set("ask_runs", await ctx.store.get("ask_runs", default=0) + 1)
+        return InputRequiredEvent(prefix=ev.topic)
+
+    @step
+    async def complete(self, ctx: Context, ev: HumanResponseEvent) -> StopEvent:
+        await ctx.store.set("complete_runs", await ctx.store.get("complete_runs", default=0) + 1)
+        return StopEvent(result=ev.response)
+
+
 class Form(BaseModel):
     answers: dict[str, str] = {}
 
@@ -99,6 +115,25 @@ async def pause_and_resume(serializer=None):
     }
 
 
+async def saved_after_cancel():
+    """The context saved after cancel_run still holds the run: it resumes without a start
+    event (this workflow's start event could not be built without its topic)."""
+    workflow = TopicWorkflow()
+    handler = workflow.run(topic="pizza")
+    async for event in handler.stream_events():
+        if isinstance(event, InputRequiredEvent):
+            break
+    await handler.cancel_run()
+    ctx_dict = json.loads(json.dumps(handler.ctx.to_dict()))
+    resumed = workflow.run(ctx=Context.from_dict(workflow, ctx_dict))
+    resumed.ctx.send_event(HumanResponseEvent(response="42"))
+    events = [show(event) async for event in resumed.stream_events()]
+    result = await resumed
+    store = resumed.ctx.store
+    return {"saved_running": ctx_dict["is_running"], "events": events, "result": result,
+            "runs": [await store.get("ask_runs"), await store.get("complete_runs")]}
+
+
 async def form_with_pauses():
     workflow = FormWorkflow()
     ctx_dict, asked, answers = None, [], {"first": "Ada", "last": "Lovelace"}
@@ -128,4 +163,5 @@ async def main():
         "pause_resume": await pause_and_resume(),
         "pause_resume_json": await pause_and_resume(JsonSerializer()),
         "typed_form": await form_with_pauses(),
+        "saved_after_cancel": await saved_after_cancel(),
     }
