@@ -103,9 +103,9 @@ class ModuleGraph:
         # (coroutine ctx, call, callee, owner of the call) waiting for the end of the pass.
         self.pending: list[tuple[FunctionContext, cst.Call, LocalDef, Owner]] = []
         self.pending_ext: list[tuple[FunctionContext, cst.Call, str, Owner]] = []
-        # Calls of a coroutine to its own sync twin (``self.complete`` in ``acomplete``): the
-        # class whose coroutine to override, by call; one finding per call.
-        self.fallbacks: dict[int, str] = {}
+        # Calls of a coroutine to its own sync twin (``self.complete`` in ``acomplete``), by id:
+        # each is reported once, through the first of its callees that blocks.
+        self.fallbacks: set[int] = set()
         # The scope each coroutine call was made in: its arguments are read there.
         self.scopes: dict[int, Scope | None] = {}
         self._positions: Positions | None = None
@@ -128,10 +128,11 @@ class ModuleGraph:
             self.scopes[id(call)] = scope
 
     def fallback_call(self, ctx: FunctionContext, call: cst.Call, target: LocalDef, owner: Owner,
-                      scope: Scope | None, overrider: str) -> None:
-        """``self.complete(...)`` in ``acomplete``, reaching ``target`` (the class's own twin or
-        a subclass's override); ``overrider`` is the class that should override the coroutine."""
-        self.fallbacks.setdefault(id(call), overrider)
+                      scope: Scope | None) -> None:
+        """``self.complete(...)`` in ``acomplete``, reaching ``target``: the class's own twin or
+        a subclass's override, whose class is then the one to give the coroutine a real async
+        implementation."""
+        self.fallbacks.add(id(call))
         self.pending.append((ctx, call, target, owner))
         self.scopes[id(call)] = scope
 
@@ -164,11 +165,11 @@ class ModuleGraph:
             chain = self._chain_for(node, call, target)
             if chain is None:
                 continue  # the call's arguments fail every guard on the way to a blocking call
-            overrider = self.fallbacks.get(id(call))
-            if overrider is not None:
-                self.fallbacks[id(call)] = target.cls.name if target.cls is not None else overrider
+            overrider = None
+            if id(call) in self.fallbacks:
                 reported.add(id(call))
-            self._report(ctx, call, owner, _display(target), chain)
+                overrider = target.cls
+            self._report(ctx, call, owner, _display(target), chain, overrider)
             touched[id(ctx)] = ctx
         index = an.index
         for ctx, call, q, owner in self.pending_ext:
@@ -251,14 +252,14 @@ class ModuleGraph:
                 return chain
         return None
 
-    def _report(self, ctx: FunctionContext, call: cst.Call, owner: Owner, display: str, chain: Chain) -> None:
+    def _report(self, ctx: FunctionContext, call: cst.Call, owner: Owner, display: str, chain: Chain,
+                overrider: ClassInfo | None = None) -> None:
         an = self.an
         fix, _ = an.fix_for(call, display, "WFA201", None, ctx)
-        overrider = self.fallbacks.get(id(call))
-        if overrider is not None:
-            own = ctx.cls is not None and ctx.cls.name == overrider
-            fix = (f"{'give' if own else 'override'} {ctx.name} {'' if own else f'in {overrider} '}"
-                   f"a real async implementation, or {fix}")
+        if overrider is ctx.cls and overrider is not None:
+            fix = f"give {ctx.name} a real async implementation, or {fix}"
+        elif overrider is not None:
+            fix = f"override {ctx.name} in {overrider.name} with a real async implementation, or {fix}"
         text = chain_text(chain, self.module_name, an.path)
         msg = RULES["WFA201"].message.format(call=an.call_text(call), where=ctx.where, chain=text, fix=fix)
         an.add(ctx, "WFA201", call, owner, msg, display, fix, None)

@@ -497,7 +497,7 @@ class Walker:
         if isinstance(target, LocalDef):
             ctx.local_calls.append(target)
             if not target.is_async:
-                graph.fallback_call(ctx, call, target, owner, scope, cls.name)
+                graph.fallback_call(ctx, call, target, owner, scope)
         module_scope = self.module_scope
         for sub in module_scope.names.values() if module_scope is not None else ():
             if type(sub) is not ClassInfo or sub is cls:
@@ -507,8 +507,7 @@ class Walker:
             # The subclass overrides the sync twin and inherits this very coroutine.
             if (twin is not None and coroutine is not None and coroutine[1] is cls and twin[1] is not cls
                     and twin[0].asynchronous is None and _inherits(twin[1], cls)):
-                graph.fallback_call(ctx, call, LocalDef(twin[0], sync, False, twin[1]), owner, scope,
-                                    sub.name)
+                graph.fallback_call(ctx, call, LocalDef(twin[0], sync, False, twin[1]), owner, scope)
 
     def _inline(self, d: LocalDef, scope: Scope, ctx: FunctionContext) -> None:
         """A nested def or lambda the coroutine calls runs on the loop too."""
