@@ -6,12 +6,14 @@ it knows. Resolution (:mod:`flake8_wfasync.analysis.resolve`) tracks values as i
 (``"T()"``); this module says which type a LlamaIndex call or annotation yields:
 
 - a class of a kind: ``OpenAI(...)`` from ``llama_index.llms.openai`` is an LLM,
-  ``VectorStoreIndex(...)`` an index, ``RetrieverQueryEngine(...)`` a query engine;
+  ``VectorStoreIndex(...)`` an index, ``RetrieverQueryEngine(...)`` a query engine,
+  ``TitleExtractor(...)`` an extractor, ``TreeSummarize(...)`` a response synthesizer;
 - a class factory of such a class: ``VectorStoreIndex.from_documents(...)``,
   ``RetrieverQueryEngine.from_args(...)``;
 - a method that makes another kind: ``index.as_query_engine()``, ``index.as_retriever()``,
   ``index.as_chat_engine()``, ``llm.as_structured_llm(...)``;
-- a function: ``resolve_llm(...)``, ``resolve_embed_model(...)``, ``load_index_from_storage(...)``;
+- a function: ``resolve_llm(...)``, ``resolve_embed_model(...)``, ``load_index_from_storage(...)``,
+  ``get_response_synthesizer(...)``;
 - ``Settings.llm`` and ``Settings.embed_model``.
 
 Every value of a kind is tracked as the kind's base type (``llama_index.core.llms.LLM``), so the
@@ -28,7 +30,8 @@ __all__ = ["kind_of", "result_type"]
 _BASES = {base: kind for kind, (base, _, _) in catalog.LLAMA_KINDS.items()}
 _SUFFIXES = (("QueryEngine", "query_engine"), ("ChatEngine", "chat_engine"), ("Retriever", "retriever"),
              ("Embedding", "embedding"), ("Index", "index"), ("LLM", "llm"), ("Extractor", "extractor"))
-_PACKAGES = (("llama_index.llms.", "llm"), ("llama_index.embeddings.", "embedding"))
+_PACKAGES = (("llama_index.llms.", "llm"), ("llama_index.embeddings.", "embedding"),
+             ("llama_index.core.response_synthesizers.", "synthesizer"))
 # Methods of one kind that return an object of another (or the same) kind.
 _CONVERSIONS = {
     ("index", "as_query_engine"): "query_engine", ("index", "as_retriever"): "retriever",
@@ -43,6 +46,9 @@ _FUNCTIONS = {
     "llama_index.core.indices.loading.load_index_from_storage": "index",
     "llama_index.core.Settings.llm": "llm",
     "llama_index.core.Settings.embed_model": "embedding",
+    "llama_index.core.get_response_synthesizer": "synthesizer",
+    "llama_index.core.response_synthesizers.get_response_synthesizer": "synthesizer",
+    "llama_index.core.response_synthesizers.factory.get_response_synthesizer": "synthesizer",
 }
 
 

@@ -396,6 +396,10 @@ LLAMA_KINDS: dict[str, tuple[str, tuple[str, ...], dict[str, str]]] = {
     # Metadata extractors (TitleExtractor, SummaryExtractor, ...) call an LLM per node.
     "extractor": ("llama_index.core.extractors.interface.BaseExtractor", ("llama_index.core.extractors",), {
         "extract": "aextract", "process_nodes": "aprocess_nodes"}),
+    # Response synthesizers (get_response_synthesizer(), TreeSummarize, Refine, ...) ask the LLM.
+    "synthesizer": ("llama_index.core.response_synthesizers.base.BaseSynthesizer",
+                    ("llama_index.core.response_synthesizers",), {
+        "synthesize": "asynthesize", "get_response": "aget_response"}),
 }
 # Where the runtime sees each kind's methods run (module + co_qualname of the base class).
 _LLAMA_RUNTIME = {
@@ -406,6 +410,7 @@ _LLAMA_RUNTIME = {
     "retriever": ("llama_index.core.base.base_retriever.BaseRetriever",),
     "chat_engine": ("llama_index.core.chat_engine.types.BaseChatEngine",),
     "extractor": ("llama_index.core.extractors.interface.BaseExtractor",),
+    "synthesizer": ("llama_index.core.response_synthesizers.base.BaseSynthesizer",),
 }
 # Methods the runtime sees under other names. An LLM's complete and chat are abstract on the
 # base class: every integration's own runs inside LlamaIndex's sync callback wrapper, the one
@@ -414,9 +419,11 @@ _LLAMA_RUNTIME = {
 _LLM_CALLBACKS = "llama_index.core.llms.callbacks"
 _PREDICT = f"{_LLM_CALLBACKS}.llm_completion_callback.<locals>.wrap.<locals>.wrapped_llm_predict"
 _CHAT = f"{_LLM_CALLBACKS}.llm_chat_callback.<locals>.wrap.<locals>.wrapped_llm_chat"
-# LLM methods with no frame on the base class LLM.
-_LLM_ABSTRACT = frozenset({"complete", "chat", "stream_complete", "stream_chat", "chat_with_tools",
-                           "stream_chat_with_tools"})
+# Methods with no frame on the kind's base class (abstract there).
+_NO_BASE_FRAME = frozenset({("llm", m) for m in ("complete", "chat", "stream_complete", "stream_chat",
+                                                 "chat_with_tools", "stream_chat_with_tools")}
+                           | {("synthesizer", "get_response")})
+_SYNTHESIZERS = "llama_index.core.response_synthesizers"
 _LLAMA_RUNTIME_OWN = {
     "complete": [_PREDICT], "chat": [_CHAT],
     "stream_complete": [f"{_PREDICT}.<locals>.wrapped_gen"], "stream_chat": [f"{_CHAT}.<locals>.wrapped_gen"],
@@ -424,6 +431,11 @@ _LLAMA_RUNTIME_OWN = {
        for m in ("chat_with_tools", "stream_chat_with_tools", "predict_and_call")},
     **{m: [f"llama_index.core.indices.vector_store.base.VectorStoreIndex.{m}"]
        for m in ("insert_nodes", "delete_nodes", "delete_ref_doc")},
+    "get_response": [f"{_SYNTHESIZERS}.{mod}.{cls}.get_response" for mod, cls in (
+        ("refine", "Refine"), ("compact_and_refine", "CompactAndRefine"), ("tree_summarize", "TreeSummarize"),
+        ("simple_summarize", "SimpleSummarize"), ("accumulate", "Accumulate"),
+        ("compact_and_accumulate", "CompactAndAccumulate"), ("generation", "Generation"))],
+    "synthesize": [f"{_SYNTHESIZERS}.generation.Generation.synthesize"],
 }
 _LLAMA_SETTINGS = {"llm": "llama_index.core.Settings.llm",
                    "embedding": "llama_index.core.Settings.embed_model"}
@@ -439,7 +451,7 @@ for _sync, _async in LLAMA_TWINS.items():
         _methods_of += [f"{p}.*.{_sync}" for p in _prefixes]
         if _kind in _LLAMA_SETTINGS:
             _methods_of.append(f"{_LLAMA_SETTINGS[_kind]}.{_sync}")
-        if not (_kind == "llm" and _sync in _LLM_ABSTRACT):
+        if (_kind, _sync) not in _NO_BASE_FRAME:
             _runtime_of += [f"{r}.{_sync}" for r in _LLAMA_RUNTIME[_kind]]
     _runtime_of += _LLAMA_RUNTIME_OWN.get(_sync, [])
     _add(

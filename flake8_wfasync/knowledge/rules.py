@@ -265,8 +265,8 @@ async def derive(pw, salt):
         "(VectorStoreIndex.from_documents, VectorStoreIndex(nodes)) embeds them, and "
         "use_async=True does not help: it runs the embedding on a second event loop and waits "
         "for it on the calling thread. Ingestion (IngestionPipeline.run, run_transformations), "
-        "SimpleDirectoryReader.load_data, query pipelines, metadata extractors and the HyDE and "
-        "decompose query transforms block too. Where no full async twin exists "
+        "SimpleDirectoryReader.load_data, query pipelines, response synthesizers, metadata "
+        "extractors and the HyDE and decompose query transforms block too. Where no full async twin exists "
         "(SimpleDirectoryReader.aload_data still reads plain-text files on the loop thread), the "
         "advice is asyncio.to_thread.",
         """\

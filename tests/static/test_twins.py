@@ -25,6 +25,8 @@ def findings(src: str):
     ("llama_index.core.retrievers.VectorIndexRetriever", "retriever"),
     ("llama_index.core.chat_engine.CondensePlusContextChatEngine", "chat_engine"),
     ("llama_index.embeddings.openai.OpenAIEmbedding", "embedding"),
+    ("llama_index.core.extractors.TitleExtractor", "extractor"),
+    ("llama_index.core.response_synthesizers.TreeSummarize", "synthesizer"),
     ("llama_index.core.llms.ChatMessage", None),
     ("llama_index.core.Document", None),
     ("openai.OpenAI", None),
