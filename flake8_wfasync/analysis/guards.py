@@ -20,11 +20,13 @@ Everything here is plain JSON data, so that project summaries can carry it:
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import libcst as cst
 
+from .nodes import child_nodes
 from .resolve import Scope, resolve_expr
 
 Atom = list[Any]
@@ -118,10 +120,9 @@ class GuardReader:
         self.scope = scope
         self.module = module
         params = [p.name.value for p in _all_params(fn.params)]
-        assigned = _assigned_names(fn.body)
+        assigned, globals_declared, subscripted = _body_writes(fn.body)
         self.params = {p for p in params if p not in assigned}
         self.aliases = _self_aliases(fn, self.params)
-        globals_declared, subscripted = _cache_writes(fn.body)
         module_set = set(module_names)
         self.caches = (globals_declared | subscripted) & module_set
         self.globals = globals_declared & module_set
@@ -214,44 +215,6 @@ def _all_params(params: cst.Parameters) -> list[cst.Param]:
     return [*params.posonly_params, *params.params, *params.kwonly_params]
 
 
-def _assigned_names(body: cst.CSTNode) -> set[str]:
-    out: set[str] = set()
-
-    class Visit(cst.CSTVisitor):
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            _names(node.target, out)
-
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            _names(node.target, out)
-
-        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            if node.value is not None:
-                _names(node.target, out)
-
-        def visit_For(self, node: cst.For) -> None:
-            _names(node.target, out)
-
-        def visit_AsName(self, node: cst.AsName) -> None:
-            _names(node.name, out)
-
-        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-            _names(node.target, out)
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            out.add(node.name.value)
-            return False
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-            out.add(node.name.value)
-            return False
-
-        def visit_Lambda(self, node: cst.Lambda) -> bool:
-            return False
-
-    body.visit(Visit())
-    return out
-
-
 def _names(target: cst.CSTNode, out: set[str]) -> None:
     if type(target) is cst.Name:
         out.add(target.value)
@@ -286,25 +249,63 @@ def _self_aliases(fn: cst.FunctionDef, params: set[str]) -> dict[str, str]:
     return out
 
 
-def _cache_writes(body: cst.CSTNode) -> tuple[set[str], set[str]]:
-    """Names declared ``global`` in the function, and names it stores into by subscript."""
+def _body_writes(body: cst.CSTNode) -> tuple[set[str], set[str], set[str]]:
+    """One walk over a function's body, by hand (libcst's visitors rebuild every node they
+    pass: several times slower, and every function of a summarised module is read here).
+    Returns the names it assigns (a nested ``def`` or ``class`` by its name only, nothing
+    inside a lambda), the names it declares ``global``, and the names it stores into by
+    subscript (not inside a nested ``def``)."""
+    assigned: set[str] = set()
     declared: set[str] = set()
     stored: set[str] = set()
+    stack: list[tuple[cst.CSTNode, bool]] = [(body, True)]  # (node, whether its assignments count)
+    while stack:
+        node, counts = stack.pop()
+        t = type(node)
+        if t is cst.FunctionDef:
+            if counts:
+                assigned.add(node.name.value)  # type: ignore[attr-defined]
+            continue
+        if t is cst.ClassDef:
+            if counts:
+                assigned.add(node.name.value)  # type: ignore[attr-defined]
+            counts = False
+        elif t is cst.Lambda:
+            counts = False
+        elif t is cst.Global:
+            declared.update(n.name.value for n in node.names)  # type: ignore[attr-defined]
+        elif t is cst.AssignTarget:
+            target = node.target  # type: ignore[attr-defined]
+            if counts:
+                _names(target, assigned)
+            if type(target) is cst.Subscript and type(target.value) is cst.Name:
+                stored.add(target.value.value)
+        elif counts:
+            if t is cst.AugAssign or t is cst.For or t is cst.NamedExpr:
+                _names(node.target, assigned)  # type: ignore[attr-defined]
+            elif t is cst.AnnAssign:
+                if node.value is not None:  # type: ignore[attr-defined]
+                    _names(node.target, assigned)  # type: ignore[attr-defined]
+            elif t is cst.AsName:
+                _names(node.name, assigned)  # type: ignore[attr-defined]
+        stack.extend((child, counts) for child in child_nodes(node, _node_fields(t)))
+    return assigned, declared, stored
 
-    class Visit(cst.CSTVisitor):
-        def visit_Global(self, node: cst.Global) -> None:
-            declared.update(n.name.value for n in node.names)
 
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            t = node.target
-            if type(t) is cst.Subscript and type(t.value) is cst.Name:
-                stored.add(t.value.value)
+_NODE_FIELDS: dict[type, tuple[str, ...]] = {}
+_PUNCTUATION = frozenset({"lpar", "rpar", "comma", "semicolon", "newline", "leading_lines", "header",
+                          "footer", "lines_after_decorators", "indent", "colon", "equal", "dot",
+                          "operator", "asynchronous", "star", "lbracket", "rbracket", "lbrace", "rbrace"})
 
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return False
 
-    body.visit(Visit())
-    return declared, stored
+def _node_fields(cls: type) -> tuple[str, ...]:
+    """The fields of a libcst node type that may hold code (not whitespace or punctuation)."""
+    names = _NODE_FIELDS.get(cls)
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(cls)
+                      if f.name not in _PUNCTUATION and "whitespace" not in f.name)
+        _NODE_FIELDS[cls] = names
+    return names
 
 
 def returns(stmts: Sequence[cst.CSTNode]) -> bool:

@@ -246,8 +246,9 @@ class ProjectIndex:
         self._building = True
         try:
             self._demand_closure([qualname], None, jobs=1)
-            self._link()
-            self._settle_tentative(None, jobs=1)
+            if not self._linked:  # (most names asked late lead to what is summarised already)
+                self._link()
+                self._settle_tentative(None, jobs=1)
         finally:
             self._building = False
         return self._locate(qualname)
@@ -300,7 +301,12 @@ class ProjectIndex:
         """Summarise a partially summarised module again, for one more function: from the
         ``ast`` while it still clears them all, else in full."""
         old = self.summaries[module]
-        keys = [*old["partial"], qualname[len(module) + 1:]]
+        keys: list[str] | None = [*old["partial"], qualname[len(module) + 1:]]
+        if len(old["partial"]) >= _PARTIAL_KEYS:
+            # Asked for one name at a time, a module with hundreds (a package's __init__ that
+            # every module reads settings from) would be summarised hundreds of times, each
+            # time for more names: past a few, once in full, and every later name is known.
+            keys = None
         summary = self._summarise(module, self.files[module], keys)
         self.summaries[module] = summary
         self._linked = False
@@ -708,6 +714,7 @@ class ProjectIndex:
 _EMPTY: dict[str, Any] = {"funcs": {}, "aliases": {}}
 # Marks a name whose value (not chain) a file's findings rest on, in the names its tag covers.
 VALUE_MARK = "="
+_PARTIAL_KEYS = 8  # names a partial summary grows to, one more at a time, before a full one
 _KEPT_TREES = 32  # ast trees of partly summarised modules kept while building (memory bound)
 _PARALLEL_SUMMARIES = 16  # below this many modules to summarise, a pool costs more than it saves
 

@@ -140,10 +140,12 @@ def _ast_aliases(tree: ast.Module, index: ProjectView, path: str) -> dict[str, s
     return {k: v for k, v in import_bindings(tree, index, path).items() if index.is_project(v)}
 
 
-def _assigned_project_name(tree: ast.Module, name: str, index: ProjectView, path: str) -> bool:
-    """Whether a module-level assignment binds ``name`` to a dotted name that may be a project
-    one (``load = db.load``): the summary follows such a name as it follows an import."""
+def _assigned_project_names(tree: ast.Module, index: ProjectView, path: str) -> set[str]:
+    """The names a module-level assignment binds to a dotted name that may be a project one
+    (``load = db.load``): the summary follows such a name as it follows an import. One pass
+    over the module for every name asked (a module with hundreds of names is asked for many)."""
     imported: dict[str, str] | None = None
+    out: set[str] = set()
     for stmt in ast_statements(tree.body):
         if isinstance(stmt, ast.Assign):
             targets, value = stmt.targets, stmt.value
@@ -151,7 +153,8 @@ def _assigned_project_name(tree: ast.Module, name: str, index: ProjectView, path
             targets, value = [stmt.target], stmt.value
         else:
             continue
-        if not any(isinstance(t, ast.Name) and t.id == name for t in targets):
+        bound = [t.id for t in targets if isinstance(t, ast.Name) and t.id not in out]
+        if not bound:
             continue
         parts: list[str] = []
         while isinstance(value, ast.Attribute):
@@ -163,8 +166,8 @@ def _assigned_project_name(tree: ast.Module, name: str, index: ProjectView, path
             imported = import_bindings(tree, index, path)
         base = imported.get(value.id)
         if base is None or index.is_project(".".join([base, *reversed(parts)])):
-            return True  # (a name of the module itself, or of the project: not worth guessing)
-    return False
+            out.update(bound)  # (a name of the module itself, or of the project: not worth guessing)
+    return out
 
 
 def ast_clears(tree: ast.Module, keys: Sequence[str], config: Config, index: ProjectView,
@@ -193,6 +196,7 @@ def ast_clears(tree: ast.Module, keys: Sequence[str], config: Config, index: Pro
             defined[node.name] = defined.get(node.name, 0) + 1
     probe_calls: list[ast.stmt] = []
     cleared: list[str] = []
+    assigned: set[str] | None = None  # (made on first need)
     for key in keys:
         name, _, method = key.partition(".")
         if name in aliases and name not in defined:
@@ -212,8 +216,12 @@ def ast_clears(tree: ast.Module, keys: Sequence[str], config: Config, index: Pro
         elif not method and isinstance(top.get(name), ast.FunctionDef) and defined[name] == 1:
             probe_calls.append(ast.Expr(ast.Call(ast.Name(name), [], [])))
             cleared.append(name)
-        elif name not in defined and not _assigned_project_name(tree, name, index, path):
-            continue  # a variable (``X = Struct(...).pack``): the summary would not know it either
+        elif name not in defined:
+            if assigned is None:
+                assigned = _assigned_project_names(tree, index, path)
+            if name in assigned:
+                return None
+            # (a variable, ``X = Struct(...).pack``: the summary would not know it either)
         else:
             return None
     if not probe_calls:
