@@ -9,6 +9,7 @@ pickled, and only the results travel back.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -61,20 +62,44 @@ def fork_map(
     from concurrent.futures import ProcessPoolExecutor
 
     _inherited = (work, state)
+    others = set(multiprocessing.active_children())
+    size = max(1, chunksize)
+    chunks = [items[i:i + size] for i in range(0, len(items), size)]
     try:
-        with ProcessPoolExecutor(max_workers=min(workers, len(items)),
+        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), initializer=_ignore_interrupts,
                                  mp_context=multiprocessing.get_context("fork")) as pool:
-            results = pool.map(_run_inherited, items, chunksize=max(1, chunksize))
-            if meanwhile is not None:
-                meanwhile()
-            return list(results)
+            # The workers fork at the first submit. A Ctrl-C in that moment must reach this
+            # process only, not a worker that has not yet set itself to ignore it: held back
+            # here until they exist (a worker starts with none pending).
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                futures = [pool.submit(_run_chunk, chunk) for chunk in chunks]
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            try:
+                if meanwhile is not None:
+                    meanwhile()
+                return [result for future in futures for result in future.result()]
+            except BaseException:
+                # Ctrl-C: leaving the pool would wait for every task queued so far. The futures
+                # are not cancelled: the pool fails them itself once its workers are gone.
+                for proc in set(multiprocessing.active_children()) - others:
+                    proc.terminate()
+                raise
     except (OSError, RuntimeError):  # no processes available here: do it in this one
         return [work(state, item) for item in items]
     finally:
         _inherited = None
 
 
-def _run_inherited(item: Any) -> Any:
+def _ignore_interrupts() -> None:
+    """In a worker: Ctrl-C reaches the whole process group, and this process answers it (it
+    stops the workers), so that a worker neither prints a traceback nor starts on the next task."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # (blocked while forking)
+
+
+def _run_chunk(chunk: Sequence[Any]) -> list[Any]:
     assert _inherited is not None
     work, state = _inherited
-    return work(state, item)
+    return [work(state, item) for item in chunk]
