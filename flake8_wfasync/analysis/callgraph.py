@@ -22,6 +22,7 @@ the module, :meth:`ModuleGraph.summarize`) and links the summaries once per run.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections import deque
 from collections.abc import Sequence
@@ -41,7 +42,9 @@ from .resolve import INSTANCE, ClassInfo, LocalDef, Scope, StraightLine, bind_pa
 if TYPE_CHECKING:
     from .walker import Walker
 
-__all__ = ["ModuleGraph", "chain_text"]
+__all__ = ["EXT", "ModuleGraph", "chain_text"]
+
+EXT = "<ext>"  # the path of a summary's way to block through another module's function
 
 Owner = cst.FunctionDef | None  # the def a call is in, for its position (None: module level)
 
@@ -80,6 +83,8 @@ class _Node:
     bare_site: bool = False  # a blocking call of its own that no guard keeps from
     sig: dict[str, Any] | None = None
     scope: Scope | None = None
+    reader: guards.GuardReader | None = None
+    cls: ClassInfo | None = None
 
 
 def _block_of(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:
@@ -109,6 +114,11 @@ class ModuleGraph:
         # The scope each coroutine call was made in: its arguments are read there.
         self.scopes: dict[int, Scope | None] = {}
         self._positions: Positions | None = None
+        self._init_attrs: dict[int, dict[str, str]] = {}
+        self._init_sigs: dict[int, dict[str, Any] | None] = {}
+        # (node, with other modules' functions) -> its ways to block (see _paths).
+        self._path_memo: dict[tuple[int, bool], list[tuple[guards.Guard, Chain]] | None] = {}
+        self._ext_memo: dict[int, bool] = {}
         self.module_name = ""
         index = analyzer.index
         if index is not None:
@@ -179,8 +189,10 @@ class ModuleGraph:
             guarded = getattr(index, "guarded", None)
             alternatives = guarded(q) if guarded is not None else None
             if alternatives is not None and self._bound_as_summarised(call, alternatives):
-                chain = self._open_path(call, alternatives["sig"], alternatives["paths"],
-                                        self.scopes.get(id(call)), chain)
+                scope = self.scopes.get(id(call))
+                built = self._built(call, scope, alternatives["paths"], alternatives.get("init_sig"),
+                                    alternatives.get("cls"))
+                chain = self._open_path(call, alternatives["sig"], alternatives["paths"], scope, chain, built)
                 if chain is None:
                     continue
             mod, name = chain.steps[0]
@@ -197,50 +209,159 @@ class ModuleGraph:
         """The chain to report for a call of ``node``, or None when the call's arguments rule
         out every way it blocks."""
         assert node.chain is not None
-        paths = self._guarded_paths(node)
+        paths = self._paths(node, True)
         if paths is None or node.sig is None:
             return node.chain
+        if not paths:
+            return None  # every way it blocks is closed to it, whatever the arguments
+        scope = self.scopes.get(id(call))
         if type(call.func) is cst.Attribute and target.cls is not None and target.name != "__init__":
-            receiver = resolve_expr(call.func.value, self.scopes.get(id(call)) or self.an.module_scope)
+            receiver = resolve_expr(call.func.value, scope or self.an.module_scope)
             if isinstance(receiver, ClassInfo) and node.sig["kind"] == "method":
                 return node.chain  # Class.method(obj, ...): the arguments are shifted by one
-        local = [(g, c.prepend(self.module_name, node.name) if c.steps == () else c) for g, c in paths]
-        return self._open_path(call, node.sig, local, self.scopes.get(id(call)), node.chain)
+        built: list[dict[str, guards.Facts]] = []
+        if node.cls is not None and target.name != "__init__":
+            built = self._built(call, scope, paths, self._init_sig(node.cls), node.cls)
+        return self._open_path(call, node.sig, paths, scope, node.chain, built)
 
-    def _bound_as_summarised(self, call: cst.Call, alternatives: dict[str, Any]) -> bool:
+    def _built(self, call: cst.Call, scope: Scope | None, paths: list[tuple[guards.Guard, Chain]], init_sig: dict[str, Any] | None,
+               cls: ClassInfo | str | None) -> list[dict[str, guards.Facts]]:
+        """For a method called on an instance (``logger.info(...)``, ``self.log.info(...)``):
+        the arguments of each constructor call that built the instance, for the guards on
+        attributes its constructor set; empty when that is not known."""
+        wanted = guards.self_params(g for g, _ in paths)
+        if not wanted or init_sig is None or cls is None or type(call.func) is not cst.Attribute:
+            return []
+        scope = scope or self.an.module_scope
+        if scope is None:
+            return []
+        made = guards.constructions(call.func.value, scope, self.an.module)
+        if made is None:
+            return []
+        out: list[dict[str, guards.Facts]] = []
+        for ctor, where in made:
+            if resolve_expr(ctor.func, where) != cls:
+                return []  # built by something else too (a subclass, a factory)
+            facts = guards.call_facts(ctor, init_sig, where, self.an.module, wanted)
+            if facts is None:
+                return []
+            out.append(facts)
+        return out
+
+    def _init_sig(self, cls: ClassInfo) -> dict[str, Any] | None:
+        key = id(cls.node)
+        if key not in self._init_sigs:
+            init = cls.methods.get("__init__")
+            sig = None
+            if init is not None and cls.scope is not None:
+                sig = guards.signature(init, cls.scope, self.an.module, in_class=True)
+            self._init_sigs[key] = sig
+        return self._init_sigs[key]
+
+    def _attrs_of(self, cls: ClassInfo) -> dict[str, str]:
+        key = id(cls.node)
+        if key not in self._init_attrs:
+            self._init_attrs[key] = guards.init_attrs(cls.node)
+        return self._init_attrs[key]
+
+    def _bound_as_summarised(self, call: cst.Call, alternatives: dict[str, Any], scope: Scope | None = None) -> bool:
         """A method of another module is called on an instance (or is a constructor), so the
         call's arguments line up with its parameters after ``self``."""
         if alternatives["sig"]["kind"] != "method" or alternatives["init"]:
             return True
-        scope = self.scopes.get(id(call)) or self.an.module_scope
+        scope = scope or self.scopes.get(id(call)) or self.an.module_scope
         target = resolve_expr(call.func, scope) if scope is not None else None
         return isinstance(target, str) and INSTANCE in target
 
-    def _guarded_paths(self, node: _Node) -> list[tuple[guards.Guard, Chain]] | None:
-        """Every way ``node`` blocks, each with its guard; None when one needs no guard."""
+    _MAX_PATHS = 32  # more ways to block than this: counted as blocking whatever the arguments
+
+    def _paths(self, node: _Node, with_ext: bool) -> list[tuple[guards.Guard, Chain]] | None:
+        """Every way ``node`` blocks, each with the guard on its parameters (and on ``self:``
+        attributes) that must hold, through the helpers it calls, whose guards are seen through
+        the arguments it passes them; None when one needs no guard. ``with_ext``: the chains of
+        the functions of other modules it calls are known; else (in a summary) a call to one is
+        a way to block that the project index keeps if that function blocks (its chain's path
+        is :data:`EXT`, its call the function's qualified name)."""
+        key = (id(node), with_ext)
+        if key in self._path_memo:
+            return self._path_memo[key]
+        self._path_memo[key] = None  # a cycle back here: counted as blocking unguarded
+        out = self._compose(node, with_ext)
+        if out is not None:
+            unique: dict[tuple[str, str, int, tuple[tuple[str, str], ...]], tuple[guards.Guard, Chain]] = {}
+            for g, c in out:
+                unique.setdefault((repr(g), c.call, c.line, c.steps), (g, c))
+            out = list(unique.values()) if len(unique) <= self._MAX_PATHS else None
+        self._path_memo[key] = out
+        return out
+
+    def _compose(self, node: _Node, with_ext: bool) -> list[tuple[guards.Guard, Chain]] | None:
         if node.bare_site:
             return None
-        out = list(node.guarded_sites)
-        index = self.an.index
-        for (_call, callee), guard in zip(node.callees, node.callee_guards):
+        mod, name = self.module_name, node.name
+        out = [(g, c.prepend(mod, name)) for g, c in node.guarded_sites]
+        scope = node.scope or self.an.module_scope
+        for (call, callee), guard in zip(node.callees, node.callee_guards):
             target = self.nodes.get(id(callee.node))
-            if target is None or target.chain is None:
+            if target is None or (target.chain is None and (with_ext or not self._reaches_ext(target))):
                 continue
-            if not guard:
-                return None
-            out.append((guard, target.chain.prepend(self.module_name, node.name)))
-        for (_call, q, _owner), guard in zip(node.externals, node.external_guards):
+            inner = self._paths(target, with_ext) if target.sig is not None else None
+            if inner is None or scope is None:
+                if not guard or target.chain is None:
+                    return None
+                out.append((guard, target.chain.prepend(mod, name)))
+                continue
+            same_self = (type(call.func) is cst.Attribute and type(call.func.value) is cst.Name
+                         and call.func.value.value == "self" and callee.cls is not None)
+            assert target.sig is not None
+            for g, chain in inner:
+                seen = guards.translate(g, call, target.sig, scope, self.an.module, node.reader, same_self)
+                if seen is None:
+                    continue  # the arguments it passes close this way
+                if not guard and not seen and chain.path != EXT:
+                    return None
+                out.append((guard + seen, chain.prepend(mod, name)))
+        index = self.an.index
+        for (call, q, _owner), guard in zip(node.externals, node.external_guards):
+            if not with_ext:
+                out.append((guard, Chain(((mod, name),), q, EXT, 0)))
+                continue
             ext = index.chain(q) if index is not None else None
             if ext is None:
                 continue
-            if not guard:
-                return None
-            out.append((guard, ext.prepend(self.module_name, node.name)))
-        return out or None
+            inner = self._external_paths(call, q, scope)
+            if inner is None:
+                if not guard:
+                    return None
+                out.append((guard, ext.prepend(mod, name)))
+                continue
+            for g, chain in inner:
+                if not guard and not g:
+                    return None
+                out.append((guard + g, chain.prepend(mod, name)))
+        return out
+
+    def _external_paths(self, call: cst.Call, q: str, scope: Scope | None) -> list[tuple[guards.Guard, Chain]] | None:
+        """The guarded ways a call to another module's function blocks that the call's
+        arguments (and its receiver's constructor arguments) leave open, with no guard left
+        on them; None when one is not guarded."""
+        guarded = getattr(self.an.index, "guarded", None)
+        alternatives = guarded(q) if guarded is not None else None
+        if alternatives is None or scope is None or not self._bound_as_summarised(call, alternatives, scope):
+            return None
+        built = self._built(call, scope, alternatives["paths"], alternatives.get("init_sig"), alternatives.get("cls"))
+        facts = guards.call_facts(call, alternatives["sig"], scope, self.an.module,
+                                  guards.guard_params(g for g, _ in alternatives["paths"]))
+        if facts is None:
+            return None
+        # What is left open may hold whatever this function's own parameters are: unguarded.
+        return [([], chain) for g, chain in alternatives["paths"] if not guards.guard_fails(g, facts, built)]
 
     def _open_path(self, call: cst.Call, sig: dict[str, Any], paths: list[tuple[guards.Guard, Chain]],
-                   scope: Scope | None, fallback: Chain) -> Chain | None:
-        """The first path whose guard the call's arguments may meet; None when none."""
+                   scope: Scope | None, fallback: Chain,
+                   built: list[dict[str, guards.Facts]] | None = None) -> Chain | None:
+        """The first path whose guard the call's arguments (and the instance's constructor
+        arguments, ``built``) may meet; None when none."""
         scope = scope or self.an.module_scope
         if scope is None:
             return fallback
@@ -248,7 +369,7 @@ class ModuleGraph:
         if facts is None:
             return fallback
         for guard, chain in paths:
-            if not guards.guard_fails(guard, facts):
+            if not guards.guard_fails(guard, facts, built or ()):
                 return chain
         return None
 
@@ -299,7 +420,12 @@ class ModuleGraph:
             node.scope = scope
             self.by_ctx[id(ctx)] = node
             module_names = an.module_scope.names if an.module_scope is not None else {}
-            reader = guards.GuardReader(fn, scope, an.module, module_names)
+            attrs = None
+            if cls is not None and fn.name.value != "__init__":
+                attrs = functools.partial(self._attrs_of, cls)
+            reader = guards.GuardReader(fn, scope, an.module, module_names, attrs)
+            node.reader = reader
+            node.cls = cls
             node.sig = guards.signature(fn, scope, an.module, in_class=cls is not None)
             raw_guards: dict[int, guards.Guard] = {}
             self._walk_guarded(body, scope, ctx, fn, node, reader, [], raw_guards, line)
@@ -379,9 +505,10 @@ class ModuleGraph:
             self._positions = Positions(self.an.module, self.an.tree)
         return self._positions.of(node, owner)
 
-    def _link(self) -> None:
-        """Shortest chains: a reverse breadth-first search from the helpers that block."""
-        index = self.an.index
+    def _link(self, with_ext: bool = True) -> None:
+        """Shortest chains: a reverse breadth-first search from the helpers that block
+        (through the functions of other modules they call too, ``with_ext``)."""
+        index = self.an.index if with_ext else None
         callers: dict[int, list[_Node]] = {}
         queue: deque[_Node] = deque()
         for node in self.nodes.values():
@@ -417,6 +544,7 @@ class ModuleGraph:
                 continue
             roots.append(LocalDef(fn, fn.name.value, False, cls))
         self._explore(roots)
+        self._link(with_ext=False)  # chains within the module: what the guards compose over
         funcs: dict[str, Any] = {}
         for node in self.nodes.values():
             if type(node.fn) is not cst.FunctionDef:
@@ -437,22 +565,34 @@ class ModuleGraph:
         return funcs
 
     def _guard_summary(self, node: _Node) -> dict[str, Any] | None:
-        """For a function some of whose ways to block are guarded by its parameters: its
-        signature, whether it blocks unguarded, and each guarded site and call with its guard
-        (a call listed with several guards is guarded by each of them in turn)."""
-        if node.sig is None or not (node.guarded_sites or any(node.callee_guards) or any(node.external_guards)):
+        """For a function whose ways to block are all guarded by its parameters (or by
+        attributes its class's constructor set, ``self:``), seen through the helpers of the
+        module it calls: its signature and each way with its guard, the blocking call and the
+        functions it goes through, or the function of another module it calls (``ext``: the
+        project index keeps that way when that function blocks)."""
+        if node.sig is None or (node.chain is None and not self._reaches_ext(node)):
             return None
-        calls: dict[str, list[guards.Guard]] = {}
-        for (_call, callee), guard in zip(node.callees, node.callee_guards):
-            if id(callee.node) in self.nodes:
-                calls.setdefault(_display(callee), []).append(guard)
-        ext: dict[str, list[guards.Guard]] = {}
-        for (_call, q, _owner), guard in zip(node.externals, node.external_guards):
-            ext.setdefault(q, []).append(guard)
-        return {
+        paths = self._paths(node, False)
+        if paths is None:
+            return None
+        if all(not g for g, c in paths):
+            return None  # only calls to other modules, unguarded: the index's links say it all
+        out: dict[str, Any] = {
             "sig": node.sig,
-            "bare": node.bare_site,
-            "sites": [[guard, chain.call, chain.line] for guard, chain in node.guarded_sites],
-            "calls": {name: gs for name, gs in calls.items()},
-            "ext": {q: gs for q, gs in ext.items()},
+            "paths": [[guard, chain.call, chain.line, [n for _, n in chain.steps], chain.path == EXT]
+                      for guard, chain in paths],
         }
+        if node.cls is not None and guards.self_params(g for g, _ in paths):
+            out["init_sig"] = self._init_sig(node.cls)
+        return out
+
+    def _reaches_ext(self, node: _Node) -> bool:
+        """Whether a function of another module is called from ``node`` or what it calls."""
+        memo = self._ext_memo
+        if id(node) in memo:
+            return memo[id(node)]
+        memo[id(node)] = True  # a cycle back here: say yes, the index then links it
+        out = bool(node.externals) or any(self._reaches_ext(t) for _, c in node.callees
+                                          if (t := self.nodes.get(id(c.node))) is not None)
+        memo[id(node)] = out
+        return out

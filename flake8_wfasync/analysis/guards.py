@@ -8,6 +8,14 @@ arguments fail every guard of every blocking path (:func:`ruled_out`) gets no fi
 ``None``, an omitted argument with a literal default, or a value built by a known constructor
 (``io.BytesIO(data)``) decides a guard; anything else keeps the finding.
 
+A method may block only on a guard on an attribute its constructor set from a parameter
+(``self.log_file = log_file`` in ``__init__`` and ``if self.log_file:`` before the ``open``):
+such an atom names ``self:log_file`` and is decided by the constructor calls that built the
+instance the method is called on (:func:`constructions`: ``Logger(verbose=False)`` assigned to
+the name or to ``self.logger``), as the resolver types that instance. Guards compose down a
+chain (:func:`translate`): a helper that passes its own parameter on is guarded by the guard of
+the helper it calls, and one that passes a literal the guard rules out does not block there.
+
 Everything here is plain JSON data, so that project summaries can carry it:
 
 - an atom is ``[param, kind, arg]``: kind ``none``, ``notnone``, ``truthy``, ``falsy``,
@@ -21,15 +29,17 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import libcst as cst
 
 from .nodes import child_nodes
-from .resolve import Scope, resolve_expr
+from .resolve import Scope, SelfRef, resolve_expr, sub_blocks
 
 Atom = list[Any]
+# The prefix of an atom on an attribute the constructor set from one of its parameters.
+SELF = "self:"
 Guard = list[Atom]
 Facts = dict[str, str]
 
@@ -116,9 +126,14 @@ class GuardReader:
     one in it), which module-level names serve as caches."""
 
     def __init__(self, fn: cst.FunctionDef, scope: Scope, module: cst.Module,
-                 module_names: Iterable[str]) -> None:
+                 module_names: Iterable[str],
+                 init_attrs: Callable[[], Mapping[str, str]] | None = None) -> None:
         self.scope = scope
         self.module = module
+        # self.<attr> holding a constructor parameter all along: a guard on it is an atom on
+        # "self:<parameter of __init__>", decided by how the instance was built. Looked up
+        # only when a test reads such an attribute.
+        self._init_attrs = init_attrs
         params = [p.name.value for p in _all_params(fn.params)]
         assigned, globals_declared, subscripted = _body_writes(fn.body)
         self.params = {p for p in params if p not in assigned}
@@ -181,8 +196,17 @@ class GuardReader:
         if type(expr) is cst.Name and expr.value in self.params:
             return expr.value
         if type(expr) is cst.Attribute and type(expr.value) is cst.Name and expr.value.value == "self":
-            return self.aliases.get(expr.attr.value)
+            attr = expr.attr.value
+            if attr in self.aliases:
+                return self.aliases[attr]
+            if self._init_attrs is not None:
+                param = self._init_attrs().get(attr)
+                return f"{SELF}{param}" if param is not None else None
         return None
+
+    def param_of(self, expr: cst.BaseExpression) -> str | None:
+        """The parameter (or ``self:`` attribute) an argument expression is, if any."""
+        return self._param(expr)
 
     def _cache(self, expr: cst.BaseExpression) -> bool:
         """A module-level cache the function fills: ``_CACHE``, ``_CACHE is None``."""
@@ -308,6 +332,216 @@ def _node_fields(cls: type) -> tuple[str, ...]:
     return names
 
 
+def init_attrs(cls: cst.ClassDef) -> dict[str, str]:
+    """``self.x = x`` at the top of ``__init__`` (``x`` a parameter it never rebinds), and
+    no other assignment of ``self.x`` anywhere in the class: attribute -> that parameter."""
+    init = None
+    for stmt in cls.body.body:
+        if type(stmt) is cst.FunctionDef and stmt.name.value == "__init__":
+            init = stmt
+    if init is None:
+        return {}
+    params = [p.name.value for p in _all_params(init.params)][1:]
+    assigned = _body_writes(init.body)[0]
+    out = _self_aliases(init, {p for p in params if p not in assigned})
+    if not out:
+        return out
+    counts: dict[str, int] = {}
+    for attr, _ in self_writes(cls.body.body):
+        counts[attr] = counts.get(attr, 0) + 1
+    return {a: p for a, p in out.items() if counts.get(a) == 1}
+
+
+def self_writes(stmts: Sequence[cst.CSTNode]) -> list[tuple[str, cst.BaseExpression | None]]:
+    """Every write of ``self.<attr>`` in the statements (methods and their nested blocks and
+    functions, not nested classes): the attribute and the value a plain assignment gives it,
+    None for any other write (``+=``, a ``for`` or ``with`` target, unpacking). Statements
+    only: an attribute cannot be a walrus target, and walking them is cheap."""
+    out: list[tuple[str, cst.BaseExpression | None]] = []
+
+    def target(t: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
+        if type(t) is cst.Attribute and type(t.value) is cst.Name and t.value.value == "self":
+            out.append((t.attr.value, value))
+        elif type(t) in (cst.Tuple, cst.List):
+            for e in t.elements:  # type: ignore[attr-defined]
+                target(e.value, None)
+        elif type(t) is cst.StarredElement:
+            target(t.value, None)  # type: ignore[attr-defined]
+
+    todo = list(stmts)
+    while todo:
+        stmt = todo.pop()
+        t = type(stmt)
+        if t is cst.SimpleStatementLine:
+            todo.extend(stmt.body)  # type: ignore[attr-defined]
+        elif t is cst.Assign:
+            single = len(stmt.targets) == 1  # type: ignore[attr-defined]
+            for a in stmt.targets:  # type: ignore[attr-defined]
+                target(a.target, stmt.value if single else None)  # type: ignore[attr-defined]
+        elif t is cst.AnnAssign or t is cst.AugAssign:
+            target(stmt.target, stmt.value if t is cst.AnnAssign else None)  # type: ignore[attr-defined]
+        elif t is cst.ClassDef:
+            continue
+        else:
+            if t is cst.For:
+                target(stmt.target, None)  # type: ignore[attr-defined]
+            elif t is cst.With:
+                for item in stmt.items:  # type: ignore[attr-defined]
+                    if item.asname is not None:
+                        target(item.asname.name, None)  # type: ignore[arg-type]
+            todo.extend(sub_blocks(stmt))
+    return out
+
+
+def constructions(receiver: cst.BaseExpression, scope: Scope,
+                  module: cst.Module) -> list[tuple[cst.Call, Scope]] | None:
+    """The constructor calls that make the value of ``receiver`` (a local or module-level
+    name, or ``self.<attr>`` of a class of the module), with the scope each is read in; None
+    when any assignment of it is something else, or there is none. Alternatives that are ``None`` or a
+    parameter of the function assigning them are left out, as the resolver leaves them out
+    when it types the value."""
+    if type(receiver) is cst.Name:
+        name = receiver.value
+        s: Scope | None = scope
+        while s is not None and name not in s.names:
+            s = s.parent
+        if s is None or s.kind == "class":
+            return None
+        owner = s.owner
+        if s.kind == "function" and owner is None:
+            return None
+        body = owner.body if owner is not None else module
+        params = {p.name.value for p in _all_params(owner.params)} if owner is not None else set()
+        values = _assigned_values(body, lambda t: type(t) is cst.Name and t.value == name)
+        if not values:
+            return None
+        return _calls_of(values, params, s)
+    if type(receiver) is cst.Attribute and type(receiver.value) is cst.Name and receiver.value.value == "self":
+        me = resolve_expr(receiver.value, scope)
+        if not isinstance(me, SelfRef):
+            return None
+        self_cls = me.cls
+        attr = receiver.attr.value
+        out: list[tuple[cst.Call, Scope]] = []
+        cls_scope = self_cls.scope
+        if cls_scope is None:
+            return None
+        for stmt in self_cls.node.body.body:
+            if type(stmt) is not cst.FunctionDef:
+                if _declares(stmt, attr):
+                    return None  # a class-level value or annotation: not only constructions
+                continue
+            values = [v for a, v in self_writes(stmt.body.body) if a == attr]
+            if not values:
+                continue
+            if any(v is None for v in values):
+                return None
+            params = {p.name.value for p in _all_params(stmt.params)}
+            calls = _calls_of(values, params, cls_scope)  # type: ignore[arg-type]
+            if calls is None:
+                return None
+            out += calls
+        return out or None
+    return None
+
+
+def _declares(stmt: cst.CSTNode, attr: str) -> bool:
+    if type(stmt) is not cst.SimpleStatementLine:
+        return False
+    for small in stmt.body:
+        targets = ([t.target for t in small.targets] if type(small) is cst.Assign else  # type: ignore[attr-defined]
+                   [small.target] if type(small) is cst.AnnAssign else [])  # type: ignore[attr-defined]
+        if any(type(t) is cst.Name and t.value == attr for t in targets):
+            return True
+    return False
+
+
+def _assigned_values(body: cst.CSTNode, matches: Any) -> list[cst.BaseExpression] | None:
+    """The values assigned to the targets ``matches`` accepts (outside nested scopes); None
+    when one is bound some other way (a tuple target, ``for``, ``with ... as``, ``+=``)."""
+    values: list[cst.BaseExpression] = []
+    other = False
+
+    class Visit(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            nonlocal other
+            for t in node.targets:
+                if matches(t.target):
+                    if len(node.targets) != 1:
+                        other = True
+                    values.append(node.value)
+                elif type(t.target) in (cst.Tuple, cst.List) and _any_target(t.target, matches):
+                    other = True
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            nonlocal other
+            if matches(node.target):
+                if node.value is None:
+                    other = True
+                else:
+                    values.append(node.value)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            nonlocal other
+            other = other or matches(node.target)
+
+        def visit_For(self, node: cst.For) -> None:
+            nonlocal other
+            other = other or _any_target(node.target, matches)
+
+        def visit_AsName(self, node: cst.AsName) -> None:
+            nonlocal other
+            other = other or _any_target(node.name, matches)  # type: ignore[arg-type]
+
+        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+            nonlocal other
+            other = other or matches(node.target)
+
+        def visit_Global(self, node: cst.Global) -> None:
+            nonlocal other
+            other = True  # assigned from elsewhere too
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return body is node
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    body.visit(Visit())
+    return None if other else values
+
+
+def _any_target(target: cst.BaseExpression, matches: Any) -> bool:
+    if type(target) in (cst.Tuple, cst.List):
+        return any(_any_target(e.value, matches) for e in target.elements)  # type: ignore[attr-defined]
+    if type(target) is cst.StarredElement:
+        return _any_target(target.value, matches)  # type: ignore[attr-defined]
+    return bool(matches(target))
+
+
+def _calls_of(values: Sequence[cst.BaseExpression], params: set[str],
+              scope: Scope) -> list[tuple[cst.Call, Scope]] | None:
+    out: list[tuple[cst.Call, Scope]] = []
+    todo = list(values)
+    while todo:
+        v = todo.pop()
+        t = type(v)
+        if t is cst.IfExp:
+            todo += [v.body, v.orelse]  # type: ignore[attr-defined]
+        elif t is cst.BooleanOperation and type(v.operator) is cst.Or:  # type: ignore[attr-defined]
+            todo += [v.left, v.right]  # type: ignore[attr-defined]
+        elif t is cst.Call:
+            out.append((v, scope))  # type: ignore[arg-type]
+        elif t is cst.Name and (v.value == "None" or v.value in params):  # type: ignore[attr-defined]
+            continue
+        else:
+            return None
+    return out or None
+
+
 def returns(stmts: Sequence[cst.CSTNode]) -> bool:
     """A block that always leaves the function (its last statement returns or raises)."""
     if not stmts:
@@ -356,10 +590,9 @@ def signature(fn: cst.FunctionDef, scope: Scope, module: cst.Module, in_class: b
             "kw": [p.name.value for p in fn.params.kwonly_params], "defaults": defaults, "star": star}
 
 
-def call_facts(call: cst.Call, sig: Mapping[str, Any], scope: Scope, module: cst.Module,
-               wanted: Iterable[str]) -> dict[str, Facts] | None:
-    """Facts of the arguments a call passes to the parameters ``wanted``; None when the call
-    cannot be matched to the signature (``*args``, ``**kwargs``)."""
+def given_args(call: cst.Call, sig: Mapping[str, Any]) -> dict[str, cst.BaseExpression] | None:
+    """Parameter -> the argument a call passes to it; None when the call cannot be matched
+    to the signature (``*args``, ``**kwargs``)."""
     args = call.args
     if any(a.star for a in args):
         return None
@@ -374,6 +607,16 @@ def call_facts(call: cst.Call, sig: Mapping[str, Any], scope: Scope, module: cst
             i += 1
         else:
             given[a.keyword.value] = a.value
+    return given
+
+
+def call_facts(call: cst.Call, sig: Mapping[str, Any], scope: Scope, module: cst.Module,
+               wanted: Iterable[str]) -> dict[str, Facts] | None:
+    """Facts of the arguments a call passes to the parameters ``wanted``; None when the call
+    cannot be matched to the signature (``*args``, ``**kwargs``)."""
+    given = given_args(call, sig)
+    if given is None:
+        return None
     out: dict[str, Facts] = {}
     for name in wanted:
         if name in given:
@@ -424,9 +667,58 @@ def atom_fails(atom: Atom, facts: Facts) -> bool:
     return False
 
 
-def guard_fails(guard: Guard, facts: Mapping[str, Facts]) -> bool:
-    return any(atom_fails(a, facts.get(a[0], {})) for a in guard)
+def guard_fails(guard: Guard, facts: Mapping[str, Facts],
+                built: Sequence[Mapping[str, Facts]] = ()) -> bool:
+    """The arguments ``facts`` (and, for atoms on ``self:`` attributes, every way the
+    instance was built, ``built``) cannot meet the guard."""
+    for a in guard:
+        if a[0].startswith(SELF):
+            param = a[0][len(SELF):]
+            if built and all(atom_fails([param, a[1], a[2]], b.get(param, {})) for b in built):
+                return True
+        elif atom_fails(a, facts.get(a[0], {})):
+            return True
+    return False
 
 
 def guard_params(guards: Iterable[Guard]) -> set[str]:
-    return {a[0] for g in guards for a in g if a[1] != "memo"}
+    return {a[0] for g in guards for a in g if a[1] != "memo" and not a[0].startswith(SELF)}
+
+
+def self_params(guards: Iterable[Guard]) -> set[str]:
+    """The constructor parameters the ``self:`` atoms of the guards name."""
+    return {a[0][len(SELF):] for g in guards for a in g if a[0].startswith(SELF)}
+
+
+def translate(guard: Guard, call: cst.Call, sig: Mapping[str, Any], scope: Scope, module: cst.Module,
+              reader: GuardReader | None, same_self: bool) -> Guard | None:
+    """A callee's guard seen from the function that calls it: atoms on parameters the call
+    passes its own parameters to are renamed, atoms a literal argument decides are dropped
+    when they hold, atoms on ``self:`` attributes stay when the callee runs on the same
+    ``self``; any other atom is dropped (it may hold). None when the call's arguments fail
+    the guard."""
+    given = given_args(call, sig)
+    out: Guard = []
+    for atom in guard:
+        param, kind, arg = atom
+        if kind == "memo":
+            out.append(atom)
+            continue
+        if param.startswith(SELF):
+            if same_self:
+                out.append(atom)
+            continue
+        if given is None:
+            continue
+        expr = given.get(param)
+        if expr is None:
+            facts = dict(sig["defaults"].get(param, {}))
+        else:
+            mine = reader.param_of(expr) if reader is not None else None
+            if mine is not None:
+                out.append([mine, kind, arg])
+                continue
+            facts = facts_of(expr, scope, module)
+        if atom_fails(atom, facts):
+            return None
+    return out

@@ -224,21 +224,28 @@ class ProjectIndex:
             self._link()
         module, key = loc
         entry = self.summaries.get(module, {}).get("funcs", {}).get(key)
-        if not entry or "guard" not in entry or entry["guard"]["bare"]:
+        if not entry or "guard" not in entry:
             return None
         info = entry["guard"]
         path = self.files.get(module, "")
-        paths = [(guard, Chain(((module, key),), call, path, line)) for guard, call, line in info["sites"]]
-        links = [((module, c), info["calls"].get(c, [[]])) for c in entry.get("calls", ())]
-        links += [(self._locate_linked(q), info["ext"].get(q, [[]])) for q in entry.get("ext", ())]
-        for callee, guards in links:
-            chain = self.chains.get(callee) if callee is not None else None
-            if chain is None:
+        paths = []
+        for guard, call, line, steps, ext in info["paths"]:
+            if not ext:
+                paths.append((guard, Chain(tuple((module, k) for k in steps), call, path, line)))
                 continue
-            if any(not g for g in guards):
+            loc = self._locate_linked(call)
+            chain = self.chains.get(loc) if loc is not None else None
+            if chain is None:
+                continue  # that function does not block
+            for k in reversed(steps):
+                chain = chain.prepend(module, k)
+            if not guard:
                 return None  # it blocks through this call whatever the arguments
-            paths += [(g, chain.prepend(module, key)) for g in guards]
-        return {"sig": info["sig"], "paths": paths, "init": key.endswith(".__init__")} if paths else None
+            paths.append((guard, chain))
+        cls = f"{module}.{key.rpartition('.')[0]}" if "." in key else None
+        # No path left: every way it blocks is closed whatever the arguments (an empty list).
+        return {"sig": info["sig"], "paths": paths, "init": key.endswith(".__init__"),
+                "init_sig": info.get("init_sig"), "cls": cls}
 
     def _reach_late(self, qualname: str) -> tuple[str, str] | None:
         """After the build: summarise what ``qualname`` reaches. The analysis asks for names
