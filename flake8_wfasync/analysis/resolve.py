@@ -411,7 +411,7 @@ def type_of_annotation(expr: cst.BaseExpression, scope: Scope, depth: int = 0) -
         return None
     target = resolve_expr(expr, scope)
     if isinstance(target, str) and INSTANCE not in target and not target.startswith("builtins."):
-        if target.rpartition(".")[2][:1].isupper():
+        if target.rpartition(".")[2][:1].isupper() and target not in catalog.ABSTRACT_ANNOTATIONS:
             return origins.annotated_type(target) or catalog.annotated_type(target) or target
     return None
 

@@ -343,11 +343,19 @@ _add(
     "WFA109", "cpu",
     "run it in a small dedicated executor: await loop.run_in_executor(cpu_pool, fn, *args)",
     funcs=["hashlib.pbkdf2_hmac", "hashlib.scrypt", "bcrypt.hashpw", "bcrypt.checkpw",
-           "bcrypt.kdf", "zlib.compress", "zlib.decompress", "gzip.compress", "gzip.decompress",
+           "bcrypt.kdf", "argon2.low_level.hash_secret", "argon2.low_level.hash_secret_raw",
+           "argon2.low_level.verify_secret", "argon2.hash_password", "argon2.hash_password_raw",
+           "argon2.verify_password",
+           "zlib.compress", "zlib.decompress", "gzip.compress", "gzip.decompress",
            "bz2.compress", "bz2.decompress", "lzma.compress", "lzma.decompress"],
+    methods=_methods("argon2.PasswordHasher", "hash verify"),
     runtime=["gzip.compress", "gzip.decompress", "bz2.compress", "bz2.decompress",
-             "lzma.compress", "lzma.decompress"],
+             "lzma.compress", "lzma.decompress", "argon2.low_level.hash_secret",
+             "argon2.low_level.hash_secret_raw", "argon2.low_level.verify_secret",
+             "argon2._password_hasher.PasswordHasher.hash", "argon2._password_hasher.PasswordHasher.verify"],
 )
+_ctor("argon2.PasswordHasher", "argon2.PasswordHasher", "argon2._password_hasher.PasswordHasher",
+      "argon2.PasswordHasher.from_parameters")
 
 # File-system calls that only look at metadata (one stat, one readlink): when a function also
 # opens, reads, writes or creates, a WFA201 chain names that stronger reason instead.
@@ -709,6 +717,10 @@ DIVISION_TYPES: frozenset[str] = frozenset({"pathlib.Path"})
 # Types every method of which blocks but returns plain data (a boto3 client's dict responses),
 # not another object of the type.
 PLAIN_RESULT_TYPES: frozenset[str] = frozenset({"boto3.client"})
+# Only the concrete classes open() returns say "a file on disk": an abstract stream type
+# (typing.IO / BinaryIO / TextIO, io.IOBase, io.BufferedIOBase, io.TextIOBase) is just as
+# often an io.BytesIO, a StringIO or an upload held in memory, so it is not tracked.
+ABSTRACT_ANNOTATIONS: frozenset[str] = frozenset({FILE_TYPE})
 _ANNOTATION_TYPES: dict[str, str] = {
     **{f"io.{t}": FILE_TYPE for t in ("TextIOWrapper", "BufferedReader", "BufferedWriter", "BufferedRandom",
                                       "FileIO")},

@@ -234,8 +234,12 @@ async def ask():
     ),
     _r(
         "WFA109", "call", "CPU-heavy call in a coroutine",
-        "Key derivation and large compression hold the loop thread for as long as they compute; "
-        "a dedicated executor keeps the loop responsive.",
+        "Key derivation (pbkdf2_hmac, scrypt, bcrypt, argon2) is slow by design, and compression "
+        "of data the code does not spell out runs at tens of MB/s: they hold the loop thread for "
+        "as long as they compute; a dedicated executor keeps the loop responsive. Plain digests "
+        "(hashlib.sha256, md5, blake2, hmac) and checksums (zlib.crc32) are not reported: they run "
+        "at hundreds of MB/s and the size of the data is not known before the code runs, so a "
+        "finding would be a guess; compression of a literal is not reported either.",
         """\
 import hashlib
 
