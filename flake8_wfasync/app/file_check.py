@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from ..analysis.project_index import ProjectIndex
 
-__all__ = ["SKIPPED", "FileJob", "analyse_job", "finding_from_dict", "finding_to_dict"]
+__all__ = ["SKIPPED", "FileJob", "analyse_job", "finding_from_dict", "finding_to_dict", "without_coroutines"]
 
 
 def finding_to_dict(finding: Finding) -> dict[str, Any]:
@@ -65,6 +65,22 @@ class FileJob:
 SKIPPED: dict[str, Any] = {"findings": [], "lines": {}, "error": None, "skipped": True}
 
 
+def without_coroutines(text: str, path: str) -> dict[str, Any]:
+    """The outcome of a file with no ``async`` in it: nothing to analyse, but a file the user
+    asked to check that does not parse is still an error to report (a syntax error must not
+    pass for a clean file). An ``ast`` parse, no libcst."""
+    try:
+        parse_quietly(text, path)
+    except SyntaxError as exc:
+        return {"findings": [], "lines": {}, "error": _parse_error(SourceParseError(
+            path, exc.lineno or 1, max((exc.offset or 1) - 1, 0), exc.msg or "invalid syntax"))}
+    except ValueError as exc:  # null bytes
+        return {"findings": [], "lines": {}, "error": _parse_error(SourceParseError(path, 1, 0, str(exc)))}
+    except (RecursionError, MemoryError):
+        pass  # it compiles or not, there is nothing in it to analyse
+    return dict(SKIPPED)
+
+
 def analyse_job(job: FileJob, config: Config, index: ProjectIndex | None) -> dict[str, Any]:
     """Analyse one file; the result is plain data (cacheable, picklable).
 
@@ -84,7 +100,7 @@ def analyse_job(job: FileJob, config: Config, index: ProjectIndex | None) -> dic
             except SourceParseError as exc:
                 raise SourceParseError(path, exc.line, exc.col, exc.msg) from None
         if "async" not in text:
-            return dict(SKIPPED)
+            return without_coroutines(text, path)
         tree = job.tree
         if tree is None and job.pre is None:
             # (A file the scan parsed and pre-checked needs its tree again only if it has

@@ -30,7 +30,7 @@ from ..knowledge.findings import Finding
 from ..source import SourceParseError, decode_source, parse_quietly
 from ..workers import can_fork, default_jobs, fork_map
 from .cache import ResultCache, content_digest, make_key, tree_digest
-from .file_check import SKIPPED, FileJob, analyse_job, finding_from_dict
+from .file_check import SKIPPED, FileJob, analyse_job, finding_from_dict, without_coroutines
 
 if TYPE_CHECKING:
     from .parse_ahead import ParseAhead
@@ -205,7 +205,7 @@ def _scan(shown: str, config: Config, index: ProjectIndex) -> FileJob | None:
     try:
         job.text = decode_source(source)
         if "async" not in job.text:
-            job.outcome = dict(SKIPPED)
+            job.outcome = without_coroutines(job.text, shown)
         else:
             tree = parse_quietly(job.text, shown)
     except (SourceParseError, SyntaxError, ValueError, RecursionError, MemoryError):

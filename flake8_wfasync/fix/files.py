@@ -107,10 +107,12 @@ def _reasons(refusals: Sequence[tuple[Finding, str]], code: str) -> dict[tuple[s
 def _worth_parsing(data: bytes, path: str, config: Config, index: ProjectView | None) -> bool:
     """The analyzer's cheap pre-check (with the project index, so that a call into a blocking
     helper of another module counts): a file without a coroutine that might block has nothing
-    to fix. A file that does not decode or parse passes, so that its error is reported."""
+    to fix. A file that does not decode or parse passes, coroutines or not, so that its error is
+    reported."""
     try:
         text = decode_source(data)
         if "async" not in text:
+            parse_quietly(text)  # nothing to fix, but one that does not parse is reported below
             return False
         tree = parse_quietly(text)
         return bool(might_block_tree(tree, text, analysis_config(config), index, path))

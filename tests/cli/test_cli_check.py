@@ -105,6 +105,27 @@ def test_unparsable_file_is_one_line_and_the_rest_is_checked(tmp_path: Path) -> 
     assert "a_broken.py:1:" in as_json.stderr
 
 
+def test_unparsable_file_without_coroutines_is_reported_too(tmp_path: Path) -> None:
+    # Nothing in it to analyse, but a file asked for that does not parse is an error, never a
+    # clean pass: with the project index and the cache, on one process, and named alone.
+    write(tmp_path, "plain.py", "def f(:\n    return 1\n")
+    write(tmp_path, "nulls.py", "x = 1\0\n")
+    write(tmp_path, "fine.py", "def g():\n    return 2\n")
+    for args in ([], ["--jobs", "1"], ["--no-cache"], []):  # the last run answers from the cache
+        result = run_wfasync("check", "--isolated", "--no-source", *args, ".", cwd=tmp_path)
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        errors = sorted(line for line in result.stdout.splitlines() if ": error: " in line)
+        assert len(errors) == 2, (args, result.stdout)
+        assert errors[0].startswith("nulls.py:1:") and "cannot parse" in errors[0]
+        assert re.match(r"^plain\.py:1:\d+: error: cannot parse: invalid syntax", errors[1]), errors
+        assert "2 files could not be checked" in result.stdout
+        assert "Traceback" not in result.stdout + result.stderr
+    alone = run_wfasync("check", "--isolated", "--format", "json", "plain.py", cwd=tmp_path)
+    assert alone.returncode == 1
+    assert [(e["path"], e["line"]) for e in json.loads(alone.stdout)["errors"]] == [("plain.py", 1)]
+    assert run_wfasync("check", "--isolated", "--exit-zero", "plain.py", cwd=tmp_path).returncode == 0
+
+
 def test_json_format(tmp_path: Path) -> None:
     write(tmp_path, "bad.py", BAD)
     result = run_wfasync("check", "--isolated", "--format", "json", ".", cwd=tmp_path)
