@@ -252,7 +252,7 @@ def call_qualname(path: str) -> str | None:
         return None  # calling an instance
     if "." not in rest:
         return f"{typ}.{rest}"
-    if is_sticky(typ):
+    if is_sticky(typ) and typ not in catalog.DIRECT_METHOD_TYPES:
         return f"{typ}.{rest.rpartition('.')[2]}"
     return None
 
@@ -357,6 +357,8 @@ def result_of(target: str) -> str | None:
             return made + INSTANCE
     if is_sticky(typ) and typ not in catalog.PLAIN_RESULT_TYPES:
         return typ + INSTANCE
+    if typ in catalog.CHAIN_TYPES and q is not None and catalog.match_qualname(q) is None:
+        return typ + INSTANCE  # service.files().list(...): a request built step by step
     return None
 
 

@@ -48,6 +48,7 @@ from .resolve import (
     is_step,
     iter_statements,
     resolve_expr,
+    value_path,
 )
 
 if TYPE_CHECKING:
@@ -216,6 +217,32 @@ def _given_nodes(call: cst.Call) -> bool:
             if not empty:
                 return True
     return False
+
+
+_MEMORY_FILES = frozenset({"io.BytesIO" + INSTANCE, "io.StringIO" + INSTANCE})
+
+
+def _argument_blocks(call: cst.Call, condition: tuple[str, int, str], scope: Scope) -> bool:
+    """Whether the argument a catalog condition names makes the call block: an open file for
+    ``yaml.safe_load(fh)`` (not a string), anything but an in-memory buffer for ``img.save(x)``."""
+    kind, position, keyword = condition
+    arg = None
+    positional = 0
+    for a in call.args:
+        if a.star:
+            return kind != "file"  # unknown arguments: keep what the call usually does
+        if a.keyword is not None:
+            if a.keyword.value == keyword:
+                arg = a.value
+        elif positional == position:
+            arg = a.value
+            positional += 1
+        else:
+            positional += 1
+    value = value_path(arg, scope) if arg is not None else None
+    if kind == "file":
+        return value == catalog.FILE_TYPE + INSTANCE
+    return value not in _MEMORY_FILES
 
 
 def _short(text: str, limit: int = 72) -> str:
@@ -549,6 +576,9 @@ class Walker:
         if q in catalog.SIZED_BY_DATA and _literal_data(call):
             return
         if q in catalog.NODE_BUILDERS and not _given_nodes(call):
+            return
+        condition = catalog.ARGUMENT_CONDITIONS.get(q)
+        if condition is not None and not _argument_blocks(call, condition, scope):
             return
         func = call.func
         if type(func) is cst.Attribute and type(func.value) is cst.Call:

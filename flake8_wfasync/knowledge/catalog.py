@@ -69,10 +69,13 @@ def _add(
     methods: Iterable[str] = (),
     runtime: Iterable[str] = (),
     twin: str | None = None,
+    patch: bool = True,
 ) -> None:
     funcs = tuple(funcs)
     mods = []
-    for f in funcs:
+    # patch=False: calls that block only with some arguments (yaml.safe_load on a file, not on
+    # a string) must not be reported by strict mode whatever they are given.
+    for f in funcs if patch else ():
         module, _, attr = f.rpartition(".")
         # Classes (smtplib.SMTP) are matched statically but never patched at runtime.
         if module and module != "builtins" and attr[:1].islower():
@@ -132,6 +135,10 @@ _ctor("http.client.HTTPResponse", "http.client.HTTPConnection.getresponse",
 
 # --- WFA102: file-system I/O ----------------------------------------------------------------
 FILE_TYPE = "io.IOBase"
+# The shutil functions that touch the disk (get_terminal_size, get_archive_formats and the
+# register_* functions do not).
+_SHUTIL_DISK = ("copyfileobj copyfile copymode copystat copy copy2 copytree rmtree move chown "
+                "which make_archive unpack_archive disk_usage").split()
 _PATH_IO = (
     "open read_text write_text read_bytes write_bytes exists is_file is_dir is_symlink mkdir "
     "rmdir unlink touch iterdir glob rglob stat lstat chmod rename replace resolve samefile "
@@ -148,14 +155,12 @@ _add(
            "os.readlink", "os.access", "os.path.exists", "os.path.isfile", "os.path.isdir",
            "os.path.islink", "os.path.getsize", "os.path.getmtime", "os.path.getatime",
            "os.path.getctime", "os.path.realpath", "os.path.samefile", "os.path.lexists",
-           "shutil.copy", "shutil.copy2", "shutil.copyfile", "shutil.copyfileobj",
-           "shutil.copytree", "shutil.rmtree", "shutil.move", "shutil.make_archive",
-           "shutil.unpack_archive", "shutil.disk_usage", "glob.glob", "glob.iglob",
+           *(f"shutil.{n}" for n in _SHUTIL_DISK), "glob.glob", "glob.iglob",
            "tempfile.mkstemp", "tempfile.mkdtemp", "json.load", "json.dump", "pickle.load",
            "pickle.dump"],
     methods=_methods("pathlib.Path", _PATH_IO)
     + _methods(FILE_TYPE, "read readline readlines write writelines flush truncate readinto"),
-    runtime=["shutil.*", "os.walk", "os._walk", "glob.glob", "glob._iglob", "pathlib.Path.read_text",
+    runtime=[*(f"shutil.{n}" for n in _SHUTIL_DISK), "os.walk", "os._walk", "glob.glob", "glob._iglob", "pathlib.Path.read_text",
              "pathlib.Path.write_text", "pathlib.Path.read_bytes", "pathlib.Path.write_bytes",
              "pathlib._local.Path.*", "pathlib._abc.PathBase.read_text",
              "pathlib._abc.PathBase.write_text", "pathlib._abc.PathBase.read_bytes",
@@ -362,7 +367,8 @@ _ctor("argon2.PasswordHasher", "argon2.PasswordHasher", "argon2._password_hasher
 METADATA_ONLY: frozenset[str] = frozenset(
     [f"os.path.{n}" for n in "exists isfile isdir islink lexists getsize getmtime getatime getctime "
                               "realpath samefile".split()]
-    + ["os.stat", "os.lstat", "os.access", "os.readlink"]
+    + ["os.stat", "os.lstat", "os.access", "os.readlink", "os.path.ismount", "os.path.sameopenfile",
+       "shutil.which"]
     + _methods("pathlib.Path", "exists is_file is_dir is_symlink stat lstat resolve samefile owner group "
                                "readlink"))
 
@@ -579,15 +585,298 @@ _add(
     methods=["boto3.client.*", "boto3.resource.*"],
     runtime=["botocore.client.BaseClient._make_api_call"],
 )
-_add(
-    "WFA110", "sdk",
-    "use aiodocker and await the same call",
-    methods=["docker.DockerClient.*"],
-    runtime=["docker.api.client.APIClient._result"],
-)
 _ctor("boto3.client", "boto3.client", "boto3.Session.client", "boto3.session.Session.client")
 _ctor("boto3.resource", "boto3.resource", "boto3.Session.resource")
-_ctor("docker.DockerClient", "docker.from_env", "docker.DockerClient")
+
+# --- More blocking APIs that real projects call, one block per library ------------------------
+# Each block lists the static names, the names a Python stack shows for the released library
+# (read from its source), and how values of its types are made. What the resolver needs beyond
+# constructors is gathered in the _API_* tables, merged into the resolver's tables further down.
+_API_ATTRIBUTE_TYPES: dict[str, str] = {}
+_API_ITEM_TYPES: dict[str, str] = {}
+_API_ANNOTATIONS: dict[str, str] = {}
+# Types every method of which blocks, but whose results are plain data (or other types the
+# constructors name), not another object of the type.
+_API_PLAIN: set[str] = set()
+# "Any method blocks" types whose own methods block but whose data attributes do not
+# (container.attrs.get(...) is a dict lookup, container.logs() a request).
+_API_DIRECT: set[str] = set()
+
+# Standard library: starting a process, files opened another way, one more stat.
+_add(
+    "WFA104", "process",
+    "await asyncio.create_subprocess_exec(...) (its Process has async wait/communicate) or "
+    "await asyncio.to_thread(...)",
+    # Popen() forks and execs before it returns; wait()/communicate() are listed above.
+    funcs=["subprocess.Popen"],
+    runtime=["subprocess.Popen.__init__", "subprocess.Popen._execute_child"],
+)
+_add(
+    "WFA104", "process",
+    "await asyncio.to_thread(webbrowser.open, url): it starts a browser process and waits "
+    "for it to be launched",
+    funcs=["webbrowser.open", "webbrowser.open_new", "webbrowser.open_new_tab"],
+    runtime=["webbrowser.*"],
+)
+_add(
+    "WFA102", "file",
+    "await asyncio.to_thread(...) for the I/O (or aiofiles); make the step a plain def if it "
+    "is all I/O",
+    # os.path.ismount and sameopenfile stat the disk; os.path.join/normpath/relpath do not.
+    funcs=["os.fdopen", "io.open_code", "os.path.ismount", "os.path.sameopenfile"],
+    runtime=["os.fdopen", "posixpath.ismount", "genericpath.sameopenfile"],
+)
+_ctor(FILE_TYPE, "os.fdopen", "io.open_code")
+
+# tempfile: every constructor but SpooledTemporaryFile's creates a file or a directory; a
+# spooled file touches the disk only when it rolls over.
+_add(
+    "WFA102", "file",
+    "await asyncio.to_thread(tempfile.TemporaryDirectory) (and cleanup() likewise), or make "
+    "the step a plain def",
+    funcs=["tempfile.TemporaryDirectory", "tempfile.NamedTemporaryFile", "tempfile.TemporaryFile"],
+    methods=["tempfile.TemporaryDirectory.cleanup", "tempfile.SpooledTemporaryFile.rollover"],
+    runtime=["tempfile.TemporaryDirectory.__init__", "tempfile.TemporaryDirectory.cleanup",
+             "tempfile.TemporaryDirectory._rmtree", "tempfile.NamedTemporaryFile",
+             "tempfile.TemporaryFile", "tempfile.SpooledTemporaryFile.rollover"],
+)
+_ctor("tempfile.TemporaryDirectory", "tempfile.TemporaryDirectory")
+_ctor("tempfile.SpooledTemporaryFile", "tempfile.SpooledTemporaryFile")
+
+# importlib.metadata and runpy read (and runpy runs) files from the disk.
+_METADATA_FUNCS = "version distribution distributions metadata entry_points files requires packages_distributions"
+_add(
+    "WFA102", "file",
+    "read it once at start-up (a module-level constant) or await asyncio.to_thread(...): it "
+    "scans the installed distributions on the disk",
+    funcs=[f"{m}.{f}" for m in ("importlib.metadata", "importlib_metadata") for f in _METADATA_FUNCS.split()],
+    runtime=["importlib.metadata.*", "importlib_metadata.*"],
+)
+_add(
+    "WFA102", "file",
+    "await asyncio.to_thread(runpy.run_path, ...): it reads, compiles and runs a file",
+    funcs=["runpy.run_path", "runpy.run_module"],
+    runtime=["runpy.run_path", "runpy.run_module"],
+)
+
+# Pillow: Image.open reads the file's header (the pixels on load()); save() writes. Both on an
+# in-memory buffer (io.BytesIO) touch no disk.
+_add(
+    "WFA102", "file",
+    "await asyncio.to_thread(...) for the image I/O (or make the step a plain def)",
+    funcs=["PIL.Image.open"],
+    methods=["PIL.Image.Image.save"],
+    runtime=["PIL.Image.open", "PIL.Image.Image.save"],
+    patch=False,
+)
+_ctor("PIL.Image.Image", "PIL.Image.Image", "PIL.Image.open", "PIL.Image.new",
+      *(f"PIL.Image.Image.{m}" for m in "convert resize crop rotate copy transpose".split()))
+
+# PyYAML: loading from or dumping to a file object reads or writes it; parsing a string is
+# not I/O, so these block only on a file argument.
+_YAML_LOADS = "load safe_load full_load unsafe_load load_all safe_load_all full_load_all unsafe_load_all"
+_YAML_DUMPS = "dump safe_dump dump_all safe_dump_all"
+_add(
+    "WFA102", "file",
+    "read the file in a thread and parse the text: await asyncio.to_thread(yaml.safe_load, fh) "
+    "or await asyncio.to_thread(path.read_text) then yaml.safe_load(text)",
+    funcs=[f"yaml.{f}" for f in (_YAML_LOADS + " " + _YAML_DUMPS).split()],
+    runtime=["yaml.reader.Reader.update_raw", "yaml.emitter.Emitter.flush_stream"],
+    patch=False,
+)
+
+# fsspec: fsspec.open gives an open file; a filesystem's data and metadata methods do I/O
+# (over the network for remote ones, through a loop of its own for async implementations).
+FSSPEC_FS = "fsspec.spec.AbstractFileSystem"
+_FSSPEC_IO = (
+    "open ls listdir cat cat_file cat_ranges put put_file get get_file exists rm rm_file delete "
+    "info glob find walk du isdir isfile mkdir makedirs rmdir mv move copy cp pipe pipe_file "
+    "read_text write_text read_bytes read_block upload download head tail touch size sizes "
+    "modified created checksum expand_path"
+)
+_add(
+    "WFA102", "file",
+    "await asyncio.to_thread(...) for the I/O, or use the filesystem's async API "
+    "(asynchronous=True and the awaited _ls/_cat_file/... methods)",
+    funcs=["fsspec.open", "fsspec.open_files"],
+    methods=_methods(FSSPEC_FS, _FSSPEC_IO),
+    runtime=["fsspec.asyn.sync", "fsspec.core.OpenFile.open", "fsspec.core.OpenFile.__enter__",
+             f"{FSSPEC_FS}.*", "fsspec.spec.AbstractBufferedFile.*",
+             "fsspec.implementations.local.LocalFileSystem.*"],
+)
+_ctor(FILE_TYPE, "fsspec.open", f"{FSSPEC_FS}.open")
+_ctor(FSSPEC_FS, "fsspec.filesystem", FSSPEC_FS, "fsspec.AbstractFileSystem",
+      "fsspec.implementations.local.LocalFileSystem")
+
+# GitPython. Opening a Repo reads .git from the disk (WFA102); nearly everything done with it
+# runs the git executable (repo.git.*, clone_from, pull, push, is_dirty, iter_commits) or
+# writes objects under .git (repo.index.commit): one process-level code for all of it (WFA104).
+# Only the methods of the repository, its git command, index and remotes: the attributes of
+# a commit or a head (repo.head.commit.message.strip()) are data.
+GIT_REPO = "git.Repo"
+_GIT_TYPES = {GIT_REPO: (), "git.cmd.Git": (f"{GIT_REPO}.git",), "git.IndexFile": (f"{GIT_REPO}.index",),
+              "git.Remote": (f"{GIT_REPO}.remote", f"{GIT_REPO}.create_remote")}
+_add(
+    "WFA102", "file",
+    "await asyncio.to_thread(git.Repo, path): opening a repository reads .git from the disk",
+    funcs=[GIT_REPO, "git.repo.base.Repo"],
+    runtime=["git.repo.base.Repo.__init__"],
+)
+_add(
+    "WFA104", "process",
+    "await asyncio.to_thread(...): GitPython runs the git executable and waits for it",
+    methods=[f"{t}.*" for t in _GIT_TYPES],
+    runtime=["git.cmd.Git.execute", "git.repo.base.Repo.clone_from", "git.repo.base.Repo._clone",
+             "git.index.base.IndexFile.commit", "git.remote.Remote.*"],
+)
+_ctor(GIT_REPO, GIT_REPO, "git.repo.base.Repo", "git.repo.Repo", f"{GIT_REPO}.clone_from",
+      f"{GIT_REPO}.init")
+for _typ, _attrs in _GIT_TYPES.items():
+    _API_PLAIN.add(_typ)
+    _API_DIRECT.add(_typ)
+    if _typ != GIT_REPO:
+        _ctor(_typ, _typ)
+        for _a in _attrs:
+            if _a.endswith(("remote", "create_remote")):
+                _ctor(_typ, _a)
+            else:
+                _API_ATTRIBUTE_TYPES[_a] = _typ
+_ctor("git.cmd.Git", "git.Git", "git.cmd.Git")
+_ctor("git.IndexFile", "git.index.IndexFile", "git.index.base.IndexFile")
+_ctor("git.Remote", "git.remote.Remote")
+
+# Docker SDK: the client talks to the daemon over HTTP for nearly every call, including its
+# construction (API version negotiation). Collections and models are tracked apart so that
+# client.containers.get(...) is a Container.
+DOCKER = "docker.DockerClient"
+_DOCKER_TYPES = {
+    DOCKER: (DOCKER, "docker.from_env", "docker.client.from_env", "docker.client.DockerClient",
+             "docker.from_context", "docker.client.from_context"),
+    "docker.APIClient": ("docker.APIClient", "docker.api.APIClient", "docker.api.client.APIClient"),
+    "docker.models.containers.ContainerCollection": (),
+    "docker.models.containers.Container": tuple(
+        f"docker.models.containers.ContainerCollection.{m}" for m in ("get", "run", "create")),
+    "docker.models.images.ImageCollection": (),
+    "docker.models.images.Image": tuple(
+        f"docker.models.images.ImageCollection.{m}" for m in ("get", "pull", "load")),
+}
+_add(
+    "WFA110", "sdk",
+    "use aiodocker and await the same call, or await asyncio.to_thread(...)",
+    funcs=[DOCKER, "docker.from_env", "docker.client.from_env", "docker.client.DockerClient",
+           "docker.APIClient", "docker.api.APIClient", "docker.api.client.APIClient"],
+    methods=[f"{t}.*" for t in _DOCKER_TYPES],
+    runtime=["docker.api.*", "docker.models.*", "docker.client.*"],
+)
+for _typ, _makers in _DOCKER_TYPES.items():
+    _ctor(_typ, _typ, *_makers)
+    _API_PLAIN.add(_typ)
+    if _typ != DOCKER:  # client.networks.create(...): the client's other collections too
+        _API_DIRECT.add(_typ)
+for _attr, _coll in (("containers", "containers.ContainerCollection"), ("images", "images.ImageCollection")):
+    _API_ATTRIBUTE_TYPES[f"{DOCKER}.{_attr}"] = f"docker.models.{_coll}"
+_API_ITEM_TYPES["docker.models.containers.ContainerCollection.list"] = "docker.models.containers.Container"
+_API_ITEM_TYPES["docker.models.images.ImageCollection.list"] = "docker.models.images.Image"
+
+# Google API client: build() reads (or downloads) the discovery document; a Resource's
+# methods only build requests, and execute() sends them.
+GOOGLE_RESOURCE = "googleapiclient.discovery.Resource"
+_add(
+    "WFA110", "sdk",
+    "await asyncio.to_thread(request.execute) (the client has no async API); build the "
+    "service once, outside the step",
+    funcs=["googleapiclient.discovery.build", "apiclient.discovery.build"],
+    methods=[f"{GOOGLE_RESOURCE}.execute", "googleapiclient.http.HttpRequest.execute",
+             "googleapiclient.http.HttpRequest.next_chunk", "googleapiclient.http.BatchHttpRequest.execute",
+             "googleapiclient.http.MediaIoBaseDownload.next_chunk"],
+    runtime=["googleapiclient.discovery.build", "googleapiclient.http.HttpRequest.execute",
+             "googleapiclient.http.HttpRequest.next_chunk", "googleapiclient.http.BatchHttpRequest.execute",
+             "googleapiclient.http.MediaIoBaseDownload.next_chunk"],
+)
+_ctor(GOOGLE_RESOURCE, "googleapiclient.discovery.build", "apiclient.discovery.build")
+_ctor("googleapiclient.http.HttpRequest", "googleapiclient.http.HttpRequest")
+_ctor("googleapiclient.http.BatchHttpRequest", "googleapiclient.http.BatchHttpRequest",
+      f"{GOOGLE_RESOURCE}.new_batch_http_request")
+_ctor("googleapiclient.http.MediaIoBaseDownload", "googleapiclient.http.MediaIoBaseDownload")
+_API_ANNOTATIONS["googleapiclient._apis.discovery.Resource"] = GOOGLE_RESOURCE
+
+# Azure Blob Storage, sync clients (the azure.storage.blob.aio ones are async and are other
+# names). Every call sends a request through the sync pipeline, except the factories below.
+AZURE_BLOB = "azure.storage.blob"
+_AZURE_TYPES = ("BlobServiceClient", "ContainerClient", "BlobClient", "StorageStreamDownloader",
+                "BlobLeaseClient")
+_add(
+    "WFA110", "sdk",
+    "use the async client of azure.storage.blob.aio and await the same call",
+    funcs=[f"{AZURE_BLOB}.upload_blob_to_url", f"{AZURE_BLOB}.download_blob_from_url"],
+    methods=[f"{AZURE_BLOB}.{t}.*" for t in _AZURE_TYPES],
+    runtime=["azure.core.pipeline._base.Pipeline.run",
+             *(f"{AZURE_BLOB}._download.StorageStreamDownloader.{m}" for m in
+               "readall readinto chunks content_as_bytes content_as_text download_to_stream".split()),
+             f"{AZURE_BLOB}._upload_helpers.*", f"{AZURE_BLOB}.upload_blob_to_url",
+             f"{AZURE_BLOB}.download_blob_from_url"],
+)
+for _t in _AZURE_TYPES:
+    _ctor(f"{AZURE_BLOB}.{_t}", f"{AZURE_BLOB}.{_t}", *(f"{AZURE_BLOB}.{_t}.{f}" for f in (
+        "from_connection_string", "from_container_url", "from_blob_url", "from_account_url")))
+    _API_PLAIN.add(f"{AZURE_BLOB}.{_t}")
+    _API_DIRECT.add(f"{AZURE_BLOB}.{_t}")
+_ctor(f"{AZURE_BLOB}.ContainerClient", f"{AZURE_BLOB}.BlobServiceClient.get_container_client")
+_ctor(f"{AZURE_BLOB}.BlobClient", f"{AZURE_BLOB}.BlobServiceClient.get_blob_client",
+      f"{AZURE_BLOB}.ContainerClient.get_blob_client")
+_ctor(f"{AZURE_BLOB}.StorageStreamDownloader", f"{AZURE_BLOB}.BlobClient.download_blob",
+      f"{AZURE_BLOB}.ContainerClient.download_blob")
+_ctor(f"{AZURE_BLOB}.BlobLeaseClient", f"{AZURE_BLOB}.BlobClient.acquire_lease",
+      f"{AZURE_BLOB}.ContainerClient.acquire_lease")
+
+# httpx2 (a maintained continuation of httpx) has httpx's layout and sync API.
+_add(
+    "WFA101", "http",
+    "use httpx2.AsyncClient (or aiohttp) and await the same call, or await asyncio.to_thread(...)",
+    funcs=[f"httpx2.{v}" for v in (_HTTP_VERBS + " stream query").split()],
+    methods=_methods("httpx2.Client", _HTTP_VERBS + " send stream query"),
+    runtime=["httpx2._api.*", "httpx2._client.Client.*"],
+)
+_ctor("httpx2.Client", "httpx2.Client")
+
+# urllib3's pools by every public name an annotation may use.
+_API_ANNOTATIONS.update({
+    **{n: "urllib3.PoolManager" for n in (
+        "urllib3.ProxyManager", "urllib3.poolmanager.PoolManager", "urllib3.poolmanager.ProxyManager",
+        "urllib3.request.RequestMethods", "urllib3._request_methods.RequestMethods")},
+    **{n: "urllib3.HTTPConnectionPool" for n in (
+        "urllib3.HTTPSConnectionPool", "urllib3.connectionpool.ConnectionPool",
+        "urllib3.connectionpool.HTTPConnectionPool", "urllib3.connectionpool.HTTPSConnectionPool")},
+})
+_ctor("urllib3.PoolManager", "urllib3.ProxyManager", "urllib3.proxy_from_url")
+
+# Methods of "any method blocks" types that do no I/O: closing a client drops its pooled
+# connections (a socket close does not wait), and the factories only build objects.
+_QUIET_METHODS: dict[str, frozenset[str]] = {
+    "boto3.client": frozenset({"close", "can_paginate", "get_paginator", "get_waiter",
+                               "generate_presigned_url", "generate_presigned_post"}),
+    DOCKER: frozenset({"close"}),
+    "docker.APIClient": frozenset({"close"}),
+    GIT_REPO: frozenset({"close"}),
+    **{f"{AZURE_BLOB}.{t}": frozenset({"close", "get_container_client", "get_blob_client",
+                                        "from_connection_string", "from_container_url",
+                                        "from_blob_url", "from_account_url"})
+       for t in _AZURE_TYPES},
+}
+# "Any method blocks" types reached only through their own methods, not attribute chains.
+DIRECT_METHOD_TYPES: frozenset[str] = frozenset(_API_DIRECT)
+# Types whose other method calls build another value of the same type (a Resource's
+# service.files().list(...) is a request ready to execute()).
+CHAIN_TYPES: frozenset[str] = frozenset({GOOGLE_RESOURCE})
+# Calls that block only for some arguments: qualname -> (condition, position, keyword).
+# "file": only when that argument is an open file (parsing a string is not I/O);
+# "not-memory": unless that argument is an in-memory buffer (io.BytesIO, io.StringIO).
+ARGUMENT_CONDITIONS: dict[str, tuple[str, int, str]] = {
+    **{f"yaml.{f}": ("file", 0, "stream") for f in _YAML_LOADS.split()},
+    **{f"yaml.{f}": ("file", 1, "stream") for f in _YAML_DUMPS.split()},
+    "PIL.Image.open": ("not-memory", 0, "fp"),
+    "PIL.Image.Image.save": ("not-memory", 0, "fp"),
+}
 
 ENTRIES: tuple[Entry, ...] = tuple(_ENTRIES)
 
@@ -663,7 +952,7 @@ def match_qualname(qualname: str) -> Entry | None:
     owner, _, method = qualname.rpartition(".")
     e = _ANY_METHOD.get(owner)
     if e is not None:
-        return e
+        return None if method in _QUIET_METHODS.get(owner, ()) else e
     for pre, entry in _PATTERNS.get(method, ()):
         if owner.startswith(pre):
             return entry
@@ -711,12 +1000,13 @@ def constructed_type(qualname: str) -> str | None:
 # What values the resolver follows beyond constructors: attributes that hold a tracked type,
 # iterators whose items are one, types whose ``/`` yields their own type, and annotations that
 # name a tracked type under another name.
-ATTRIBUTE_TYPES: dict[str, str] = {"pathlib.Path.parent": "pathlib.Path"}
-ITEM_TYPES: dict[str, str] = {f"pathlib.Path.{m}": "pathlib.Path" for m in ("glob", "rglob", "iterdir")}
+ATTRIBUTE_TYPES: dict[str, str] = {"pathlib.Path.parent": "pathlib.Path", **_API_ATTRIBUTE_TYPES}
+ITEM_TYPES: dict[str, str] = {**{f"pathlib.Path.{m}": "pathlib.Path" for m in ("glob", "rglob", "iterdir")},
+                              **_API_ITEM_TYPES}
 DIVISION_TYPES: frozenset[str] = frozenset({"pathlib.Path"})
 # Types every method of which blocks but returns plain data (a boto3 client's dict responses),
 # not another object of the type.
-PLAIN_RESULT_TYPES: frozenset[str] = frozenset({"boto3.client"})
+PLAIN_RESULT_TYPES: frozenset[str] = frozenset({"boto3.client", *_API_PLAIN})
 # Only the concrete classes open() returns say "a file on disk": an abstract stream type
 # (typing.IO / BinaryIO / TextIO, io.IOBase, io.BufferedIOBase, io.TextIOBase) is just as
 # often an io.BytesIO, a StringIO or an upload held in memory, so it is not tracked.
@@ -726,6 +1016,7 @@ _ANNOTATION_TYPES: dict[str, str] = {
                                       "FileIO")},
     "botocore.client.BaseClient": "boto3.client",
     "boto3.resources.base.ServiceResource": "boto3.resource",
+    **_API_ANNOTATIONS,
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 import threading
@@ -196,3 +197,35 @@ def test_llama_index_runtime_names():
     assert code("llama_index.core.ingestion.pipeline", "IngestionPipeline.arun") is None
     assert code("llama_index.core.llms.callbacks",
                 "llm_completion_callback.<locals>.wrap.<locals>.wrapped_async_llm_predict") is None
+
+
+def _runtime_target(name: str) -> object | None:
+    """The function a runtime name (module + co_qualname) names, or None."""
+    parts = name.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj: object | None = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for attr in parts[i:]:
+            obj = getattr(obj, attr, None)
+        if obj is not None:
+            return obj
+    return None
+
+
+def test_runtime_names_of_installed_libraries_are_real():
+    """The same for third-party libraries that happen to be installed: each exact runtime
+    name is a real function of the installed version, each prefix a real module or class."""
+    stdlib = sys.stdlib_module_names
+    checked = 0
+    for entry in catalog.ENTRIES:
+        for name in entry.runtime_names:
+            root = name.split(".")[0]
+            if root in stdlib or importlib.util.find_spec(root) is None:
+                continue
+            target = _runtime_target(name[:-2] if name.endswith(".*") else name)
+            assert target is not None, name
+            checked += 1
+    if not checked:
+        pytest.skip("none of the catalogued third-party libraries is installed")
