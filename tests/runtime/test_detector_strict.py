@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.metadata
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -78,6 +81,38 @@ def test_a_short_subprocess_call_is_wfa104():
 
     reports, _ = run_strict(body, threshold=5.0)
     assert [(r.code, r.lineno, r.call) for r in reports] == [("WFA104", line_of("short-subprocess"), "subprocess.run")]
+
+
+def test_newer_catalog_entries_are_caught_with_their_codes(tmp_path):
+    """Metadata reads, a PATH lookup, a mount check and a temporary directory, each far
+    shorter than the threshold: strict mode names each with the static side's code."""
+    async def body():
+        importlib.metadata.version("pytest")  # line: metadata-version
+        shutil.which("definitely-not-a-command")  # line: shutil-which
+        os.path.ismount(str(tmp_path))  # line: ismount
+        return tempfile.mkdtemp(dir=tmp_path)  # line: mkdtemp
+
+    reports, made = run_strict(body, threshold=5.0)
+    assert os.path.isdir(made)
+    assert [(r.code, r.lineno, r.call) for r in reports] == [
+        ("WFA102", line_of("metadata-version"), "importlib.metadata.version"),
+        ("WFA102", line_of("shutil-which"), "shutil.which"),
+        ("WFA102", line_of("ismount"), "os.path.ismount"),
+        ("WFA102", line_of("mkdtemp"), "tempfile.mkdtemp"),
+    ]
+
+
+def test_calls_that_block_only_on_some_arguments_are_left_alone():
+    """yaml.safe_load blocks on a file, not on a string: strict mode cannot tell which it
+    was given, so it wraps neither (the static side and the watchdog still see them)."""
+    yaml = pytest.importorskip("yaml")
+
+    async def body():
+        return yaml.safe_load("a: 1")
+
+    reports, result = run_strict(body, threshold=5.0)
+    assert result == {"a": 1}
+    assert reports == []
 
 
 def test_worker_threads_plain_callbacks_and_imports_are_not_reported(tmp_path, monkeypatch):

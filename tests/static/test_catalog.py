@@ -126,6 +126,40 @@ def _block_in_copyfileobj() -> tuple[Callable[[], None], Callable[[], None]]:
     return block, lambda: os.close(w)
 
 
+def _block_in_run_path() -> tuple[Callable[[], None], Callable[[], None]]:
+    import runpy
+    import tempfile
+
+    folder = tempfile.mkdtemp()
+    fifo = os.path.join(folder, "script.py")
+    os.mkfifo(fifo)  # runpy's reads wait until something writes to it
+    done = threading.Event()
+
+    def block() -> None:
+        try:
+            runpy.run_path(fifo)
+        finally:
+            done.set()
+
+    def feed() -> None:
+        # run_path may open the path more than once (an importer probes it first): answer
+        # each open for reading until the script has run.
+        while not done.is_set():
+            try:
+                fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # no reader yet
+                done.wait(0.005)
+                continue
+            try:
+                os.write(fd, b"x = 1\n")
+            except OSError:  # the reader went away first: it will open again
+                pass
+            finally:
+                os.close(fd)
+
+    return block, lambda: threading.Thread(target=feed, daemon=True).start()
+
+
 def _frame_qualname(code: CodeType) -> str:
     # What the runtime sees: co_qualname from Python 3.11, only the bare name before.
     return getattr(code, "co_qualname", code.co_name)
@@ -136,6 +170,8 @@ def _frame_qualname(code: CodeType) -> str:
         sys.version_info < (3, 11), reason="a method's frame names its class only from Python 3.11 "
                                            "(co_qualname); before, the runtime classifies the source line")),
     pytest.param(_block_in_copyfileobj, "WFA102", id="function-shutil.copyfileobj"),
+    pytest.param(_block_in_run_path, "WFA102", id="function-runpy.run_path", marks=pytest.mark.skipif(
+        not hasattr(os, "mkfifo"), reason="needs a named pipe")),
 ])
 def test_match_runtime_frame_on_a_real_stack(blocker, code):
     """Block a real thread in a catalogued callable and classify its live frames."""
@@ -229,3 +265,19 @@ def test_runtime_names_of_installed_libraries_are_real():
             checked += 1
     if not checked:
         pytest.skip("none of the catalogued third-party libraries is installed")
+
+
+def test_quiet_methods_and_argument_conditions():
+    """A client's close() and boto3's presign/paginator calls do no I/O; the rest of the
+    client still blocks. Calls that block only on some arguments are never wrapped by strict
+    mode, which cannot see their arguments."""
+    for quiet in ("boto3.client.close", "boto3.client.generate_presigned_url", "docker.DockerClient.close",
+                  "azure.storage.blob.BlobServiceClient.from_connection_string", "git.Repo.close"):
+        assert match_qualname(quiet) is None, quiet
+    for loud in ("boto3.client.get_object", "docker.DockerClient.info",
+                 "azure.storage.blob.BlobClient.upload_blob", "git.Repo.is_dirty"):
+        assert match_qualname(loud) is not None, loud
+    wrapped = {f"{m}.{a}" for m, a, _ in module_level_callables()}
+    assert not wrapped & set(catalog.ARGUMENT_CONDITIONS)
+    assert {"subprocess.Popen", "tempfile.TemporaryDirectory"}.isdisjoint(wrapped)  # classes
+    assert {"webbrowser.open", "shutil.which", "os.path.ismount"} <= wrapped
