@@ -222,7 +222,8 @@ def _given_nodes(call: cst.Call) -> bool:
 _MEMORY_FILES = frozenset({"io.BytesIO" + INSTANCE, "io.StringIO" + INSTANCE})
 
 
-def _argument_blocks(call: cst.Call, condition: tuple[str, int, str], scope: Scope) -> bool:
+def _argument_blocks(call: cst.Call, condition: tuple[str, int, str], scope: Scope,
+                     fn: cst.FunctionDef | None) -> bool:
     """Whether the argument a catalog condition names makes the call block: an open file for
     ``yaml.safe_load(fh)`` (not a string), anything but an in-memory buffer for ``img.save(x)``."""
     kind, position, keyword = condition
@@ -239,10 +240,28 @@ def _argument_blocks(call: cst.Call, condition: tuple[str, int, str], scope: Sco
             positional += 1
         else:
             positional += 1
+    while type(arg) is cst.Call and len(arg.args) == 2 and resolve_expr(arg.func, scope) in _CASTS:
+        arg = arg.args[1].value  # cast(BinaryIO, buf) is buf
     value = value_path(arg, scope) if arg is not None else None
     if kind == "file":
         return value == catalog.FILE_TYPE + INSTANCE
-    return value not in _MEMORY_FILES
+    if value in _MEMORY_FILES:
+        return False
+    # buf = io.BytesIO(data) on one branch, a parameter on another: the name holds a buffer.
+    return not (type(arg) is cst.Name and fn is not None and _ever_memory_buffer(arg.value, fn, scope))
+
+
+_CASTS = frozenset({"typing.cast", "typing_extensions.cast"})
+
+
+def _ever_memory_buffer(name: str, fn: cst.FunctionDef, scope: Scope) -> bool:
+    """Some assignment in ``fn`` binds ``name`` to an in-memory buffer."""
+    for stmt in iter_statements(fn.body.body):
+        if type(stmt) is cst.Assign and any(type(t.target) is cst.Name and t.target.value == name
+                                            for t in stmt.targets):
+            if value_path(stmt.value, scope) in _MEMORY_FILES:
+                return True
+    return False
 
 
 def _short(text: str, limit: int = 72) -> str:
@@ -578,7 +597,7 @@ class Walker:
         if q in catalog.NODE_BUILDERS and not _given_nodes(call):
             return
         condition = catalog.ARGUMENT_CONDITIONS.get(q)
-        if condition is not None and not _argument_blocks(call, condition, scope):
+        if condition is not None and not _argument_blocks(call, condition, scope, ctx.fn):
             return
         func = call.func
         if type(func) is cst.Attribute and type(func.value) is cst.Call:

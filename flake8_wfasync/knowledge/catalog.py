@@ -850,6 +850,20 @@ _API_ANNOTATIONS.update({
 })
 _ctor("urllib3.PoolManager", "urllib3.ProxyManager", "urllib3.proxy_from_url")
 
+# boto3: get_waiter and get_paginator only build objects; waiting polls the service, and a
+# paginator's pages are requested as they are iterated (the paginate() call marks where).
+_add(
+    "WFA110", "sdk",
+    "use aioboto3 (or aiobotocore) and await the same call, or await asyncio.to_thread(...)",
+    methods=["botocore.waiter.Waiter.wait", "botocore.paginate.Paginator.paginate",
+             "botocore.paginate.PageIterator.build_full_result"],
+    runtime=["botocore.waiter.Waiter.wait", "botocore.paginate.PageIterator.__iter__",
+             "botocore.paginate.PageIterator.build_full_result"],
+)
+_ctor("botocore.waiter.Waiter", "boto3.client.get_waiter", "botocore.waiter.Waiter")
+_ctor("botocore.paginate.Paginator", "boto3.client.get_paginator", "botocore.paginate.Paginator")
+_ctor("botocore.paginate.PageIterator", "botocore.paginate.Paginator.paginate")
+
 # Methods of "any method blocks" types that do no I/O: closing a client drops its pooled
 # connections (a socket close does not wait), and the factories only build objects.
 _QUIET_METHODS: dict[str, frozenset[str]] = {
