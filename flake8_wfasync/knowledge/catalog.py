@@ -829,7 +829,10 @@ _ctor(f"{AZURE_BLOB}.StorageStreamDownloader", f"{AZURE_BLOB}.BlobClient.downloa
 _ctor(f"{AZURE_BLOB}.BlobLeaseClient", f"{AZURE_BLOB}.BlobClient.acquire_lease",
       f"{AZURE_BLOB}.ContainerClient.acquire_lease")
 
-# httpx2 (a maintained continuation of httpx) has httpx's layout and sync API.
+# httpx2 (a maintained continuation of httpx) has httpx's layout and sync API. Client.close()
+# is left out here as for httpx and requests.Session: it closes the pooled sockets
+# (httpcore's stream close is socket.close(); HTTP/2 at most queues a GOAWAY frame) and waits
+# for no reply.
 _add(
     "WFA101", "http",
     "use httpx2.AsyncClient (or aiohttp) and await the same call, or await asyncio.to_thread(...)",

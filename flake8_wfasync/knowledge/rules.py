@@ -91,7 +91,8 @@ class Fetch(Workflow):
     _r(
         "WFA102", "call", "File-system I/O in a coroutine",
         "Disk access has no asyncio equivalent: open(), pathlib reads and writes, os and shutil "
-        "calls run on the loop thread and a slow or network disk freezes the whole workflow.",
+        "calls, temporary files and directories, images, YAML read from a file, fsspec "
+        "filesystems run on the loop thread and a slow or network disk freezes the whole workflow.",
         """\
 async def load(path):
     with open(path) as fh:
@@ -128,7 +129,8 @@ async def poll():
     ),
     _r(
         "WFA104", "call", "Subprocess call in a coroutine",
-        "subprocess.run and friends wait for the child process on the loop thread.",
+        "subprocess.run and friends wait for the child process on the loop thread; Popen itself "
+        "forks and execs there, and so do webbrowser.open and GitPython's git commands.",
         """\
 import subprocess
 
@@ -264,8 +266,8 @@ async def derive(pw, salt):
     _r(
         "WFA110", "call", "Synchronous SDK or LLM client call in a coroutine",
         "LlamaIndex LLMs, embeddings, query engines and retrievers, the sync OpenAI and "
-        "Anthropic clients, boto3 and docker wait on the network on the loop thread; most have "
-        "an async twin. Building a LlamaIndex index from documents or nodes "
+        "Anthropic clients, boto3, docker, the Google API client and Azure Blob Storage's sync "
+        "clients wait on the network on the loop thread; most have an async twin. Building a LlamaIndex index from documents or nodes "
         "(VectorStoreIndex.from_documents, VectorStoreIndex(nodes)) embeds them, and "
         "use_async=True does not help: it runs the embedding on a second event loop and waits "
         "for it on the calling thread. Ingestion (IngestionPipeline.run, run_transformations), "
