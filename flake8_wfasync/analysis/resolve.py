@@ -405,7 +405,8 @@ def type_of_annotation(expr: cst.BaseExpression, scope: Scope, depth: int = 0) -
             item = type_of_annotation(args[0], scope, depth) if args and depth < 3 else None
             return ITEMS + item if item is not None and not item.startswith(ITEMS) else None
         if module not in _TYPING:
-            return None
+            # A generic class with its parameters (subprocess.Popen[bytes]) is that class.
+            return type_of_annotation(expr.value, scope, depth) if depth < 3 else None
         if name == "Union":
             return _one_class(args, scope, depth)
         if name in _WRAPPERS and args:
@@ -604,7 +605,7 @@ def value_path(value: cst.BaseExpression, scope: Scope) -> Binding:
 def annotated_value(stmt: cst.AnnAssign, scope: Scope) -> str | None:
     """``x: T = v``: what ``v`` is when known, else what ``T`` says (``f: TextIOWrapper = ...``)."""
     value = value_path(stmt.value, scope) if stmt.value is not None else None
-    if isinstance(value, str):
+    if isinstance(value, str) and value != "builtins.None":  # x: Optional[T] = None declares T
         return value
     typ = annotation_type(stmt.annotation, scope)
     return typ + INSTANCE if typ else None
