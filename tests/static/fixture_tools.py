@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import textwrap
 import tokenize
 from pathlib import Path
 
@@ -66,3 +67,15 @@ def strip_async(source: str) -> str:
             line = line[:col] + line[end:]
         lines[lineno - 1] = line
     return "".join(lines)
+
+
+def write_package(root: Path, files: dict[str, str]) -> list[Path]:
+    """Write a small project under ``root``: ``pkg/__init__.py`` plus ``files`` (dedented);
+    the paths written, sorted."""
+    paths = []
+    for name, body in {"pkg/__init__.py": "", **files}.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(body), encoding="utf-8")
+        paths.append(path)
+    return sorted(paths)

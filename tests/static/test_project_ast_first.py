@@ -16,16 +16,7 @@ from flake8_wfasync.analysis import analyze_source, summaries, walker
 from flake8_wfasync.analysis.project_index import build_project_index, lazy_index_for
 from flake8_wfasync.app import runner
 from flake8_wfasync.config import Config
-
-
-def _project(root: Path, files: dict[str, str]) -> list[Path]:
-    paths = []
-    for name, body in {"pkg/__init__.py": "", **files}.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(body), encoding="utf-8")
-        paths.append(path)
-    return sorted(paths)
+from fixture_tools import write_package
 
 
 @pytest.fixture
@@ -59,7 +50,7 @@ STEPS = """
 
 
 def test_a_module_that_blocks_only_through_another_is_parsed_to_name_its_helpers(tmp_path, parsed):
-    files = _project(tmp_path, {
+    files = write_package(tmp_path, {
         "pkg/a.py": """
             from pkg import b
 
@@ -116,7 +107,7 @@ def test_a_module_that_blocks_only_through_another_is_parsed_to_name_its_helpers
 
 
 def test_a_variable_is_not_a_function_but_an_alias_is_followed(tmp_path, parsed):
-    files = _project(tmp_path, {
+    files = write_package(tmp_path, {
         "pkg/db.py": """
             def load(path):
                 with open(path) as fh:
@@ -170,7 +161,7 @@ THROUGH_A_TYPE = """
 def test_a_call_only_libcst_resolves_is_followed_after_the_build(tmp_path):
     """The ast pass cannot see that ``self.repo`` is a ``Repo``: the analysis asks the index
     for ``Repo.fetch`` once the build is over, and the index summarises what it reaches."""
-    files = _project(tmp_path, {
+    files = write_package(tmp_path, {
         "pkg/repo.py": """
             from pkg import disk
 
@@ -198,7 +189,7 @@ def test_a_cached_result_follows_a_change_in_a_module_reached_through_a_type(tmp
     """The name only the analysis resolved is part of the file's cache tag: when the module
     it leads to stops blocking, the file is analysed again instead of answered from the cache.
     (The real command in its own process: with two jobs it forks.)"""
-    files = _project(tmp_path / "proj", {
+    files = write_package(tmp_path / "proj", {
         "pkg/repo.py": """
             class Repo:
                 def fetch(self, path):

@@ -7,7 +7,6 @@ are counted here, not timed: the counts are the work."""
 
 from __future__ import annotations
 
-import textwrap
 from collections import Counter
 from pathlib import Path
 
@@ -17,18 +16,9 @@ from flake8_wfasync.analysis import summaries
 from flake8_wfasync.analysis.project_index import ProjectIndex
 from flake8_wfasync.app import runner
 from flake8_wfasync.config import Config
+from fixture_tools import write_package
 
 NAMES = 60  # names asked of one module, one round of the index at a time
-
-
-def _write(root: Path, files: dict[str, str]) -> list[Path]:
-    paths = []
-    for name, body in {"pkg/__init__.py": "", **files}.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(body), encoding="utf-8")
-        paths.append(path)
-    return sorted(paths)
 
 
 @pytest.fixture
@@ -64,7 +54,7 @@ def test_a_module_asked_for_many_names_one_at_a_time_is_summarised_a_bounded_num
     calls = "".join(f"    relay{i}.go(x)\n" for i in range(1, NAMES))
     imports = ", ".join(f"relay{i}" for i in range(1, NAMES))
     files["pkg/steps.py"] = f"from pkg import hub, {imports}\n\n\nasync def step(x):\n    hub.f0(x)\n{calls}"
-    paths = _write(tmp_path, files)
+    paths = write_package(tmp_path, files)
 
     result, index = runner.check_project(paths, paths, Config(), jobs=1)
 
@@ -93,7 +83,7 @@ def test_names_asked_late_through_a_type_do_not_link_the_project_again_each(tmp_
                       for i in range(NAMES))
     coroutines = "".join(f"\n    async def run{i}(self, x):\n        return self.repo.m{i}(x)\n"
                          for i in range(NAMES))
-    paths = _write(tmp_path, {
+    paths = write_package(tmp_path, {
         "pkg/repo.py": f"class Repo:{methods}",
         # (The sleep makes the pre-check send the file to the analysis, which asks late.)
         "pkg/steps.py": f"import time\n\nfrom pkg.repo import Repo\n\n\nclass Worker:\n"
