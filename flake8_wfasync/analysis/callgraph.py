@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -49,16 +48,13 @@ EXT = "<ext>"  # the path of a summary's way to block through another module's f
 Owner = cst.FunctionDef | None  # the def a call is in, for its position (None: module level)
 
 
-def chain_text(chain: Chain, module: str, path: str) -> str:
-    """``load() -> read_rows() -> open (db.py:12)``, names relative to the module reading it."""
+def chain_text(chain: Chain, module: str) -> str:
+    """``load() -> read_rows() -> open (pkg/db.py:12)``: function names relative to the module
+    reading it; the sink's file as the run names files (the finding's own path form), whether
+    it is this module or another one, so that every chain reads the same way."""
     parts = [f"{name}()" if mod == module or not mod else f"{mod}.{name}()" for mod, name in chain.steps]
-    where = os.path.basename(chain.path) if _same_file(chain.path, path) else chain.path
-    parts.append(f"{chain.call} ({where}:{chain.line})")
+    parts.append(f"{chain.call} ({chain.path}:{chain.line})")
     return " -> ".join(parts)
-
-
-def _same_file(a: str, b: str) -> bool:
-    return a == b or os.path.abspath(a) == os.path.abspath(b)
 
 
 @dataclass(eq=False)
@@ -381,7 +377,7 @@ class ModuleGraph:
             fix = f"give {ctx.name} a real async implementation, or {fix}"
         elif overrider is not None:
             fix = f"override {ctx.name} in {overrider.name} with a real async implementation, or {fix}"
-        text = chain_text(chain, self.module_name, an.path)
+        text = chain_text(chain, self.module_name)
         msg = RULES["WFA201"].message.format(call=an.call_text(call), where=ctx.where, chain=text, fix=fix)
         an.add(ctx, "WFA201", call, owner, msg, display, fix, None)
 

@@ -330,6 +330,20 @@ def test_whole_project_wfa201_across_modules_and_its_cache(tmp_path: Path) -> No
     assert fixed.returncode == 0, fixed.stdout
 
 
+def test_chains_name_the_sink_file_the_same_way_in_the_module_and_across_modules(tmp_path: Path) -> None:
+    """A chain ending in the coroutine's own module names the sink's file as the run names
+    files (pkg/app.py), as a chain ending in another module does, not by its bare basename."""
+    write(tmp_path, "pkg/__init__.py", "")
+    write(tmp_path, "pkg/helpers.py", "import time\n\n\ndef nap():\n    time.sleep(1)\n")
+    write(tmp_path, "pkg/app.py", "import time\n\nfrom pkg import helpers\n\n\ndef rest():\n"
+                                  "    time.sleep(1)\n\n\nasync def main():\n    rest()\n    helpers.nap()\n")
+    run = run_wfasync("check", "--isolated", "--no-cache", "--format", "json", ".", cwd=tmp_path)
+    messages = {f["line"]: f["message"] for f in json.loads(run.stdout)["findings"] if f["code"] == "WFA201"}
+    app, helpers = os.path.join("pkg", "app.py"), os.path.join("pkg", "helpers.py")
+    assert f"through rest() -> time.sleep ({app}:7)" in messages[11]
+    assert f"through pkg.helpers.nap() -> time.sleep ({helpers}:5)" in messages[12]
+
+
 def test_values_of_other_modules_and_their_cache(tmp_path: Path) -> None:
     """A constant and a factory of another module: found through the project index, and a
     change to that module reaches the cached result of the module that uses them."""
