@@ -27,6 +27,7 @@ import libcst as cst
 
 from ..knowledge import catalog
 from . import origins
+from .arguments import literal_blocks
 from .precheck import relative_module_in
 
 BUILTIN_NAMES = frozenset(dir(builtins))
@@ -279,6 +280,10 @@ def call_result(node: cst.Call, scope: Scope) -> str | None:
     made = result_of(target)
     if made is None and INSTANCE not in target:
         made = _project_value(target + INSTANCE)  # a factory of another module of the project
+    elif target in catalog.QUIET_BUILDS and not literal_blocks(node, catalog.ARGUMENT_CONDITIONS[target]):
+        # queue.Queue() is unbounded, sqlite3.connect(":memory:") a database in memory.
+        quiet = catalog.QUIET_BUILDS[target]
+        return quiet + INSTANCE if quiet is not None else None
     return made
 
 

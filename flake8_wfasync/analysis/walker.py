@@ -26,6 +26,7 @@ from ..knowledge import catalog
 from ..knowledge.findings import Finding
 from ..knowledge.rules import BLOCKING_CODES, RULES
 from ..source import SourceParseError, ast_parse, cst_parse, decode_source
+from .arguments import LITERAL_CONDITIONS, PREFIX_TESTS, STAR, argument, literal_blocks, tested_prefix
 from .callgraph import ModuleGraph, Owner
 from .context import FunctionContext, RawFinding
 from .nodes import NODE_TYPES
@@ -227,19 +228,14 @@ def _argument_blocks(call: cst.Call, condition: tuple[str, int, str], scope: Sco
     """Whether the argument a catalog condition names makes the call block: an open file for
     ``yaml.safe_load(fh)`` (not a string), anything but an in-memory buffer for ``img.save(x)``."""
     kind, position, keyword = condition
-    arg = None
-    positional = 0
-    for a in call.args:
-        if a.star:
-            return kind != "file"  # unknown arguments: keep what the call usually does
-        if a.keyword is not None:
-            if a.keyword.value == keyword:
-                arg = a.value
-        elif positional == position:
-            arg = a.value
-            positional += 1
-        else:
-            positional += 1
+    arg = argument(call, position, keyword)
+    if kind in LITERAL_CONDITIONS:
+        prefix = PREFIX_TESTS.get(kind)
+        if prefix is not None and type(arg) is cst.Name and fn is not None and tested_prefix(fn, call, arg.value, prefix):
+            return False  # if url.startswith("data:"): urlopen(url)
+        return literal_blocks(call, condition)
+    if arg is STAR:
+        return kind != "file"  # unknown arguments: keep what the call usually does
     while type(arg) is cst.Call and len(arg.args) == 2 and resolve_expr(arg.func, scope) in _CASTS:
         arg = arg.args[1].value  # cast(BinaryIO, buf) is buf
     value = value_path(arg, scope) if arg is not None else None

@@ -14,8 +14,9 @@ any function under that prefix.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,9 @@ _add(
              "psycopg.connection.Connection.*", "psycopg.cursor.Cursor.*"],
 )
 _ctor("sqlite3.Connection", "sqlite3.connect")
+# A database in memory (sqlite3.connect(":memory:"), see QUIET_BUILDS) touches no disk: none of
+# its methods is I/O, and what its cursors do is not tracked.
+MEMORY_DB = "sqlite3.MemoryConnection"
 # execute() on a connection or a cursor returns a cursor: rows = conn.execute(sql) then rows.fetchall().
 _ctor("sqlite3.Cursor", "sqlite3.Connection.cursor",
       *_methods("sqlite3.Connection", "execute executemany executescript"),
@@ -276,6 +280,7 @@ _add(
     + _methods("threading.Barrier", "wait")
     + _methods("threading.Thread", "join")
     + _methods("queue.Queue", "get put join")
+    + _methods(UNBOUNDED_QUEUE := "queue.UnboundedQueue", "get join")
     + _methods("concurrent.futures.Future", "result exception")
     + _methods("concurrent.futures.Executor", "shutdown")
     + _methods("concurrent.futures.ProcessPoolExecutor", "shutdown")
@@ -300,7 +305,12 @@ _ctor("threading.Semaphore", "threading.Semaphore", "threading.BoundedSemaphore"
 _ctor("threading.Condition", "threading.Condition")
 _ctor("threading.Barrier", "threading.Barrier")
 _ctor("threading.Thread", "threading.Thread", "threading.Timer")
-_ctor("queue.Queue", "queue.Queue", "queue.LifoQueue", "queue.PriorityQueue", "queue.SimpleQueue")
+# A queue.Queue (LifoQueue, PriorityQueue) of unknown size may be full: put() waits. Built
+# without a maxsize (or with one <= 0) it is unbounded (QUIET_BUILDS), as a SimpleQueue always
+# is: put() never waits, get() and join() still do.
+_QUEUES = ("queue.Queue", "queue.LifoQueue", "queue.PriorityQueue")
+_ctor("queue.Queue", *_QUEUES)
+_ctor(UNBOUNDED_QUEUE, "queue.SimpleQueue")
 _ctor("concurrent.futures.Future", "concurrent.futures.Future",
       "concurrent.futures.Executor.submit", "concurrent.futures.ProcessPoolExecutor.submit")
 _ctor("concurrent.futures.Executor", "concurrent.futures.ThreadPoolExecutor")
@@ -329,7 +339,7 @@ UNPICKLABLE_TYPES = frozenset({
     "threading.Barrier", "threading.Thread", "queue.Queue", "concurrent.futures.Future",
     "concurrent.futures.Executor", PROCESS_POOL, "multiprocessing.Process", "multiprocessing.Pool",
     "multiprocessing.Queue", "socket.socket", "ssl.SSLSocket", "sqlite3.Connection",
-    "sqlite3.Cursor", "subprocess.Popen", DASK_CLIENT, DASK_EXECUTOR,
+    "sqlite3.Cursor", "subprocess.Popen", DASK_CLIENT, DASK_EXECUTOR, UNBOUNDED_QUEUE, MEMORY_DB,
 })
 # Open files: the standard pickle refuses them; cloudpickle reads a text file's content.
 UNPICKLABLE_BY_REFERENCE = UNPICKLABLE_TYPES | {FILE_TYPE}
@@ -885,15 +895,85 @@ DIRECT_METHOD_TYPES: frozenset[str] = frozenset(_API_DIRECT)
 # Types whose other method calls build another value of the same type (a Resource's
 # service.files().list(...) is a request ready to execute()).
 CHAIN_TYPES: frozenset[str] = frozenset({GOOGLE_RESOURCE})
-# Calls that block only for some arguments: qualname -> (condition, position, keyword).
+# Calls that block, or build a value that blocks, only for some arguments:
+# qualname -> (condition, position, keyword) of the argument that decides.
 # "file": only when that argument is an open file (parsing a string is not I/O);
-# "not-memory": unless that argument is an in-memory buffer (io.BytesIO, io.StringIO).
+# "not-memory": unless that argument is an in-memory buffer (io.BytesIO, io.StringIO);
+# "not-false": unless it is False (queue get/put with block=False raise at once, never wait);
+# "bounded": a queue built with a maxsize > 0 (the default, 0, is unbounded);
+# "on-disk": unless it names an SQLite database in memory (":memory:", a memory URI with uri=True);
+# "not-data-url": unless it is a "data:" URL, which urllib decodes without any network.
+# The last four are decided by a literal argument alone; anything else keeps the finding.
 ARGUMENT_CONDITIONS: dict[str, tuple[str, int, str]] = {
     **{f"yaml.{f}": ("file", 0, "stream") for f in _YAML_LOADS.split()},
     **{f"yaml.{f}": ("file", 1, "stream") for f in _YAML_DUMPS.split()},
     "PIL.Image.open": ("not-memory", 0, "fp"),
     "PIL.Image.Image.save": ("not-memory", 0, "fp"),
+    **{f"{q}.get": ("not-false", 0, "block") for q in ("queue.Queue", UNBOUNDED_QUEUE, "multiprocessing.Queue")},
+    **{f"{q}.put": ("not-false", 1, "block") for q in ("queue.Queue", "multiprocessing.Queue")},
+    **dict.fromkeys(_QUEUES, ("bounded", 0, "maxsize")),
+    "sqlite3.connect": ("on-disk", 0, "database"),
+    "urllib.request.urlopen": ("not-data-url", 0, "url"),
 }
+# Constructors and factories whose arguments can rule out what makes their value block (an
+# ARGUMENT_CONDITIONS entry each): the type they build then, None for an untracked value
+# (urlopen("data:...") answers from memory).
+QUIET_BUILDS: dict[str, str | None] = {
+    **dict.fromkeys(_QUEUES, UNBOUNDED_QUEUE),
+    "sqlite3.connect": MEMORY_DB,
+    "urllib.request.urlopen": None,
+}
+
+
+
+def memory_database(database: object, uri: object = False) -> bool:
+    """``sqlite3.connect(database, uri=uri)`` opens a database in memory: ``":memory:"``, or
+    with ``uri=True`` a ``file:`` URI whose path is ``:memory:`` or that says ``mode=memory``.
+    Without ``uri=True`` a ``file:...`` name is a file of that name."""
+    if not isinstance(database, str):
+        return False
+    if database == ":memory:":
+        return True
+    if uri is not True or not database.startswith("file:"):
+        return False
+    path, _, query = database[5:].partition("#")[0].partition("?")
+    return path == ":memory:" or parse_qs(query).get("mode", [""])[-1] == "memory"
+
+
+def data_url(url: object) -> bool:
+    """``urlopen(url)`` answers a ``data:`` URL (a string or a ``Request`` for one) from the
+    URL itself."""
+    url = getattr(url, "full_url", url)
+    return isinstance(url, str) and url[:5].lower() == "data:"
+
+
+# The ARGUMENT_CONDITIONS decided by the argument's value alone, which strict mode can read
+# from the real call as the analyzer reads a literal: condition -> whether the call blocks.
+VALUE_CONDITIONS: dict[str, Callable[[object, Mapping[str, object]], bool]] = {
+    "on-disk": lambda database, given: not memory_database(database, given.get("uri", False)),
+    "not-data-url": lambda url, given: not data_url(url),
+}
+# The other arguments those conditions read, by keyword and position (sqlite3.connect's uri).
+CONDITION_EXTRAS: dict[str, tuple[tuple[str, int], ...]] = {"on-disk": (("uri", 7),)}
+
+
+def quiet_call(name: str, args: tuple[object, ...], kwargs: Mapping[str, object]) -> bool:
+    """Whether the real arguments of a call of a module-level callable ``name`` rule its
+    blocking out (``sqlite3.connect(":memory:")``); False when no value condition says so."""
+    condition = ARGUMENT_CONDITIONS.get(name)
+    if condition is None or condition[0] not in VALUE_CONDITIONS:
+        return False
+    kind, position, keyword = condition
+    if keyword in kwargs:
+        value = kwargs[keyword]
+    elif len(args) > position:
+        value = args[position]
+    else:
+        return False
+    given = {k: kwargs[k] if k in kwargs else args[i] if len(args) > i else None
+             for k, i in CONDITION_EXTRAS.get(kind, ())}
+    return not VALUE_CONDITIONS[kind](value, given)
+
 
 ENTRIES: tuple[Entry, ...] = tuple(_ENTRIES)
 

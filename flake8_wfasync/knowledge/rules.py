@@ -63,7 +63,7 @@ _RULES = [
         "WFA101", "call", "Synchronous HTTP request in a coroutine",
         "A sync HTTP client (requests, httpx.Client, urllib, urllib3, http.client) waits for the "
         "network on the event-loop thread: every other step, timer and connection stalls until "
-        "the server answers.",
+        "the server answers. (urlopen of a data: URL decodes the URL itself and is not flagged.)",
         _STEP_HEADER + """\
 import requests
 
@@ -170,7 +170,8 @@ async def resolve(host):
     _r(
         "WFA106", "call", "Synchronous database driver in a coroutine",
         "sqlite3, psycopg2, pymysql, sync redis, pymongo and a sync SQLAlchemy engine wait for "
-        "the database on the loop thread.",
+        "the database on the loop thread. (An SQLite database in memory, sqlite3.connect(\":memory:\"), "
+        "touches no disk and is not flagged.)",
         """\
 import sqlite3
 
@@ -193,7 +194,8 @@ async def count(db):
     _r(
         "WFA107", "call", "Wait on a thread primitive in a coroutine",
         "threading locks and events, queue.Queue, Thread.join and Future.result park the loop "
-        "thread until another thread lets go.",
+        "thread until another thread lets go. (put on an unbounded queue, queue.Queue() or a "
+        "SimpleQueue, and get or put with block=False never wait and are not flagged.)",
         """\
 from concurrent.futures import ThreadPoolExecutor
 

@@ -115,6 +115,27 @@ def test_calls_that_block_only_on_some_arguments_are_left_alone():
     assert reports == []
 
 
+def test_a_database_in_memory_and_a_data_url_are_read_from_the_real_arguments(tmp_path):
+    """sqlite3.connect(":memory:") and urlopen("data:...") touch no disk and no network:
+    strict mode, which wraps both, reads their real arguments as the static side reads the
+    literals. A database file is still reported."""
+    import sqlite3
+    import urllib.request
+
+    async def body():
+        memory = sqlite3.connect(":memory:")
+        shared = sqlite3.connect("file::memory:?cache=shared", uri=True)
+        data = urllib.request.urlopen("data:,hello").read()
+        on_disk = sqlite3.connect(str(tmp_path / "app.db"))  # line: sqlite-file
+        for conn in (memory, shared, on_disk):
+            conn.close()
+        return data
+
+    reports, data = run_strict(body, threshold=5.0)
+    assert data == b"hello"
+    assert [(r.code, r.lineno, r.call) for r in reports] == [("WFA106", line_of("sqlite-file"), "sqlite3.connect")]
+
+
 def test_worker_threads_plain_callbacks_and_imports_are_not_reported(tmp_path, monkeypatch):
     (tmp_path / "wfa_sleepy_module.py").write_text("import time\ntime.sleep(0.001)\n")
     monkeypatch.syspath_prepend(str(tmp_path))

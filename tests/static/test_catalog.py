@@ -269,8 +269,8 @@ def test_runtime_names_of_installed_libraries_are_real():
 
 def test_quiet_methods_and_argument_conditions():
     """A client's close() and boto3's presign/paginator calls do no I/O; the rest of the
-    client still blocks. Calls that block only on some arguments are never wrapped by strict
-    mode, which cannot see their arguments."""
+    client still blocks. Calls that block only on some arguments are wrapped by strict mode
+    only when the catalog decides them from the real arguments' values."""
     for quiet in ("boto3.client.close", "boto3.client.generate_presigned_url", "docker.DockerClient.close",
                   "azure.storage.blob.BlobServiceClient.from_connection_string", "git.Repo.close"):
         assert match_qualname(quiet) is None, quiet
@@ -278,6 +278,33 @@ def test_quiet_methods_and_argument_conditions():
                  "azure.storage.blob.BlobClient.upload_blob", "git.Repo.is_dirty"):
         assert match_qualname(loud) is not None, loud
     wrapped = {f"{m}.{a}" for m, a, _ in module_level_callables()}
-    assert not wrapped & set(catalog.ARGUMENT_CONDITIONS)
+    by_value = {q for q, (kind, _, _) in catalog.ARGUMENT_CONDITIONS.items() if kind in catalog.VALUE_CONDITIONS}
+    assert wrapped & set(catalog.ARGUMENT_CONDITIONS) == by_value == {"sqlite3.connect", "urllib.request.urlopen"}
     assert {"subprocess.Popen", "tempfile.TemporaryDirectory"}.isdisjoint(wrapped)  # classes
     assert {"webbrowser.open", "shutil.which", "os.path.ismount"} <= wrapped
+
+
+@pytest.mark.parametrize("name, args, kwargs, quiet", [
+    ("sqlite3.connect", (":memory:",), {}, True),
+    ("sqlite3.connect", (), {"database": ":memory:", "check_same_thread": False}, True),
+    ("sqlite3.connect", ("file::memory:?cache=shared",), {"uri": True}, True),
+    ("sqlite3.connect", ("file:mem1?mode=memory&cache=shared", 5.0, 0, "", True, None, 128, True), {}, True),
+    ("sqlite3.connect", ("file::memory:",), {}, False),  # without uri=True: a file of that name
+    ("sqlite3.connect", ("file:app.db?mode=ro",), {"uri": True}, False),
+    ("sqlite3.connect", ("",), {}, False),  # a temporary database on the disk
+    ("sqlite3.connect", ("app.db",), {}, False),
+    ("sqlite3.connect", (), {}, False),
+    ("urllib.request.urlopen", ("data:,hello",), {}, True),
+    ("urllib.request.urlopen", ("DATA:text/plain,hi",), {}, True),
+    ("urllib.request.urlopen", ("https://example.org/data:",), {}, False),
+    ("time.sleep", (0,), {}, False),
+])
+def test_quiet_call_reads_the_real_arguments(name, args, kwargs, quiet):
+    assert catalog.quiet_call(name, args, kwargs) is quiet
+
+
+def test_quiet_call_reads_a_request_for_a_data_url():
+    import urllib.request
+
+    assert catalog.quiet_call("urllib.request.urlopen", (urllib.request.Request("data:,x"),), {})
+    assert not catalog.quiet_call("urllib.request.urlopen", (urllib.request.Request("http://h/"),), {})
