@@ -123,7 +123,9 @@ def facts_of(expr: cst.BaseExpression, scope: Scope, module: cst.Module) -> Fact
 
 class GuardReader:
     """The guards of one function: which names are its parameters (and ``self.x`` bound to
-    one in it), which module-level names serve as caches."""
+    one in it), which module-level names serve as caches (the names it declares ``global`` or
+    stores into by subscript, and a local set from one at its top level: ``options = _CACHE``
+    before ``if options: return options``)."""
 
     def __init__(self, fn: cst.FunctionDef, scope: Scope, module: cst.Module,
                  module_names: Iterable[str],
@@ -141,6 +143,11 @@ class GuardReader:
         module_set = set(module_names)
         self.caches = (globals_declared | subscripted) & module_set
         self.globals = globals_declared & module_set
+        if self.caches:
+            for alias, cache in _cache_aliases(fn.body.body, self.caches, globals_declared):
+                self.caches.add(alias)
+                if cache in self.globals:
+                    self.globals.add(alias)
 
     def split(self, test: cst.BaseExpression) -> tuple[Guard, Guard]:
         """(atoms that hold where ``test`` is true, atoms that hold where it is false)."""
@@ -149,8 +156,8 @@ class GuardReader:
             left_true, left_false = self.split(test.left)  # type: ignore[attr-defined]
             right_true, right_false = self.split(test.right)  # type: ignore[attr-defined]
             if type(test.operator) is cst.And:  # type: ignore[attr-defined]
-                return left_true + right_true, _only_memo(left_false, right_false)
-            return _only_memo(left_true, right_true), left_false + right_false
+                return left_true + right_true, _either(left_false, right_false)
+            return _either(left_true, right_true), left_false + right_false
         if t is cst.UnaryOperation and type(test.operator) is cst.Not:  # type: ignore[attr-defined]
             yes, no = self.split(test.expression)  # type: ignore[attr-defined]
             return no, yes
@@ -230,9 +237,41 @@ class GuardReader:
         return out
 
 
-def _only_memo(a: Guard, b: Guard) -> Guard:
-    """What holds on either of two branches: a memo test on both sides."""
-    return [["", "memo", None]] if a and b and a[0][1] == "memo" and b[0][1] == "memo" else []
+def _either(a: Guard, b: Guard) -> Guard:
+    """What holds on one branch or the other (the false side of ``and``, the true side of
+    ``or``). A branch through a memo test runs once, not per call, so what runs per call is
+    the other branch: ``if _CACHE and not force: return _CACHE`` blocks after it per call only
+    when ``force`` is true. Other atoms hold on both branches only by chance: dropped."""
+    a_memo = any(atom[1] == "memo" for atom in a)
+    b_memo = any(atom[1] == "memo" for atom in b)
+    if a_memo and b_memo:
+        return [["", "memo", None]]
+    return b if a_memo else a if b_memo else []
+
+
+def _cache_aliases(stmts: Sequence[cst.CSTNode], caches: set[str],
+                   declared: set[str]) -> list[tuple[str, str]]:
+    """``options = _CACHE`` among a function's top-level statements, ``options`` a local
+    (not in ``declared``, the names it declares ``global``) bound nowhere else in it: that
+    local is the cache wherever it is read (a read before the assignment would fail).
+    (local, cache) pairs."""
+    found: list[tuple[str, cst.CSTNode, str]] = []
+    for stmt in stmts:
+        if type(stmt) is not cst.SimpleStatementLine or len(stmt.body) != 1:
+            continue
+        small = stmt.body[0]
+        if (type(small) is cst.Assign and len(small.targets) == 1
+                and type(small.targets[0].target) is cst.Name
+                and type(small.value) is cst.Name and small.value.value in caches):
+            found.append((small.targets[0].target.value, stmt, small.value.value))
+    out: list[tuple[str, str]] = []
+    for alias, where, cache in found:
+        if alias in caches or alias in declared:
+            continue
+        if any(alias in _body_writes(other)[0] for other in stmts if other is not where):
+            continue
+        out.append((alias, cache))
+    return out
 
 
 def _all_params(params: cst.Parameters) -> list[cst.Param]:
