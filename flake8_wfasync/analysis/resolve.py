@@ -103,7 +103,7 @@ class Scope:
         if old is _UNSET:
             self.names[name] = value
         elif old is not value and old != value:
-            self.names[name] = None
+            self.names[name] = wider(old, value)  # type: ignore[arg-type]
 
     def lookup(self, name: str) -> Binding:
         scope: Scope | None = self
@@ -200,12 +200,26 @@ def alternatives(exprs: Iterable[cst.BaseExpression], scope: Scope) -> str | Non
                               for e in exprs)
 
 
+def wider(a: Binding, b: Binding) -> str | None:
+    """What a name bound to two different values holds: nothing known, unless both are
+    instances of one type, one maybe of a quieter case of it (``Queue()`` here, ``Queue(5)``
+    there: a queue that may be bounded)."""
+    if type(a) is not str or type(b) is not str or not a.endswith(INSTANCE) or not b.endswith(INSTANCE):
+        return None
+    ta, tb = a[:-2], b[:-2]
+    ta = catalog.WIDER_TYPES.get(ta, ta)
+    return ta + INSTANCE if ta == catalog.WIDER_TYPES.get(tb, tb) else None
+
+
 def merge_alternatives(values: Iterable[Binding]) -> str | None:
     known: str | None = None
     for v in values:
         if isinstance(v, str) and v.endswith(INSTANCE):
             if known is not None and v != known:
-                return None
+                known = wider(known, v)
+                if known is None:
+                    return None
+                continue
             known = v
         elif v is not None:
             return None  # a function, a class, a module path: not one value of one type
@@ -1035,7 +1049,7 @@ def _set_attr(info: ClassInfo, unset: set[str], attr: str, v: str | None) -> Non
         unset.discard(attr)
         info.attrs[attr] = v
     elif attr in info.attrs and info.attrs[attr] != v:
-        info.attrs[attr] = None
+        info.attrs[attr] = wider(info.attrs[attr], v)
     else:
         info.attrs[attr] = v
 

@@ -923,6 +923,9 @@ QUIET_BUILDS: dict[str, str | None] = {
     "sqlite3.connect": MEMORY_DB,
     "urllib.request.urlopen": None,
 }
+# Each quieter type those builds give -> the type it is a case of: a name bound to both (an
+# unbounded queue here, a bounded one there) holds the wider one.
+WIDER_TYPES: dict[str, str] = {UNBOUNDED_QUEUE: "queue.Queue", MEMORY_DB: "sqlite3.Connection"}
 
 
 
