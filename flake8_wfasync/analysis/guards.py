@@ -438,7 +438,9 @@ def constructions(receiver: cst.BaseExpression, scope: Scope,
     name, or ``self.<attr>`` of a class of the module), with the scope each is read in; None
     when any assignment of it is something else, or there is none. Alternatives that are ``None`` or a
     parameter of the function assigning them are left out, as the resolver leaves them out
-    when it types the value."""
+    when it types the value. A call is its own construction (``Logger(path).info(...)``)."""
+    if type(receiver) is cst.Call:
+        return [(receiver, scope)]
     if type(receiver) is cst.Name:
         name = receiver.value
         s: Scope | None = scope

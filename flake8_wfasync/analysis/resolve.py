@@ -161,7 +161,7 @@ def resolve_expr(node: cst.BaseExpression, scope: Scope) -> Binding:
                 return LocalDef(m, attr, m.asynchronous is not None, base)
         return None
     if type(node) is cst.Call:
-        return call_result(node, scope)
+        return call_result(node, scope, instances=True)
     if type(node) is cst.BinaryOperation:
         return _division(node, scope)
     if type(node) is cst.IfExp:
@@ -272,9 +272,12 @@ def call_qualname(path: str) -> str | None:
     return None
 
 
-def call_result(node: cst.Call, scope: Scope) -> str | None:
-    """The path of the value a call returns, when it is a known instance type."""
+def call_result(node: cst.Call, scope: Scope, instances: bool = False) -> Binding:
+    """The path of the value a call returns, when it is a known instance type; with
+    ``instances``, also an instance of a class of the module (``Img()``)."""
     target = resolve_expr(node.func, scope)
+    if type(target) is ClassInfo:
+        return SelfRef(target) if instances else None
     if target in _SAME_ITEMS:
         if len(node.args) == 1 and not node.args[0].star:
             items = resolve_expr(node.args[0].value, scope)
@@ -384,7 +387,19 @@ def result_of(target: str) -> str | None:
 def annotation_type(ann: cst.Annotation | None, scope: Scope) -> str | None:
     if ann is None:
         return None
-    return type_of_annotation(ann.annotation, scope)
+    typ = type_of_annotation(ann.annotation, scope)
+    return typ if type(typ) is str else None
+
+
+def annotation_binding(ann: cst.Annotation | None, scope: Scope) -> Binding:
+    """What a name annotated with ``ann`` holds: an instance of a known type, of a class of
+    the module (``img: Img``, ``Optional["Img"]``), or unknown."""
+    if ann is None:
+        return None
+    typ = type_of_annotation(ann.annotation, scope, local=True)
+    if type(typ) is ClassInfo:
+        return SelfRef(typ)
+    return typ + INSTANCE if typ else None
 
 
 _TYPING = frozenset({"typing", "typing_extensions"})
@@ -402,18 +417,20 @@ _CONTAINERS = frozenset({
 _TUPLES = frozenset({"builtins.tuple", "typing.Tuple", "typing_extensions.Tuple"})
 
 
-def type_of_annotation(expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> str | None:
+def type_of_annotation(expr: cst.BaseExpression, scope: Scope, depth: int = 0,
+                       local: bool = False) -> str | ClassInfo | None:
     """The class an annotation says a value is, seen through ``Optional``, ``| None``,
     ``Union[..., None]``, ``Annotated`` and string annotations; None for a union of two
-    classes or anything else."""
+    classes or anything else. A class of the module is its :class:`ClassInfo` with
+    ``local``, else None."""
     t = type(expr)
     if t is cst.SimpleString or t is cst.ConcatenatedString:
         inner = _string_annotation(expr.evaluated_value) if depth < 3 else None
-        return type_of_annotation(inner, scope, depth + 1) if inner is not None else None
+        return type_of_annotation(inner, scope, depth + 1, local) if inner is not None else None
     if t is cst.BinaryOperation:
         if type(expr.operator) is not cst.BitOr:
             return None
-        return _one_class((expr.left, expr.right), scope, depth)
+        return _one_class((expr.left, expr.right), scope, depth, local)
     if t is cst.Subscript:
         base = resolve_expr(expr.value, scope)
         if not isinstance(base, str):
@@ -425,20 +442,23 @@ def type_of_annotation(expr: cst.BaseExpression, scope: Scope, depth: int = 0) -
             return ITEMS + item if item is not None and not item.startswith(ITEMS) else None
         if module not in _TYPING:
             # A generic class with its parameters (subprocess.Popen[bytes]) is that class.
-            return type_of_annotation(expr.value, scope, depth) if depth < 3 else None
+            return type_of_annotation(expr.value, scope, depth, local) if depth < 3 else None
         if name == "Union":
-            return _one_class(args, scope, depth)
+            return _one_class(args, scope, depth, local)
         if name in _WRAPPERS and args:
-            return type_of_annotation(args[0], scope, depth)
+            return type_of_annotation(args[0], scope, depth, local)
         return None
     target = resolve_expr(expr, scope)
+    if local and type(target) is ClassInfo:
+        return target
     if isinstance(target, str) and INSTANCE not in target and not target.startswith("builtins."):
         if target.rpartition(".")[2][:1].isupper() and target not in catalog.ABSTRACT_ANNOTATIONS:
             return origins.annotated_type(target) or catalog.annotated_type(target) or target
     return None
 
 
-def _one_class(members: Iterable[cst.BaseExpression], scope: Scope, depth: int) -> str | None:
+def _one_class(members: Iterable[cst.BaseExpression], scope: Scope, depth: int,
+               local: bool = False) -> str | ClassInfo | None:
     """The class of a union that is one class or None."""
     flat: list[cst.BaseExpression] = []
     todo = list(members)
@@ -448,7 +468,7 @@ def _one_class(members: Iterable[cst.BaseExpression], scope: Scope, depth: int) 
             todo += (m.left, m.right)
         elif not (type(m) is cst.Name and m.value == "None"):
             flat.append(m)
-    return type_of_annotation(flat[0], scope, depth) if len(flat) == 1 else None
+    return type_of_annotation(flat[0], scope, depth, local) if len(flat) == 1 else None
 
 
 @functools.lru_cache(maxsize=512)
@@ -621,13 +641,12 @@ def value_path(value: cst.BaseExpression, scope: Scope) -> Binding:
     return None
 
 
-def annotated_value(stmt: cst.AnnAssign, scope: Scope) -> str | None:
+def annotated_value(stmt: cst.AnnAssign, scope: Scope) -> Binding:
     """``x: T = v``: what ``v`` is when known, else what ``T`` says (``f: TextIOWrapper = ...``)."""
     value = value_path(stmt.value, scope) if stmt.value is not None else None
-    if isinstance(value, str) and value != "builtins.None":  # x: Optional[T] = None declares T
-        return value
-    typ = annotation_type(stmt.annotation, scope)
-    return typ + INSTANCE if typ else None
+    if (isinstance(value, str) and value != "builtins.None") or type(value) is SelfRef:
+        return value  # (x: Optional[T] = None declares T)
+    return annotation_binding(stmt.annotation, scope)
 
 
 def item_value(it: cst.BaseExpression, scope: Scope) -> str | None:
@@ -900,8 +919,7 @@ def bind_params(fn: cst.FunctionDef | cst.Lambda, scope: Scope, outer: Scope,
         if first and cls is not None and type(fn) is cst.FunctionDef and not _is_static(fn):
             scope.names[name] = SelfRef(cls) if not _is_classmethod(fn) else cls
         else:
-            typ = annotation_type(param.annotation, outer)
-            scope.names[name] = typ + INSTANCE if typ else None
+            scope.names[name] = annotation_binding(param.annotation, outer)
         first = False
 
 
@@ -951,15 +969,15 @@ def class_info(node: cst.ClassDef, scope: Scope) -> ClassInfo:
     class_attrs: dict[str, str | None] = {}
     # Annotated fields (dataclass, pydantic, attrs, or a plain declaration): the type they
     # declare is what every instance holds, whatever its methods assign.
-    declared: dict[str, str] = {}
+    declared: dict[str, Binding] = {}
     unset: set[str] = set()
     # self.x = self.connection.cursor(): read once every attribute and property is known.
     later: list[tuple[str, cst.BaseExpression, Scope]] = []
     for stmt in iter_statements(_block_statements(node.body)):
         if type(stmt) is cst.AnnAssign and type(stmt.target) is cst.Name:
-            typ = annotation_type(stmt.annotation, scope)
-            if typ is not None:
-                declared[stmt.target.value] = typ + INSTANCE
+            bound = annotation_binding(stmt.annotation, scope)
+            if bound is not None:
+                declared[stmt.target.value] = bound
         if type(stmt) is cst.FunctionDef:
             info.methods[stmt.name.value] = stmt
         elif type(stmt) in (cst.Assign, cst.AnnAssign) and stmt.value is not None:
