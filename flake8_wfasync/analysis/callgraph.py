@@ -94,6 +94,32 @@ def _display(d: LocalDef) -> str:
     return d.name
 
 
+_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+
+
+def lazy_kind(d: LocalDef) -> str | None:
+    """"iterator" for a generator function, "context" for a ``@contextmanager`` one (calling
+    either runs none of its body: iterating, or entering the with-block, does); else None."""
+    fn = d.node
+    if type(fn) is not cst.FunctionDef or fn.asynchronous is not None:
+        return None
+    todo: list[cst.CSTNode] = list(fn.body.children)
+    while todo:
+        n = todo.pop()
+        if type(n) is cst.Yield:
+            break
+        if not isinstance(n, _SCOPES):
+            todo.extend(n.children)
+    else:
+        return None
+    for dec in fn.decorators:
+        expr = dec.decorator
+        name = expr.attr.value if type(expr) is cst.Attribute else expr.value if type(expr) is cst.Name else ""
+        if name == "contextmanager":
+            return "context"
+    return "iterator"
+
+
 class ModuleGraph:
     """The call graph of one module, built on demand during one analysis."""
 
@@ -175,7 +201,7 @@ class ModuleGraph:
             if id(call) in self.fallbacks:
                 reported.add(id(call))
                 overrider = target.cls
-            self._report(ctx, call, owner, _display(target), chain, overrider)
+            self._report(ctx, call, owner, _display(target), chain, overrider, lazy_kind(target))
             touched[id(ctx)] = ctx
         index = an.index
         for ctx, call, q, owner in self.pending_ext:
@@ -370,9 +396,9 @@ class ModuleGraph:
         return None
 
     def _report(self, ctx: FunctionContext, call: cst.Call, owner: Owner, display: str, chain: Chain,
-                overrider: ClassInfo | None = None) -> None:
+                overrider: ClassInfo | None = None, lazy: str | None = None) -> None:
         an = self.an
-        fix, _ = an.fix_for(call, display, "WFA201", None, ctx)
+        fix, _ = an.fix_for(call, display, "WFA201", None, ctx, lazy)
         if overrider is ctx.cls and overrider is not None:
             fix = f"give {ctx.name} a real async implementation, or {fix}"
         elif overrider is not None:
@@ -380,6 +406,7 @@ class ModuleGraph:
         text = chain_text(chain, self.module_name)
         msg = RULES["WFA201"].message.format(call=an.call_text(call), where=ctx.where, chain=text, fix=fix)
         an.add(ctx, "WFA201", call, owner, msg, display, fix, None)
+        ctx.raws[-1].lazy = lazy
 
     def _explore(self, roots: Sequence[LocalDef]) -> None:
         todo = list(roots)

@@ -22,6 +22,7 @@ class FunctionContext:
     has_await: bool = False
     awaited: set[int] = field(default_factory=set)
     suppressed: set[int] = field(default_factory=set)
+    entered: set[int] = field(default_factory=set)  # calls that are the items of a sync with
     inlined: set[int] = field(default_factory=set)
     local_calls: list[LocalDef] = field(default_factory=list)
     raws: list[RawFinding] = field(default_factory=list)
@@ -51,3 +52,4 @@ class RawFinding:
     twin: str | None
     ctx: FunctionContext
     feeds: str | None = None
+    lazy: str | None = None  # Finding.lazy

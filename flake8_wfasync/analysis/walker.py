@@ -27,7 +27,7 @@ from ..knowledge.findings import Finding
 from ..knowledge.rules import BLOCKING_CODES, RULES
 from ..source import SourceParseError, ast_parse, cst_parse, decode_source
 from .arguments import LITERAL_CONDITIONS, PREFIX_TESTS, STAR, argument, literal_blocks, tested_prefix
-from .callgraph import ModuleGraph, Owner
+from .callgraph import ModuleGraph, Owner, lazy_kind
 from .context import FunctionContext, RawFinding
 from .nodes import NODE_TYPES
 from .positions import Positions
@@ -428,6 +428,8 @@ class Walker:
             elif t is cst.For or t is cst.With or t is cst.CompFor:
                 if node.asynchronous is not None:
                     ctx.has_await = True
+                elif t is cst.With:
+                    ctx.entered.update(id(item.item) for item in node.items if type(item.item) is cst.Call)
             for name in _fields(t):
                 v = getattr(node, name)
                 tv = type(v)
@@ -495,7 +497,7 @@ class Walker:
             return
         if isinstance(target, LocalDef):
             ctx.local_calls.append(target)
-            if target.is_async or id(call) in ctx.awaited:
+            if target.is_async or id(call) in ctx.awaited or id(call) in ctx.suppressed:
                 return
             # A nested def called by the coroutine itself is a helper like any other: the call
             # site is reported (WFA201), not the lines of its body, which are not the
@@ -620,7 +622,19 @@ class Walker:
             ctx.raws[-1].feeds = outer
 
     def fix_for(self, call: cst.Call, display: str, code: str, entry: catalog.Entry | None,
-                 ctx: FunctionContext) -> tuple[str, str | None]:
+                 ctx: FunctionContext, lazy: str | None = None) -> tuple[str, str | None]:
+        if lazy == "context" or id(call) in ctx.entered:
+            # Offloading the call alone would leave __enter__/__exit__ (a close, an rmtree) and
+            # every use of what it gives on the loop.
+            what = "entering it is what blocks" if lazy == "context" else "used as a context manager"
+            fix = f"{what}: move the with-block into a sync helper and await asyncio.to_thread(helper, ...)"
+            if entry is not None and entry.category in _ALTERNATIVES:
+                fix += f", or use {_ALTERNATIVES[entry.category]}"
+            return fix, None
+        if lazy is not None or display in catalog.LAZY_SCANS:
+            # Offloading the call would only make the generator in a thread.
+            return (f"iterating it is what blocks: collect the items in a thread with "
+                    f"await asyncio.to_thread(list, {self.call_text(call)})"), None
         func_text = _short(self._code(call.func), 40)
         args = self._args_text(call)
         twin = entry.twin if entry is not None else None
@@ -673,10 +687,22 @@ class Walker:
                 msg = RULES["WFA301"].message.format(
                     call=self.call_text(fn), offload=offload_text, where=ctx.where, fix=fix)
                 self.add(ctx, "WFA301", call, owner, msg, display, fix, None, pos_node=fn)
+        for arg in pos[idx + 1:]:
+            # to_thread(list, root.glob("*")): the generator is made here, iterated there.
+            if type(arg.value) is cst.Call and self._lazy_call(arg.value, scope):
+                ctx.suppressed.add(id(arg.value))
         if idx == 1:
             recv = resolve_expr(pos[0].value, scope)
             if recv in _EXECUTORS:
                 self._pickled(call, fn, call.args[2:], recv, scope, ctx, owner)
+
+    def _lazy_call(self, call: cst.Call, scope: Scope) -> bool:
+        """A call that only makes a generator: a lazy scan of the catalog, a generator function."""
+        t = resolve_expr(call.func, scope)
+        if isinstance(t, LocalDef):
+            return lazy_kind(t) == "iterator"
+        q = call_qualname(t) if isinstance(t, str) else None
+        return q is not None and q in catalog.LAZY_SCANS
 
     def _pickled(self, call: cst.Call, fn: cst.BaseExpression, args: Iterable[cst.Arg], recv: str,
                  scope: Scope, ctx: FunctionContext, owner) -> None:
@@ -813,7 +839,7 @@ class Walker:
                 qualname=r.qualname, function=ctx.name if ctx.fn is not None else None,
                 step=ctx.name if ctx.step else None,
                 workflow=ctx.cls.name if ctx.cls is not None and ctx.cls.is_workflow else None,
-                advice=r.advice, twin=r.twin, end_line=end_line, end_col=end_col, feeds=r.feeds,
+                advice=r.advice, twin=r.twin, end_line=end_line, end_col=end_col, feeds=r.feeds, lazy=r.lazy,
                 node=r.node,
             ))
         out.sort(key=lambda f: (f.line, f.col, f.code))

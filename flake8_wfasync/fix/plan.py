@@ -15,7 +15,7 @@ import libcst as cst
 
 from ..analysis.nodes import NODE_TYPES, child_nodes
 from ..analysis.resolve import dotted
-from ..knowledge.catalog import CPU_CODES
+from ..knowledge.catalog import CPU_CODES, LAZY_SCANS
 from ..knowledge.findings import Finding
 from ..knowledge.rules import BLOCKING_CODES
 
@@ -30,8 +30,9 @@ FILE_OPENERS = frozenset({"builtins.open", "open", "io.open", "os.fdopen", "code
                           "tempfile.NamedTemporaryFile", "tempfile.TemporaryFile"})
 THREAD_BOUND_PREFIXES = ("sqlite3.",)
 # Calls that return a lazy iterator: the scan runs where the result is consumed, on the loop.
-LAZY_ITERATORS = frozenset({"pathlib.Path.glob", "pathlib.Path.rglob", "pathlib.Path.iterdir",
-                            "pathlib.Path.walk", "os.walk", "os.scandir", "glob.iglob"})
+LAZY_ITERATORS = LAZY_SCANS | {"os.scandir"}
+# Builtins that consume an iterator whole: ``list(rows(p))`` is rewritten as a whole.
+COLLECTORS = frozenset({"list", "tuple", "set", "frozenset", "sorted"})
 # The module-level executor CPU-heavy calls are rewritten to run on.
 CPU_POOL = "CPU_POOL"
 OFFLOADERS_WITH_KWARGS = frozenset({"to_thread"})
@@ -400,9 +401,8 @@ def _plan_offload(f: Finding, facts: ModuleFacts, plan: Plan) -> str | None:
     if qualname in FILE_OPENERS or _opens_file(node):
         return ("returns a file object whose reads and writes would still block: put the file work in a "
                 "sync helper and await asyncio.to_thread(helper, ...), or use aiofiles")
-    if qualname in LAZY_ITERATORS:
-        return ("returns a lazy iterator: the scan runs where it is consumed, on the loop; collect the "
-                "items in a sync helper (list(...)) and await asyncio.to_thread(helper, ...)")
+    if f.lazy is not None or qualname in LAZY_ITERATORS:
+        return _plan_collect(f, node, fn, facts, plan)
     if f.feeds:
         return (f"its result feeds another blocking call ({f.feeds}): offloading this call alone would "
                 "leave that one on the loop; move the whole expression into a sync helper and await "
@@ -433,6 +433,38 @@ def _plan_offload(f: Finding, facts: ModuleFacts, plan: Plan) -> str | None:
         return _plan_cpu_pool(f, node, fn, facts, plan)
     plan.calls[node] = ("to_thread", f)
     plan.needs_asyncio = True
+    return None
+
+
+def _plan_collect(f: Finding, node: cst.Call, fn: cst.FunctionDef, facts: ModuleFacts, plan: Plan) -> str | None:
+    """A call that runs none of the blocking work itself: a generator function, a lazy scan.
+    Offloading the call alone would leave the work where the result is consumed; when the
+    result is collected right there (``list(rows(p))``, ``sorted(d.glob("*"))``), the whole
+    collecting call goes to a thread instead."""
+    if f.lazy == "context":
+        return ("entering it is what blocks: move the with-block into a sync helper and await "
+                "asyncio.to_thread(helper, ...)")
+    lazily = ("returns a lazy iterator: the work runs where it is consumed, on the loop; collect the "
+              "items in a thread: await asyncio.to_thread(list, ...)")
+    if f.lazy is None and (f.qualname or "") not in LAZY_SCANS:
+        return ("opens the directory at the call and scans it where it is consumed: put the scan in a "
+                "sync helper and await asyncio.to_thread(helper, ...)")
+    arg = facts.parent.get(node)
+    consumer = facts.parent.get(arg) if isinstance(arg, cst.Arg) else None
+    if (not isinstance(consumer, cst.Call) or not isinstance(consumer.func, cst.Name)
+            or consumer.func.value not in COLLECTORS or not consumer.args or consumer.args[0] is not arg
+            or arg.keyword is not None or arg.star):  # type: ignore[union-attr]
+        return lazily
+    name = consumer.func.value
+    if name != "sorted" and len(consumer.args) != 1:
+        return lazily
+    if name in facts.fn_bound(fn) or name in facts.module_bound:
+        return f"the name {name!r} means something else here"
+    if not _asyncio_usable(fn, facts):
+        return "the name 'asyncio' means something else here"
+    if consumer not in plan.calls:
+        plan.calls[consumer] = ("to_thread", f)
+        plan.needs_asyncio = True
     return None
 
 

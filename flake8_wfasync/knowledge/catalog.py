@@ -1011,6 +1011,11 @@ CALL_NAMES: frozenset[str] = frozenset(
 )
 # Codes whose calls belong on a small dedicated executor (CPU work), not asyncio's default pool.
 CPU_CODES: frozenset[str] = frozenset(e.code for e in ENTRIES if e.category == "cpu")
+# Directory scans that are generators: the call does no I/O, iterating the result does, so the
+# way out is to collect the items in a thread (``to_thread(list, root.glob("*"))``).
+# (``os.scandir`` opens the directory at the call already: not one of them.)
+LAZY_SCANS: frozenset[str] = frozenset({"pathlib.Path.glob", "pathlib.Path.rglob", "pathlib.Path.iterdir",
+                                        "pathlib.Path.walk", "os.walk", "glob.iglob"})
 
 # Top-level modules the catalog knows about (a file importing none of them needs a closer
 # look only for builtins such as open/input).

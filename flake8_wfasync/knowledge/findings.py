@@ -39,6 +39,10 @@ class Finding:
     # A blocking method called on this call's result (``Path(p).resolve().read_text()``):
     # offloading this call alone would leave that one on the loop.
     feeds: str | None = None
+    # What runs the blocking work when the call itself runs none of it: "iterator" (a
+    # generator function: iterating the result blocks), "context" (a @contextmanager one:
+    # entering the with-block blocks), "scan" (a lazy directory scan of the catalog).
+    lazy: str | None = None
     # The libcst node that was flagged, so fixes can find it by identity. Not compared.
     node: Any = field(default=None, compare=False, repr=False, hash=False)
 
