@@ -270,3 +270,56 @@ def test_very_long_expression_is_a_clear_error_or_a_result():
             assert run() == []
         except SourceParseError as exc:
             assert "\n" not in str(exc)
+
+
+LATER = """\
+import contextlib
+import tempfile
+import time
+from pathlib import Path
+
+
+def rows(path):
+    with open(path) as fh:
+        yield from fh
+
+
+@contextlib.contextmanager
+def slow_lock():
+    time.sleep(1)
+    yield
+
+
+async def work(path: str, root: Path):
+    with tempfile.TemporaryDirectory() as d:
+        print(d)
+    with slow_lock():
+        pass
+    first = list(rows(path))
+    names = sorted(root.glob("*"))
+    return first, names, requests_free(path)
+
+
+def requests_free(path):
+    return path
+"""
+
+
+def test_advice_for_calls_whose_work_runs_later_names_what_blocks():
+    by_line = {f.line: f for f in analyze_source(LATER)}
+    # Offloading the call alone would leave the with-block's exit, the iteration, on the loop.
+    assert by_line[19].advice.startswith("used as a context manager: move the with-block into a sync helper")
+    assert by_line[21].advice.startswith("entering it is what blocks: move the with-block")
+    assert by_line[21].lazy == "context"
+    assert by_line[23].advice == ("iterating it is what blocks: collect the items in a thread with "
+                                  "await asyncio.to_thread(list, rows(path))")
+    assert by_line[23].lazy == "iterator"
+    assert by_line[24].advice == ("iterating it is what blocks: collect the items in a thread with "
+                                  "await asyncio.to_thread(list, root.glob(\"*\"))")
+    assert sorted(by_line) == [19, 21, 23, 24]
+
+
+def test_a_generator_made_in_the_arguments_of_to_thread_is_not_a_finding():
+    source = LATER.replace("first = list(rows(path))", "first = await asyncio.to_thread(list, rows(path))")
+    source = source.replace("names = sorted(root.glob(\"*\"))", "names = await asyncio.to_thread(sorted, root.glob(\"*\"))")
+    assert sorted(f.line for f in analyze_source("import asyncio\n" + source)) == [20, 22]
