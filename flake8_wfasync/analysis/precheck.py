@@ -34,9 +34,11 @@ NESTED_LOOP_RUNNERS = frozenset({"asyncio.run", "anyio.run", "trio.run"})
 
 # --- the pre-check --------------------------------------------------------------------------------
 
-_ALWAYS_ATTRS = frozenset({"run_until_complete", "get_event_loop", "run_in_executor"})
+_ALWAYS_ATTRS = frozenset({"run_until_complete", "get_event_loop"})
 _OFFLOAD_ATTRS = frozenset({"to_thread", "run_sync", "partial", "submit", "map"})
 _SPECIAL = frozenset(OFFLOADS) | NESTED_LOOP_RUNNERS | {"asyncio.get_event_loop"}
+# Where a process pool (or a Dask cluster) comes from: run_in_executor may pickle with one.
+_PROCESS_ROOTS = frozenset({"concurrent", "multiprocessing", "loky", "dask", "distributed"})
 _BUILTIN_CANDIDATES = frozenset(
     q.partition(".")[2] for e in catalog.ENTRIES for q in e.qualnames if q.startswith("builtins.")
 )
@@ -172,13 +174,21 @@ def _scan(calls: list[ast.Call], awaited: set[int], imports: dict[str, str], roo
     def method_candidate(name: str) -> bool:
         return sticky or name in extra_methods or not roots.isdisjoint(method_roots.get(name, ()))
 
+    # An offload matters when it is handed a call (evaluated on the loop: WFA301) or a lambda,
+    # or may send work to another process (WFA302), which needs a pool from one of these.
+    processes = not roots.isdisjoint(_PROCESS_ROOTS)
     for call in calls:
         func, parts = _attribute_chain(call.func)
         last = parts[0] if parts else (func.id if isinstance(func, ast.Name) else "")
         if last in _ALWAYS_ATTRS:
             return True
-        if last in _OFFLOAD_ATTRS and any(isinstance(a, (ast.Call, ast.Lambda)) for a in call.args):
+        handed = any(isinstance(a, (ast.Call, ast.Lambda)) for a in call.args)
+        if last in _OFFLOAD_ATTRS and handed:
             return True
+        if last == "run_in_executor":
+            if handed or processes:
+                return True
+            continue
         if isinstance(func, ast.Name):
             base = imports.get(func.id)
             if id(call) in awaited:
@@ -196,6 +206,8 @@ def _scan(calls: list[ast.Call], awaited: set[int], imports: dict[str, str], roo
                     return True
                 continue
             q = ".".join([base, *reversed(parts)])
+            if q in OFFLOADS and not handed and q not in extra:
+                continue  # to_thread(fn, x), partial(fn, x): nothing runs here
             if (q in _SPECIAL or q in extra or catalog.match_qualname(q) is not None
                     or catalog.constructed_type(q) is not None):
                 return True

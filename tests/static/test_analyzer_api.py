@@ -181,6 +181,21 @@ def test_might_block():
     assert might_block("async def f(:\n")  # left for the analysis to report
 
 
+def test_might_block_lets_offloads_through_only_when_something_runs_or_pickles():
+    plain = ("import asyncio, functools\n"
+             "async def f(loop, fn, x):\n"
+             "    await asyncio.to_thread(fn, x)\n"
+             "    await loop.run_in_executor(None, fn, x)\n"
+             "    return functools.partial(fn, x)\n")
+    assert not might_block(plain)
+    # A call handed to the offload runs on the loop first (WFA301).
+    assert might_block(plain.replace("to_thread(fn, x)", "to_thread(fn(x))"))
+    assert might_block(plain.replace("run_in_executor(None, fn, x)", "run_in_executor(None, fn(x))"))
+    assert might_block(plain.replace("partial(fn, x)", "partial(fn(x))"))
+    # With a process pool about, what run_in_executor sends may not pickle (WFA302).
+    assert might_block("from concurrent.futures import ProcessPoolExecutor\n" + plain)
+
+
 def test_blocking_calls_on_line_anywhere():
     src = (
         "import time\n"
