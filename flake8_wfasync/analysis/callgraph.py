@@ -14,6 +14,13 @@ A helper that only hands work to a thread (``return asyncio.to_thread(fn, x)``) 
 blocking call, so it does not block; one that evaluates the blocking call first
 (``to_thread(fn(x))``) does.
 
+Guards on parameters (:mod:`flake8_wfasync.analysis.guards`) tag each blocking call and each
+call a helper makes, also inside ``try``, ``with`` and loops; a helper that calls itself gets
+its ways to block in a few rounds (each round sees the ways of the one before through the
+arguments of the recursive call). A summary keeps, with each call to another module's function,
+the arguments it passes (an ``args`` atom), which the project index maps on that function's
+own guards.
+
 Across modules, :mod:`flake8_wfasync.analysis.project_index` summarises each project module with
 :func:`flake8_wfasync.analysis.summaries.summarize` (the same walk over every sync function of
 the module, :meth:`ModuleGraph.summarize`) and links the summaries once per run.
@@ -33,7 +40,7 @@ import libcst as cst
 from ..knowledge import catalog
 from ..knowledge.findings import Chain
 from ..knowledge.rules import RULES, SITE_CODES
-from . import guards
+from . import guards, guard_logic
 from .context import FunctionContext, RawFinding
 from .positions import Positions
 from .resolve import INSTANCE, ClassInfo, LocalDef, Scope, StraightLine, bind_params, collect_bindings, resolve_expr
@@ -57,6 +64,9 @@ def chain_text(chain: Chain, module: str) -> str:
     return " -> ".join(parts)
 
 
+_PENDING = object()  # a function whose ways to block are being made (see ModuleGraph._paths)
+
+
 @dataclass(eq=False)
 class _Node:
     """One sync function of the module, walked at most once."""
@@ -75,6 +85,9 @@ class _Node:
     # empty guard: reached whatever the arguments), and its guarded blocking calls.
     callee_guards: list[guards.Guard] = field(default_factory=list)
     external_guards: list[guards.Guard] = field(default_factory=list)
+    # The parameters assigned before each call (parallel lists too): no longer the arguments.
+    callee_rebound: list[frozenset[str]] = field(default_factory=list)
+    external_rebound: list[frozenset[str]] = field(default_factory=list)
     guarded_sites: list[tuple[guards.Guard, Chain]] = field(default_factory=list)
     bare_site: bool = False  # a blocking call of its own that no guard keeps from
     sig: dict[str, Any] | None = None
@@ -86,6 +99,59 @@ class _Node:
 def _block_of(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:
     """The statements of an indented block, or the small statements of a one-line suite."""
     return suite.body  # type: ignore[return-value]
+
+
+def _blocks_of(stmt: cst.CSTNode) -> tuple[list[cst.CSTNode], list[Sequence[cst.CSTNode]]] | None:
+    """The parts of a sync ``try``, ``with``, ``for`` or ``while`` statement outside its blocks
+    (handlers' types, context managers, targets and iterables, tests), and its blocks; None
+    for any other statement (walked whole)."""
+    t = type(stmt)
+    heads: list[cst.CSTNode] = []
+    suites: list[Sequence[cst.CSTNode]] = []
+    if t is cst.Try:
+        suites.append(_block_of(stmt.body))  # type: ignore[attr-defined]
+        for h in stmt.handlers:  # type: ignore[attr-defined]
+            if h.type is not None:
+                heads.append(h.type)
+            suites.append(_block_of(h.body))
+        for extra in (stmt.orelse, stmt.finalbody):  # type: ignore[attr-defined]
+            if extra is not None:
+                suites.append(_block_of(extra.body))
+    elif t is cst.With and stmt.asynchronous is None:  # type: ignore[attr-defined]
+        heads.extend(stmt.items)  # type: ignore[attr-defined]
+        suites.append(_block_of(stmt.body))  # type: ignore[attr-defined]
+    elif (t is cst.For and stmt.asynchronous is None) or t is cst.While:  # type: ignore[attr-defined]
+        heads.extend([stmt.target, stmt.iter] if t is cst.For else [stmt.test])  # type: ignore[attr-defined]
+        suites.append(_block_of(stmt.body))  # type: ignore[attr-defined]
+        if stmt.orelse is not None:  # type: ignore[attr-defined]
+            suites.append(_block_of(stmt.orelse.body))  # type: ignore[attr-defined]
+    else:
+        return None
+    return heads, suites
+
+
+def _merge_ext(paths: list[tuple[guards.Guard, Chain]]) -> list[tuple[guards.Guard, Chain]]:
+    """Too many ways to block: in a summary, the ways through one function of another module
+    made one, open whenever one of them is (the atoms all of them hold, the arguments all of
+    them pass alike)."""
+    out: list[tuple[guards.Guard, Chain]] = []
+    groups: dict[str, list[tuple[guards.Guard, Chain]]] = {}
+    for g, c in paths:
+        if c.path == EXT:
+            if c.call not in groups:
+                groups[c.call] = []
+                out.append((g, c))  # (its place, taken by the merged one below)
+            groups[c.call].append((g, c))
+        else:
+            out.append((g, c))
+    merged = {}
+    for call, group in groups.items():
+        guards_ = [[a for a in g if a[1] != guard_logic.ARGS] for g, _ in group]
+        common = [a for a in guards_[0] if all(a in other for other in guards_[1:])]
+        described = [next((a[2] for a in g if a[1] == guard_logic.ARGS), None) for g, _ in group]
+        joined = guard_logic.join_described(described)
+        merged[call] = (common + ([["", guard_logic.ARGS, joined]] if joined is not None else []), group[0][1])
+    return [merged[c.call] if c.path == EXT else (g, c) for g, c in out]
 
 
 def _display(d: LocalDef) -> str:
@@ -139,7 +205,8 @@ class ModuleGraph:
         self._init_attrs: dict[int, dict[str, str]] = {}
         self._init_sigs: dict[int, dict[str, Any] | None] = {}
         # (node, with other modules' functions) -> its ways to block (see _paths).
-        self._path_memo: dict[tuple[int, bool], list[tuple[guards.Guard, Chain]] | None] = {}
+        self._path_memo: dict[tuple[int, bool], Any] = {}
+        self._computing: list[list[Any]] = []  # [key, calls itself] of the _paths being made
         self._ext_memo: dict[int, bool] = {}
         self.module_name = ""
         index = analyzer.index
@@ -286,6 +353,12 @@ class ModuleGraph:
             self._init_attrs[key] = guards.init_attrs(cls.node)
         return self._init_attrs[key]
 
+    def _bound(self, call: cst.Call, scope: Scope) -> bool:
+        """The callee of a call to another module's function is reached on an instance, so
+        its arguments line up after ``self`` if it is a method (see _bound_as_summarised)."""
+        target = resolve_expr(call.func, scope)
+        return isinstance(target, str) and INSTANCE in target
+
     def _bound_as_summarised(self, call: cst.Call, alternatives: dict[str, Any], scope: Scope | None = None) -> bool:
         """A method of another module is called on an instance (or is a constructor), so the
         call's arguments line up with its parameters after ``self``."""
@@ -305,17 +378,67 @@ class ModuleGraph:
         a way to block that the project index keeps if that function blocks (its chain's path
         is :data:`EXT`, its call the function's qualified name)."""
         key = (id(node), with_ext)
-        if key in self._path_memo:
-            return self._path_memo[key]
-        self._path_memo[key] = None  # a cycle back here: counted as blocking unguarded
-        out = self._compose(node, with_ext)
-        if out is not None:
-            unique: dict[tuple[str, str, int, tuple[tuple[str, str], ...]], tuple[guards.Guard, Chain]] = {}
-            for g, c in out:
-                unique.setdefault((repr(g), c.call, c.line, c.steps), (g, c))
-            out = list(unique.values()) if len(unique) <= self._MAX_PATHS else None
-        self._path_memo[key] = out
+        memo = self._path_memo
+        if key in memo:
+            got = memo[key]
+            if got is _PENDING:
+                if self._computing and self._computing[-1][0] == key:
+                    self._computing[-1][1] = True  # it calls itself: settled below
+                    return []
+                return None  # a longer cycle back here: counted as blocking unguarded
+            return got  # type: ignore[return-value]
+        memo[key] = _PENDING
+        frame: list[Any] = [key, False]
+        self._computing.append(frame)
+        try:
+            out = self._unique(self._compose(node, with_ext))
+            # A function that calls itself: its ways to block through that call are its own
+            # ways seen through the arguments it passes itself. Start from none, add until
+            # nothing changes (a few rounds; else counted as blocking whatever the arguments).
+            rounds = 0
+            while frame[1] and out is not None:
+                if rounds == 6:
+                    out = None
+                    break
+                rounds += 1
+                memo[key] = out
+                again = self._compose(node, with_ext)
+                if again is None:
+                    out = None
+                    break
+                # (A way through the call to itself names the function once more in its chain:
+                # ways are new only in their guard or blocking call.)
+                known = {self._path_key(p)[:3] for p in out}
+                if all(self._path_key(p)[:3] in known for p in again):
+                    break
+                # The ways through other modules' functions, one per function from here on:
+                # joined, they can only lose atoms and arguments, so the rounds come to an end.
+                joined = self._unique(_merge_ext(out + again))
+                if joined is not None and {self._path_key(p)[:3] for p in joined} == known:
+                    break
+                out = joined
+        finally:
+            self._computing.pop()
+        memo[key] = out
         return out
+
+    @staticmethod
+    def _path_key(path: tuple[guards.Guard, Chain]) -> tuple[str, str, int, tuple[tuple[str, str], ...]]:
+        g, c = path
+        return repr(g), c.call, c.line, c.steps
+
+    def _unique(self, out: list[tuple[guards.Guard, Chain]] | None) -> list[tuple[guards.Guard, Chain]] | None:
+        if out is None:
+            return None
+        unique: dict[tuple[str, str, int, tuple[tuple[str, str], ...]], tuple[guards.Guard, Chain]] = {}
+        for g, c in out:
+            if len(g) > 1:
+                seen: set[str] = set()
+                g = [a for a in g if not (repr(a) in seen or seen.add(repr(a)))]  # type: ignore[func-returns-value]
+            unique.setdefault(self._path_key((g, c)), (g, c))
+        if len(unique) > self._MAX_PATHS:
+            unique = {self._path_key(p): p for p in _merge_ext(list(unique.values()))}
+        return list(unique.values()) if len(unique) <= self._MAX_PATHS else None
 
     def _compose(self, node: _Node, with_ext: bool) -> list[tuple[guards.Guard, Chain]] | None:
         if node.bare_site:
@@ -323,7 +446,7 @@ class ModuleGraph:
         mod, name = self.module_name, node.name
         out = [(g, c.prepend(mod, name)) for g, c in node.guarded_sites]
         scope = node.scope or self.an.module_scope
-        for (call, callee), guard in zip(node.callees, node.callee_guards):
+        for (call, callee), guard, rebound in zip(node.callees, node.callee_guards, node.callee_rebound):
             target = self.nodes.get(id(callee.node))
             if target is None or (target.chain is None and (with_ext or not self._reaches_ext(target))):
                 continue
@@ -337,21 +460,26 @@ class ModuleGraph:
                          and call.func.value.value == "self" and callee.cls is not None)
             assert target.sig is not None
             for g, chain in inner:
-                seen = guards.translate(g, call, target.sig, scope, self.an.module, node.reader, same_self)
+                seen = guards.translate(g, call, target.sig, scope, self.an.module, node.reader, same_self, rebound)
                 if seen is None:
                     continue  # the arguments it passes close this way
                 if not guard and not seen and chain.path != EXT:
                     return None
                 out.append((guard + seen, chain.prepend(mod, name)))
         index = self.an.index
-        for (call, q, _owner), guard in zip(node.externals, node.external_guards):
+        for (call, q, _owner), guard, rebound in zip(node.externals, node.external_guards, node.external_rebound):
             if not with_ext:
-                out.append((guard, Chain(((mod, name),), q, EXT, 0)))
+                desc = None
+                if scope is not None:
+                    desc = guards.describe_args(call, scope, self.an.module, node.reader,
+                                                self._bound(call, scope), rebound)
+                args = [["", guard_logic.ARGS, desc]] if desc is not None else []
+                out.append((guard + args, Chain(((mod, name),), q, EXT, 0)))
                 continue
             ext = index.chain(q) if index is not None else None
             if ext is None:
                 continue
-            inner = self._external_paths(call, q, scope)
+            inner = self._external_paths(call, q, scope, node.reader, rebound)
             if inner is None:
                 if not guard:
                     return None
@@ -361,12 +489,15 @@ class ModuleGraph:
                 if not guard and not g:
                     return None
                 out.append((guard + g, chain.prepend(mod, name)))
-        return out
+        return guard_logic.open_paths(out, getattr(self.an.index, "class_ancestors", None))
 
-    def _external_paths(self, call: cst.Call, q: str, scope: Scope | None) -> list[tuple[guards.Guard, Chain]] | None:
+    def _external_paths(self, call: cst.Call, q: str, scope: Scope | None,
+                        reader: guards.GuardReader | None = None,
+                        rebound: frozenset[str] = frozenset()) -> list[tuple[guards.Guard, Chain]] | None:
         """The guarded ways a call to another module's function blocks that the call's
-        arguments (and its receiver's constructor arguments) leave open, with no guard left
-        on them; None when one is not guarded."""
+        arguments (and its receiver's constructor arguments) leave open, each with what is
+        left of its guard on the calling function's parameters that the call passes on;
+        None when one is not guarded."""
         guarded = getattr(self.an.index, "guarded", None)
         alternatives = guarded(q) if guarded is not None else None
         if alternatives is None or scope is None or not self._bound_as_summarised(call, alternatives, scope):
@@ -376,8 +507,16 @@ class ModuleGraph:
                                   guards.guard_params(g for g, _ in alternatives["paths"]))
         if facts is None:
             return None
-        # What is left open may hold whatever this function's own parameters are: unguarded.
-        return [([], chain) for g, chain in alternatives["paths"] if not guards.guard_fails(g, facts, built)]
+        out: list[tuple[guards.Guard, Chain]] = []
+        for g, chain in alternatives["paths"]:
+            if guard_logic.guard_fails(g, facts, built):
+                continue
+            # What is left open holds on the parameters this function passes on, and may
+            # hold whatever the others are.
+            seen = guards.translate(g, call, alternatives["sig"], scope, self.an.module, reader, False, rebound)
+            if seen is not None:
+                out.append((seen, chain))
+        return out
 
     def _open_path(self, call: cst.Call, sig: dict[str, Any], paths: list[tuple[guards.Guard, Chain]],
                    scope: Scope | None, fallback: Chain,
@@ -391,7 +530,7 @@ class ModuleGraph:
         if facts is None:
             return fallback
         for guard, chain in paths:
-            if not guards.guard_fails(guard, facts, built or ()):
+            if not guard_logic.guard_fails(guard, facts, built or ()):
                 return chain
         return None
 
@@ -446,7 +585,7 @@ class ModuleGraph:
             attrs = None
             if cls is not None and fn.name.value != "__init__":
                 attrs = functools.partial(self._attrs_of, cls)
-            reader = guards.GuardReader(fn, scope, an.module, module_names, attrs)
+            reader = guards.GuardReader(fn, scope, an.module, module_names, attrs, self.module_name)
             node.reader = reader
             node.cls = cls
             node.sig = guards.signature(fn, scope, an.module, in_class=cls is not None)
@@ -487,8 +626,25 @@ class ModuleGraph:
                     self._walk_guarded([orelse], scope, ctx, fn, node, reader, guard + no, raw_guards)
                 if orelse is None and guards.returns(_block_of(stmt.body)):
                     guard = guard + no  # what follows runs only when the test failed
+                reader.passed(stmt)
+                continue
+            blocks = _blocks_of(stmt)
+            if blocks is not None:
+                # A try, with or loop: its own parts run under the same guard, and the tests
+                # inside its blocks guard what they hold as they do anywhere else.
+                heads, suites = blocks
+                if type(stmt) is not cst.Try and type(stmt) is not cst.With:
+                    reader.passed(stmt)  # a loop: its next round sees what it assigns
+                for head in heads:
+                    self._walk_tagged(head, scope, ctx, fn, node, guard, raw_guards)
+                for suite in suites:
+                    self._walk_guarded(suite, scope, ctx, fn, node, reader, guard, raw_guards)
+                reader.passed(stmt)
+                if line is not None:
+                    line.after(stmt)
                 continue
             self._walk_tagged(stmt, scope, ctx, fn, node, guard, raw_guards)
+            reader.passed(stmt)
             if line is not None:
                 line.after(stmt)
 
@@ -500,6 +656,9 @@ class ModuleGraph:
             raw_guards[id(r)] = guard
         node.callee_guards.extend([guard] * (len(node.callees) - callees))
         node.external_guards.extend([guard] * (len(node.externals) - externals))
+        rebound = node.reader.rebound if node.reader is not None else frozenset()
+        node.callee_rebound.extend([rebound] * (len(node.callees) - callees))
+        node.external_rebound.extend([rebound] * (len(node.externals) - externals))
 
     def _sites(self, node: _Node, raws: list[RawFinding], raw_guards: dict[int, guards.Guard]) -> None:
         """The node's strongest blocking call, and the guarded ones with their guards."""
@@ -522,6 +681,8 @@ class ModuleGraph:
         # Parallel lists for a node walked without guards (a lambda).
         node.callee_guards += [[]] * (len(node.callees) - len(node.callee_guards))
         node.external_guards += [[]] * (len(node.externals) - len(node.external_guards))
+        node.callee_rebound += [frozenset()] * (len(node.callees) - len(node.callee_rebound))
+        node.external_rebound += [frozenset()] * (len(node.externals) - len(node.external_rebound))
 
     def _pos(self, node: cst.CSTNode, owner: Owner) -> tuple[int, int, int, int]:
         if self._positions is None:
@@ -598,7 +759,7 @@ class ModuleGraph:
         paths = self._paths(node, False)
         if paths is None:
             return None
-        if all(not g for g, c in paths):
+        if paths and all(not g for g, c in paths):
             return None  # only calls to other modules, unguarded: the index's links say it all
         out: dict[str, Any] = {
             "sig": node.sig,

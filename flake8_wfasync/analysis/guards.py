@@ -21,6 +21,9 @@ Everything here is plain JSON data, so that project summaries can carry it:
 - an atom is ``[param, kind, arg]``: kind ``none``, ``notnone``, ``truthy``, ``falsy``,
   ``isinstance`` / ``notisinstance`` (arg: type names), ``eq`` / ``ne`` (arg: a literal's
   repr), or ``memo`` (a module-level cache checked first: the body runs once, not per call);
+  in a summary only, ``args`` on a way to block through another module's function: the
+  arguments the call passes it (``arg``: see :func:`describe_args`), which the project index
+  maps on that function's own guards (:func:`translate_described`);
 - a guard is a list of atoms that all hold on the way to the call;
 - the facts of a value are ``{"t": type name, "v": repr of the literal}`` (either may be absent).
 """
@@ -34,36 +37,11 @@ from typing import Any
 
 import libcst as cst
 
+from .guard_logic import ARGS, SELF, Atom, Described, Facts, Guard, atom_fails
 from .nodes import child_nodes
-from .resolve import Scope, SelfRef, resolve_expr, sub_blocks
+from .resolve import ClassInfo, Scope, SelfRef, resolve_expr, sub_blocks
 
-Atom = list[Any]
-# The prefix of an atom on an attribute the constructor set from one of its parameters.
-SELF = "self:"
-Guard = list[Atom]
-Facts = dict[str, str]
 
-# What isinstance() is decided against: the types of the values we know, with their bases.
-_BASES: dict[str, frozenset[str]] = {
-    "str": frozenset({"str", "object"}),
-    "bytes": frozenset({"bytes", "object"}),
-    "int": frozenset({"int", "object"}),
-    "bool": frozenset({"bool", "int", "object"}),
-    "float": frozenset({"float", "object"}),
-    "NoneType": frozenset({"NoneType", "object"}),
-    "list": frozenset({"list", "object"}),
-    "dict": frozenset({"dict", "object"}),
-    "tuple": frozenset({"tuple", "object"}),
-    "set": frozenset({"set", "object"}),
-    "io.BytesIO": frozenset({"io.BytesIO", "io.BufferedIOBase", "io.IOBase", "object"}),
-    "io.StringIO": frozenset({"io.StringIO", "io.TextIOBase", "io.IOBase", "object"}),
-    "pathlib.Path": frozenset({"pathlib.Path", "pathlib.PurePath", "os.PathLike", "object"}),
-    "pathlib.PurePath": frozenset({"pathlib.PurePath", "os.PathLike", "object"}),
-}
-# Types an isinstance() test may name and still be decided: every base above, and the ABCs
-# none of the known values is registered with.
-_DECIDABLE = frozenset().union(*_BASES.values()) | {"bytearray", "memoryview", "os.PathLike",
-                                                   "io.RawIOBase", "io.BufferedReader"}
 # Calls whose result type is known: constructor -> type.
 _CONSTRUCTED = {
     "io.BytesIO": "io.BytesIO", "io.StringIO": "io.StringIO",
@@ -129,17 +107,25 @@ class GuardReader:
 
     def __init__(self, fn: cst.FunctionDef, scope: Scope, module: cst.Module,
                  module_names: Iterable[str],
-                 init_attrs: Callable[[], Mapping[str, str]] | None = None) -> None:
+                 init_attrs: Callable[[], Mapping[str, str]] | None = None,
+                 module_name: str = "") -> None:
         self.scope = scope
         self.module = module
+        # A class of the module in an isinstance() test is named by it (the project index
+        # knows its bases); without a module name such a test is no guard.
+        self.module_name = module_name
         # self.<attr> holding a constructor parameter all along: a guard on it is an atom on
         # "self:<parameter of __init__>", decided by how the instance was built. Looked up
         # only when a test reads such an attribute.
         self._init_attrs = init_attrs
         params = [p.name.value for p in _all_params(fn.params)]
         assigned, globals_declared, subscripted = _body_writes(fn.body)
-        self.params = {p for p in params if p not in assigned}
-        self.aliases = _self_aliases(fn, self.params)
+        self.params = set(params)
+        # Parameters the function assigns somewhere: each is one until the walk passes a
+        # statement that may assign it (:meth:`passed`), in the order the walk goes.
+        self.reassigned = self.params & assigned
+        self.rebound: frozenset[str] = frozenset()
+        self.aliases = _self_aliases(fn, self.params - assigned)
         module_set = set(module_names)
         self.caches = (globals_declared | subscripted) & module_set
         self.globals = globals_declared & module_set
@@ -199,8 +185,18 @@ class GuardReader:
             return (eq, ne) if op is cst.Equal else (ne, eq)
         return [], []
 
-    def _param(self, expr: cst.BaseExpression) -> str | None:
+    def passed(self, stmt: cst.CSTNode) -> None:
+        """The walk is past ``stmt`` (or entering a loop): a parameter it may assign is no
+        longer the argument (and a loop may assign it before any statement in it runs again)."""
+        if self.reassigned:
+            hit = _body_writes(stmt)[0] & self.reassigned
+            if not hit <= self.rebound:
+                self.rebound = self.rebound | hit
+
+    def _param(self, expr: cst.BaseExpression, rebound: frozenset[str] | None = None) -> str | None:
         if type(expr) is cst.Name and expr.value in self.params:
+            if expr.value in (self.rebound if rebound is None else rebound):
+                return None
             return expr.value
         if type(expr) is cst.Attribute and type(expr.value) is cst.Name and expr.value.value == "self":
             attr = expr.attr.value
@@ -211,9 +207,10 @@ class GuardReader:
                 return f"{SELF}{param}" if param is not None else None
         return None
 
-    def param_of(self, expr: cst.BaseExpression) -> str | None:
-        """The parameter (or ``self:`` attribute) an argument expression is, if any."""
-        return self._param(expr)
+    def param_of(self, expr: cst.BaseExpression, rebound: frozenset[str] | None = None) -> str | None:
+        """The parameter (or ``self:`` attribute) an argument expression is, if any;
+        ``rebound``: the parameters assigned before the call (see :meth:`passed`)."""
+        return self._param(expr, rebound)
 
     def _cache(self, expr: cst.BaseExpression) -> bool:
         """A module-level cache the function fills: ``_CACHE``, ``_CACHE is None``."""
@@ -231,6 +228,10 @@ class GuardReader:
         out = []
         for item in items:
             name = _type_name(item, self.scope)
+            if name is None and self.module_name:
+                target = resolve_expr(item, self.scope)
+                if type(target) is ClassInfo and target.scope is not None and target.scope.kind == "module":
+                    name = f"{self.module_name}.{target.name}"
             if name is None:
                 return None
             out.append(name)
@@ -669,61 +670,8 @@ def call_facts(call: cst.Call, sig: Mapping[str, Any], scope: Scope, module: cst
     return out
 
 
-def _value(facts: Facts) -> tuple[bool, Any]:
-    text = facts.get("v")
-    if text is None:
-        return False, None
-    try:
-        return True, ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return False, None
-
-
-def atom_fails(atom: Atom, facts: Facts) -> bool:
-    """The value cannot satisfy the atom."""
-    _, kind, arg = atom
-    if kind == "memo":
-        return True
-    known, value = _value(facts)
-    typ = facts.get("t")
-    if kind == "none":
-        return (known and value is not None) or (typ is not None and typ != "NoneType")
-    if kind == "notnone":
-        return known and value is None
-    if kind == "truthy":
-        return known and not value
-    if kind == "falsy":
-        return known and bool(value)
-    if kind == "eq":
-        return known and value != ast.literal_eval(arg)
-    if kind == "ne":
-        return known and value == ast.literal_eval(arg)
-    bases = _BASES.get(typ or "")
-    if bases is None:
-        return False
-    if kind == "isinstance":
-        return all(t in _DECIDABLE for t in arg) and not bases.intersection(arg)
-    if kind == "notisinstance":
-        return bool(bases.intersection(arg))
-    return False
-
-
-def guard_fails(guard: Guard, facts: Mapping[str, Facts],
-                built: Sequence[Mapping[str, Facts]] = ()) -> bool:
-    """The arguments ``facts`` (and, for atoms on ``self:`` attributes, every way the
-    instance was built, ``built``) cannot meet the guard."""
-    for a in guard:
-        if a[0].startswith(SELF):
-            param = a[0][len(SELF):]
-            if built and all(atom_fails([param, a[1], a[2]], b.get(param, {})) for b in built):
-                return True
-        elif atom_fails(a, facts.get(a[0], {})):
-            return True
-    return False
-
-
 def guard_params(guards: Iterable[Guard]) -> set[str]:
-    return {a[0] for g in guards for a in g if a[1] != "memo" and not a[0].startswith(SELF)}
+    return {a[0] for g in guards for a in g if a[1] not in ("memo", ARGS) and not a[0].startswith(SELF)}
 
 
 def self_params(guards: Iterable[Guard]) -> set[str]:
@@ -732,7 +680,8 @@ def self_params(guards: Iterable[Guard]) -> set[str]:
 
 
 def translate(guard: Guard, call: cst.Call, sig: Mapping[str, Any], scope: Scope, module: cst.Module,
-              reader: GuardReader | None, same_self: bool) -> Guard | None:
+              reader: GuardReader | None, same_self: bool,
+              rebound: frozenset[str] = frozenset()) -> Guard | None:
     """A callee's guard seen from the function that calls it: atoms on parameters the call
     passes its own parameters to are renamed, atoms a literal argument decides are dropped
     when they hold, atoms on ``self:`` attributes stay when the callee runs on the same
@@ -745,6 +694,12 @@ def translate(guard: Guard, call: cst.Call, sig: Mapping[str, Any], scope: Scope
         if kind == "memo":
             out.append(atom)
             continue
+        if kind == ARGS:
+            # The arguments of a call further down, seen from here: what it passes on of
+            # the callee's parameters becomes what this call gives them.
+            if given is not None:
+                out.append([param, kind, _map_described(arg, given, sig, scope, module, reader, rebound)])
+            continue
         if param.startswith(SELF):
             if same_self:
                 out.append(atom)
@@ -755,7 +710,7 @@ def translate(guard: Guard, call: cst.Call, sig: Mapping[str, Any], scope: Scope
         if expr is None:
             facts = dict(sig["defaults"].get(param, {}))
         else:
-            mine = reader.param_of(expr) if reader is not None else None
+            mine = reader.param_of(expr, rebound) if reader is not None else None
             if mine is not None:
                 out.append([mine, kind, arg])
                 continue
@@ -763,3 +718,44 @@ def translate(guard: Guard, call: cst.Call, sig: Mapping[str, Any], scope: Scope
         if atom_fails(atom, facts):
             return None
     return out
+
+
+# --- across modules: the arguments of a call to another module's function ----------------------
+
+def describe_args(call: cst.Call, scope: Scope, module: cst.Module, reader: GuardReader | None,
+                  bound: bool, rebound: frozenset[str] = frozenset()) -> Described | None:
+    """The arguments a call passes, by position and keyword, for a summary: each is
+    ``{"p": parameter}`` when it is one of the calling function's own parameters, else its
+    facts (see :func:`facts_of`). ``bound``: the callee is reached on an instance (or is a
+    function), so the arguments line up with its signature. None for ``*args``, ``**kwargs``."""
+    if any(a.star for a in call.args):
+        return None
+    pos: list[Facts | dict[str, str]] = []
+    kw: dict[str, Facts | dict[str, str]] = {}
+    for a in call.args:
+        mine = reader.param_of(a.value, rebound) if reader is not None else None
+        d = {"p": mine} if mine is not None and not mine.startswith(SELF) else facts_of(a.value, scope, module)
+        if a.keyword is None:
+            pos.append(d)
+        else:
+            kw[a.keyword.value] = d
+    return {"pos": pos, "kw": dict(sorted(kw.items())), "bound": bound}
+
+
+def _map_described(desc: Described, given: Mapping[str, cst.BaseExpression], sig: Mapping[str, Any],
+                   scope: Scope, module: cst.Module, reader: GuardReader | None,
+                   rebound: frozenset[str]) -> Described:
+    def seen(d: dict[str, str]) -> dict[str, str]:
+        param = d.get("p")
+        if param is None:
+            return d
+        expr = given.get(param)
+        if expr is None:
+            return dict(sig["defaults"].get(param, {}))
+        mine = reader.param_of(expr, rebound) if reader is not None else None
+        if mine is not None and not mine.startswith(SELF):
+            return {"p": mine}
+        return facts_of(expr, scope, module)
+
+    return {"pos": [seen(d) for d in desc["pos"]], "kw": {k: seen(d) for k, d in desc["kw"].items()},
+            "bound": desc["bound"]}

@@ -23,6 +23,7 @@ Cheap by construction:
 from __future__ import annotations
 
 import ast
+import builtins
 import hashlib
 import json
 import os
@@ -39,6 +40,7 @@ from ..knowledge import catalog
 from ..knowledge.findings import Chain
 from ..source import SourceParseError, ast_parse, decode_source, parse_quietly
 from ..workers import default_jobs, fork_map
+from . import guard_logic
 from .code_digest import analysis_digest
 from .precheck import ast_project_calls, ast_statements, coroutine_calls, import_bindings
 
@@ -50,7 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ProjectIndex", "build_project_index", "lazy_index_for", "module_name_for"]
 
-_FORMAT = 1
+_FORMAT = 2
 
 
 def module_name_for(path: str) -> str:
@@ -106,6 +108,12 @@ class ProjectIndex:
         # value(): answers by name, and the module scopes they come from (this process only).
         self._values: dict[str, str | None] = {}
         self._value_scopes: dict[str, _ValueSource] = {}
+        # guarded(): the composed ways to block by function, made again after each link.
+        self._guarded: dict[tuple[str, str], dict[str, Any] | None] = {}
+        # class_ancestors(): answers by name, with the files each rests on (this process only),
+        # and the files read for the summary being made (it is kept only while they are).
+        self._ancestors: dict[str, tuple[frozenset[str] | None, frozenset[str]]] = {}
+        self._class_files: set[str] | None = None
 
     # -- what the analyzer asks ----------------------------------------------------------------
 
@@ -198,6 +206,63 @@ class ProjectIndex:
 
         return value_in(scope, module, key, self.package_of(path))
 
+    def class_ancestors(self, qualname: str, depth: int = 0) -> frozenset[str] | None:
+        """The names of the project class ``qualname`` and of all its ancestors (project
+        classes by qualified name, built-in ones by name: ``object``, ``str``), when every one
+        is known; else None (a base from a library, a metaclass, a class defined twice)."""
+        memo = self._ancestors
+        if qualname not in memo:
+            memo[qualname] = (None, frozenset())  # a cycle back here
+            files: set[str] = set()
+            memo[qualname] = (self._class_ancestors(qualname, depth, files), frozenset(files))
+        got, files_read = memo[qualname]
+        if self._class_files is not None:
+            self._class_files |= files_read
+        return got
+
+    def _class_ancestors(self, qualname: str, depth: int, files: set[str]) -> frozenset[str] | None:
+        found = self._source_of(qualname) if depth < 16 else None
+        if found is None:
+            return None
+        got, key = found
+        module = qualname[: len(qualname) - len(key) - 1]
+        files.add(self.files[module])
+        if key not in got.classes:
+            target = got.imports.get(key)
+            if target is not None and key not in got.defined and "." not in key:
+                return self._base_ancestors(target, depth, files)  # a re-export
+            return None
+        bases = got.classes[key]
+        if bases is None:
+            return None
+        out = {qualname, "object"}
+        for base in bases:
+            if base is None:
+                return None
+            head, _, rest = base.partition(".")
+            if head in got.imports and head not in got.classes:
+                q = got.imports[head] + base[len(head):]
+            elif head in got.defined:
+                q = f"{module}.{base}"
+            elif not rest and hasattr(builtins, head):
+                q = f"builtins.{head}"
+            else:
+                return None
+            more = self._base_ancestors(q, depth, files)
+            if more is None:
+                return None
+            out |= more
+        return frozenset(out)
+
+    def _base_ancestors(self, qualname: str, depth: int, files: set[str]) -> frozenset[str] | None:
+        if not self.is_project(qualname):
+            return _outside_ancestors(qualname)
+        saved, self._class_files = self._class_files, files
+        try:
+            return self.class_ancestors(qualname, depth + 1)
+        finally:
+            self._class_files = saved
+
     def chain(self, qualname: str) -> Chain | None:
         """How the project function or method ``qualname`` blocks, or None."""
         if qualname.startswith(VALUE_MARK):
@@ -222,13 +287,23 @@ class ProjectIndex:
             return None
         if not self._linked:
             self._link()
-        module, key = loc
+        return self._guarded_at(loc)
+
+    def _guarded_at(self, loc: tuple[str, str]) -> dict[str, Any] | None:
+        memo = self._guarded
+        if loc in memo:
+            return memo[loc]
+        memo[loc] = None  # a cycle back here: blocks whatever the arguments
+        got = memo[loc] = self._compose_guarded(*loc)
+        return got
+
+    def _compose_guarded(self, module: str, key: str) -> dict[str, Any] | None:
         entry = self.summaries.get(module, {}).get("funcs", {}).get(key)
         if not entry or "guard" not in entry:
             return None
         info = entry["guard"]
         path = self.files.get(module, "")
-        paths = []
+        paths: list[tuple[list[Any], Chain]] = []
         for guard, call, line, steps, ext in info["paths"]:
             if not ext:
                 paths.append((guard, Chain(tuple((module, k) for k in steps), call, path, line)))
@@ -237,11 +312,29 @@ class ProjectIndex:
             chain = self.chains.get(loc) if loc is not None else None
             if chain is None:
                 continue  # that function does not block
-            for k in reversed(steps):
-                chain = chain.prepend(module, k)
-            if not guard:
-                return None  # it blocks through this call whatever the arguments
-            paths.append((guard, chain))
+            assert loc is not None
+            args = next((a[2] for a in guard if a[1] == guard_logic.ARGS), None)
+            guard = [a for a in guard if a[1] != guard_logic.ARGS]
+            inner = self._guarded_at(loc) if args is not None else None
+            if inner is None:
+                if not guard:
+                    return None  # it blocks through this call whatever the arguments
+                for k in reversed(steps):
+                    chain = chain.prepend(module, k)
+                paths.append((guard, chain))
+                continue
+            # That function is guarded too: its guards, seen through the arguments this call
+            # passes it, guard this way (a literal or a default that fails them closes it).
+            for g, c in inner["paths"]:
+                seen = guard_logic.translate_described(g, args, inner["sig"], inner["init"])
+                if seen is None:
+                    continue
+                if not guard and not seen:
+                    return None
+                for k in reversed(steps):
+                    c = c.prepend(module, k)
+                paths.append((guard + seen, c))
+        paths = guard_logic.open_paths(paths, self.class_ancestors)
         cls = f"{module}.{key.rpartition('.')[0]}" if "." in key else None
         # No path left: every way it blocks is closed whatever the arguments (an empty list).
         return {"sig": info["sig"], "paths": paths, "init": key.endswith(".__init__"),
@@ -472,11 +565,19 @@ class ProjectIndex:
                     del self._trees[next(iter(self._trees))]
             old = self.summaries.get(module)
             self._asking = (ap, keys)
+            self._class_files = set()
             try:
-                return summarize(text, self.files[module], self.config, self, tree=tree,
-                                 matters=old is not None and bool(old.get("partial")))
+                summary = summarize(text, self.files[module], self.config, self, tree=tree,
+                                    matters=old is not None and bool(old.get("partial")))
+                read = self._class_files
             finally:
                 self._asking = None
+                self._class_files = None
+            if read:
+                # What other modules' classes derive from closed some of its ways to block:
+                # the summary holds while those files do (see _SummaryStore.get).
+                summary["deps"] = {os.path.abspath(f): _stamp(f) for f in sorted(read)}
+            return summary
         except (OSError, SourceParseError, RecursionError, MemoryError):
             return _EMPTY  # the file's own check reports what is wrong with it
 
@@ -510,6 +611,7 @@ class ProjectIndex:
                     chains[caller] = chains[node].prepend(*caller)
                     queue.append(caller)
         self.chains = chains
+        self._guarded = {}
         self._linked = True
 
     def _locate_linked(self, qualname: str) -> tuple[str, str] | None:
@@ -731,11 +833,15 @@ class _ValueSource:
     the module-level names that may hold, or functions that may return, a known instance;
     its libcst scope, made at the first question one of those names raises."""
 
-    __slots__ = ("text", "imports", "defined", "holders", "objects", "factories", "_scope")
+    __slots__ = ("text", "imports", "defined", "holders", "objects", "factories", "classes", "_scope")
 
     def __init__(self, text: str, imports: dict[str, str], defined: set[str], holders: set[str],
-                 objects: set[str], factories: set[str]) -> None:
+                 objects: set[str], factories: set[str],
+                 classes: dict[str, list[str | None] | None] | None = None) -> None:
         self.text = text
+        # Its classes' bases as written (dotted names; None for anything else), None for a
+        # class defined twice or with a metaclass: what class_ancestors() follows.
+        self.classes = classes or {}
         self.imports = imports
         self.defined = defined
         self.holders = holders  # NAME = <maybe a tracked instance>
@@ -755,6 +861,7 @@ class _ValueSource:
         holders: set[str] = set()
         objects: set[str] = set()
         factories: set[str] = set()
+        bases: dict[str, list[str | None] | None] = {}
         classes = {s.name for s in tree.body if isinstance(s, ast.ClassDef)}
         for stmt in ast_statements(tree.body):
             if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
@@ -769,10 +876,15 @@ class _ValueSource:
                                 and value.func.id in classes):
                             objects.add(t.id)
             elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                if isinstance(stmt, ast.ClassDef):
+                    bases[stmt.name] = (None if stmt.name in defined or stmt.keywords
+                                        else [_dotted(b) for b in stmt.bases])
+                elif stmt.name in bases:
+                    bases[stmt.name] = None
                 defined.add(stmt.name)
                 if isinstance(stmt, ast.FunctionDef) and _may_make_instance(stmt):
                     factories.add(stmt.name)
-        return cls(text, import_bindings(tree, index, path), defined, holders, objects, factories)
+        return cls(text, import_bindings(tree, index, path), defined, holders, objects, factories, bases)
 
     def worth(self, name: str, key: str) -> bool:
         """Whether ``key`` (of first name ``name``) may hold, or return, a tracked instance."""
@@ -800,6 +912,41 @@ _TYPE_NAMES = frozenset({
     *(t.rpartition(".")[2] for t in catalog.CONSTRUCTORS.values()), "Path", "TextIOWrapper", "BufferedReader",
     "BufferedWriter", "BufferedRandom", "FileIO", "BaseClient", "ServiceResource",
 })
+
+
+def _stamp(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _dotted(expr: ast.expr) -> str | None:
+    """``a.b.C`` (``Generic[T]`` as ``Generic``) as a dotted name, else None."""
+    if isinstance(expr, ast.Subscript):
+        expr = expr.value
+    parts: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    return ".".join([expr.id, *reversed(parts)])
+
+
+def _outside_ancestors(qualname: str) -> frozenset[str] | None:
+    """The ancestors of a base class from outside the project, when known: a built-in type's
+    (by name, ``bool`` -> ``bool``, ``int``, ``object``), nothing for ``typing.Generic``."""
+    if qualname in ("typing.Generic", "typing_extensions.Generic"):
+        return frozenset()
+    if qualname in ("typing.NamedTuple", "typing_extensions.NamedTuple"):
+        return frozenset({"tuple", "object"})
+    if qualname.startswith("builtins."):
+        t = getattr(builtins, qualname[len("builtins."):], None)
+        if isinstance(t, type) and type(t) is type:
+            return frozenset(c.__name__ for c in t.__mro__)
+    return None
 
 
 def _may_be_instance(value: ast.expr) -> bool:
@@ -924,7 +1071,10 @@ class _SummaryStore:
 
     def get(self, path: str) -> dict[str, Any] | None:
         entry = self._entry(path)
-        return None if entry is None else entry.get("summary")
+        summary = None if entry is None else entry.get("summary")
+        if summary is not None and any(_stamp(f) != stamp for f, stamp in summary.get("deps", {}).items()):
+            return None  # a file it rests on changed
+        return summary
 
     def put(self, path: str, summary: dict[str, Any]) -> None:
         entry = self._entry(path)

@@ -43,6 +43,10 @@ class ProjectView(Protocol):
         """When every way ``qualname`` blocks is guarded by its parameters: its signature and
         each guarded path (see :meth:`ProjectIndex.guarded`); else None."""
 
+    def class_ancestors(self, qualname: str) -> frozenset[str] | None:
+        """The names of the project class ``qualname`` and of all its ancestors, when every
+        one is known (see :mod:`flake8_wfasync.analysis.guard_logic`); else None."""
+
     def asked(self, path: str) -> list[str] | None:
         """While summarising ``path``: the functions of it asked for (None: all of them)."""
 
