@@ -432,9 +432,10 @@ class ModuleGraph:
             return None
         unique: dict[tuple[str, str, int, tuple[tuple[str, str], ...]], tuple[guards.Guard, Chain]] = {}
         for g, c in out:
-            if len(g) > 1:
-                seen: set[str] = set()
-                g = [a for a in g if not (repr(a) in seen or seen.add(repr(a)))]  # type: ignore[func-returns-value]
+            if len(g) > 1:  # (an atom twice: a guard met again through a call to itself)
+                atoms = {repr(a): a for a in g}
+                if len(atoms) < len(g):
+                    g = list(atoms.values())
             unique.setdefault(self._path_key((g, c)), (g, c))
         if len(unique) > self._MAX_PATHS:
             unique = {self._path_key(p): p for p in _merge_ext(list(unique.values()))}
