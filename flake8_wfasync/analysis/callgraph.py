@@ -326,7 +326,7 @@ class ModuleGraph:
             return []
         made = guards.constructions(call.func.value, scope, self.an.module)
         if made is None:
-            return []
+            return self._built_elsewhere(call, scope, init_sig, cls, wanted)
         out: list[dict[str, guards.Facts]] = []
         for ctor, where in made:
             if resolve_expr(ctor.func, where) != cls:
@@ -336,6 +336,22 @@ class ModuleGraph:
                 return []
             out.append(facts)
         return out
+
+    def _built_elsewhere(self, call: cst.Call, scope: Scope, init_sig: dict[str, Any], cls: ClassInfo | str,
+                         wanted: set[str]) -> list[dict[str, guards.Facts]]:
+        """An instance another module of the project builds at its top level without
+        arguments (``secrets = Secrets()``): its constructor saw every parameter at its
+        default."""
+        index = self.an.index
+        instance_class = getattr(index, "instance_class", None)
+        recv = resolve_expr(call.func.value, scope)  # type: ignore[attr-defined]
+        if instance_class is None or not isinstance(recv, str) or not isinstance(cls, str):
+            return []
+        if instance_class(recv) != cls:
+            return []
+        facts = guards.call_facts(cst.Call(func=cst.Name(cls.rpartition(".")[2])), init_sig, scope,
+                                  self.an.module, wanted)
+        return [facts] if facts is not None else []
 
     def _init_sig(self, cls: ClassInfo) -> dict[str, Any] | None:
         key = id(cls.node)
@@ -366,7 +382,12 @@ class ModuleGraph:
             return True
         scope = scope or self.scopes.get(id(call)) or self.an.module_scope
         target = resolve_expr(call.func, scope) if scope is not None else None
-        return isinstance(target, str) and INSTANCE in target
+        if not isinstance(target, str):
+            return False
+        if INSTANCE in target:
+            return True
+        instance_class = getattr(self.an.index, "instance_class", None)  # secrets.load(): an instance
+        return instance_class is not None and instance_class(target.rpartition(".")[0]) is not None
 
     _MAX_PATHS = 32  # more ways to block than this: counted as blocking whatever the arguments
 

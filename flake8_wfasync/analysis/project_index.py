@@ -278,6 +278,15 @@ class ProjectIndex:
             self._link()
         return self.chains.get(loc)
 
+    def instance_class(self, qualname: str) -> str | None:
+        """The class of a module-level instance built without arguments, by the name that
+        holds it (``pkg.s.secrets`` -> ``pkg.s.Secrets``); else None."""
+        module = self._module_prefix(qualname)
+        if module is None or module == qualname or "." in qualname[len(module) + 1:]:
+            return None
+        target = self.summaries.get(module, _EMPTY)["aliases"].get(qualname[len(module) + 1:])
+        return target[: -len(_INSTANCE)] if target is not None and target.endswith(_INSTANCE) else None
+
     def guarded(self, qualname: str) -> dict[str, Any] | None:
         """When every way the project function ``qualname`` blocks is guarded by its
         parameters: ``{"sig": its signature, "paths": [(guard, chain), ...], "init": whether
@@ -379,7 +388,7 @@ class ProjectIndex:
                 if self._linking:
                     return None  # (not reached from any coroutine: chain() looks again if asked)
                 return self._locate_full(module, qualname, depth)
-            target = summary["aliases"].get(parts[i])
+            target = _alias_target(summary["aliases"].get(parts[i]), parts[i + 1:])
             if target is not None and depth < 8:
                 return self._locate(".".join([target, *parts[i + 1:]]), depth + 1)
             return None
@@ -433,7 +442,7 @@ class ProjectIndex:
                 return None
             if summary.get("partial") and parts[i] not in summary["aliases"] and key not in summary["partial"]:
                 return module, key, [*summary["partial"], key]
-            target = summary["aliases"].get(parts[i])
+            target = _alias_target(summary["aliases"].get(parts[i]), parts[i + 1:])
             if target is not None and depth < 8:
                 return self._pending(".".join([target, *parts[i + 1:]]), depth + 1)
             return None
@@ -522,7 +531,7 @@ class ProjectIndex:
             for module in frontier if follow else ():
                 summary = self.summaries[module]
                 targets = [q for entry in summary["funcs"].values() for q in entry.get("ext", ())]
-                targets += summary["aliases"].values()
+                targets += (t.removesuffix(_INSTANCE) for t in summary["aliases"].values())
                 for q in targets:
                     target = self._module_prefix(q)
                     if target is not None and target not in self.summaries:
@@ -821,6 +830,18 @@ class ProjectIndex:
             work = nxt
 
 _EMPTY: dict[str, Any] = {"funcs": {}, "aliases": {}}
+# How a summary's alias names an instance of a class (``resolve.INSTANCE``, which this module
+# does not import: libcst is not loaded to build an index).
+_INSTANCE = "()"
+
+
+def _alias_target(target: str | None, rest: list[str]) -> str | None:
+    """What a name that a module binds stands for, with ``rest`` after it: a module-level
+    instance (``secrets = Secrets()``) stands for its class when a method follows, and for
+    nothing callable alone (calling it would be the class's ``__call__``)."""
+    if target is None or not target.endswith(_INSTANCE):
+        return target
+    return target[: -len(_INSTANCE)] if rest else None
 # Marks a name whose value (not chain) a file's findings rest on, in the names its tag covers.
 VALUE_MARK = "="
 _PARTIAL_KEYS = 8  # names a partial summary grows to, one more at a time, before a full one

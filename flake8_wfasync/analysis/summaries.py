@@ -73,6 +73,9 @@ def summarize(text: str, path: str, config: Config, index: ProjectView, tree: as
     funcs = graph.summarize()
     aliases = {name: value for name, value in scope.names.items()
                if isinstance(value, str) and index.is_project(value)}
+    module_name = index.module_of(path)
+    if module_name is not None:
+        aliases.update(module_instances(tree, module_name))
     return {"funcs": funcs, "aliases": aliases}
 
 
@@ -137,7 +140,58 @@ def may_matter(tree: ast.Module, config: Config, index: ProjectView, path: str) 
 
 
 def _ast_aliases(tree: ast.Module, index: ProjectView, path: str) -> dict[str, str]:
-    return {k: v for k, v in import_bindings(tree, index, path).items() if index.is_project(v)}
+    out = {k: v for k, v in import_bindings(tree, index, path).items() if index.is_project(v)}
+    module = index.module_of(path)
+    if module is not None:
+        out.update(module_instances(tree, module))
+    return out
+
+
+def module_instances(tree: ast.Module, module: str) -> dict[str, str]:
+    """Module-level names bound once to an instance of a class of the module built without
+    arguments (``secrets = Secrets()``), as ``{"secrets": "pkg.s.Secrets()"}``: a method
+    called on one from another module is that class's method, and guards on what its
+    constructor set see every parameter at its default. A name bound again at module level,
+    or declared ``global`` in a function, holds something else at times; arguments would
+    have to be read in their own module: both left out."""
+    classes = {s.name for s in tree.body if isinstance(s, ast.ClassDef)}
+    if not classes:
+        return {}
+    made: dict[str, str] = {}
+    for stmt in tree.body:
+        if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+                and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Name)
+                and stmt.value.func.id in classes and not stmt.value.args and not stmt.value.keywords):
+            made[stmt.targets[0].id] = f"{module}.{stmt.value.func.id}{INSTANCE}"
+    if not made:
+        return {}
+    counts: dict[str, int] = {}
+    for node in _module_level_nodes(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            counts[node.id] = counts.get(node.id, 0) + 1
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            counts[node.name] = counts.get(node.name, 0) + 1
+        elif isinstance(node, ast.Global):
+            for name in node.names:
+                counts[name] = counts.get(name, 0) + 1
+    return {k: v for k, v in made.items() if counts.get(k) == 1}
+
+
+def _module_level_nodes(tree: ast.Module) -> list[ast.AST]:
+    """The nodes of the module-level statements (not inside functions or classes), plus every
+    ``global`` statement anywhere."""
+    out: list[ast.AST] = []
+    for node in ast_nodes(tree):
+        if isinstance(node, ast.Global):
+            out.append(node)
+    todo: list[ast.AST] = list(tree.body)
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return out
 
 
 def _assigned_project_names(tree: ast.Module, index: ProjectView, path: str) -> set[str]:
