@@ -44,6 +44,7 @@ class ParseAhead:
         self.order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i].source))
         self.conns: list[Connection | None] = []
         self.procs: list[Any] = []
+        self.counters: tuple[Any, ...] = ()  # shared with the workers: next to parse, next extra
 
     @classmethod
     def start(cls, config: Config, jobs: list[FileJob], workers: int) -> ParseAhead | None:
@@ -57,7 +58,8 @@ class ParseAhead:
         try:
             # The next file to parse, and the next file the index added to analyse: each
             # worker takes the next one when it is free, whatever the sizes turn out to cost.
-            _fork_state = (config, jobs, ahead.order, ctx.Value("i", 0), ctx.Value("i", 0))
+            ahead.counters = (ctx.Value("i", 0), ctx.Value("i", 0))
+            _fork_state = (config, jobs, ahead.order, *ahead.counters)
             for _ in range(ahead.workers):
                 mine, theirs = ctx.Pipe()
                 proc = ctx.Process(target=_worker, args=(theirs,), daemon=True)
@@ -124,10 +126,27 @@ class ParseAhead:
         self.conns, self.procs = [], []
 
 
+# How long a worker waits for the shared counter's lock before taking the next number without
+# it: the lock is held for a few instructions, so only a sibling killed while holding it (an
+# out-of-memory kill) keeps it longer, and then for ever.
+_LOCK_WAIT = 2.0
+_lock_lost = False
+
+
 def _take(counter: Any) -> int:
-    with counter.get_lock():
-        taken = counter.value
-        counter.value = taken + 1
+    """The next number of ``counter``. Once its lock is lost, without it: two workers may
+    then take the same file, which costs time, never a result."""
+    global _lock_lost
+    lock = counter.get_lock()
+    held = False if _lock_lost else lock.acquire(timeout=_LOCK_WAIT)
+    _lock_lost = not held
+    raw = counter.get_obj()  # (``counter.value`` would take the lock itself)
+    try:
+        taken = raw.value
+        raw.value = taken + 1
+    finally:
+        if held:
+            lock.release()
     return taken
 
 

@@ -79,6 +79,25 @@ def test_a_worker_that_dies_costs_only_time(tmp_path: Path, capfd) -> None:
     assert "Traceback" not in capfd.readouterr().err
 
 
+def test_a_counter_lock_held_for_ever_costs_only_time(tmp_path: Path) -> None:
+    """A worker killed while it holds the shared counter's lock (an out-of-memory kill) would
+    leave its siblings waiting for ever; here this process holds the lock instead."""
+    for i in range(6):
+        write(tmp_path, f"m{i:02}.py", BAD + f"\n\nX = {i}\n")
+    config = analysis_config(Config())
+    expected = {job.path: analyse_job(job, config, None) for job in _jobs(tmp_path)}
+    jobs = _jobs(tmp_path)
+    ahead = ParseAhead.start(config, jobs, 2)
+    assert ahead is not None
+    lock = ahead.counters[0].get_lock()
+    assert lock.acquire(timeout=60)
+    try:
+        got = ahead.results(jobs, None)
+    finally:
+        lock.release()
+    assert {job.path: got[id(job)] for job in jobs} == expected
+
+
 def test_files_outside_the_shares_are_analysed_too(tmp_path: Path) -> None:
     for i in range(4):
         write(tmp_path, f"a{i}.py", BAD)
