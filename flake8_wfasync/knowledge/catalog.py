@@ -914,6 +914,8 @@ ARGUMENT_CONDITIONS: dict[str, tuple[str, int, str]] = {
     **dict.fromkeys(_QUEUES, ("bounded", 0, "maxsize")),
     "sqlite3.connect": ("on-disk", 0, "database"),
     "urllib.request.urlopen": ("not-data-url", 0, "url"),
+    "fsspec.filesystem": ("not-memory-fs", 0, "protocol"),
+    "fsspec.open": ("not-memory-url", 0, "urlpath"),
 }
 # Constructors and factories whose arguments can rule out what makes their value block (an
 # ARGUMENT_CONDITIONS entry each): the type they build then, None for an untracked value
@@ -922,6 +924,9 @@ QUIET_BUILDS: dict[str, str | None] = {
     **dict.fromkeys(_QUEUES, UNBOUNDED_QUEUE),
     "sqlite3.connect": MEMORY_DB,
     "urllib.request.urlopen": None,
+    # fsspec's "memory" filesystem keeps its files in a dict of the process.
+    "fsspec.filesystem": None,
+    "fsspec.open": None,
 }
 # Each quieter type those builds give -> the type it is a case of: a name bound to both (an
 # unbounded queue here, a bounded one there) holds the wider one.
@@ -955,6 +960,8 @@ def data_url(url: object) -> bool:
 VALUE_CONDITIONS: dict[str, Callable[[object, Mapping[str, object]], bool]] = {
     "on-disk": lambda database, given: not memory_database(database, given.get("uri", False)),
     "not-data-url": lambda url, given: not data_url(url),
+    "not-memory-fs": lambda protocol, given: protocol != "memory",
+    "not-memory-url": lambda url, given: not (isinstance(url, str) and url.startswith("memory://")),
 }
 # The other arguments those conditions read, by keyword and position (sqlite3.connect's uri).
 CONDITION_EXTRAS: dict[str, tuple[tuple[str, int], ...]] = {"on-disk": (("uri", 7),)}

@@ -279,12 +279,16 @@ def test_quiet_methods_and_argument_conditions():
         assert match_qualname(loud) is not None, loud
     wrapped = {f"{m}.{a}" for m, a, _ in module_level_callables()}
     by_value = {q for q, (kind, _, _) in catalog.ARGUMENT_CONDITIONS.items() if kind in catalog.VALUE_CONDITIONS}
-    assert wrapped & set(catalog.ARGUMENT_CONDITIONS) == by_value == {"sqlite3.connect", "urllib.request.urlopen"}
+    assert wrapped & set(catalog.ARGUMENT_CONDITIONS) == {"sqlite3.connect", "urllib.request.urlopen", "fsspec.open"}
+    assert by_value == {"sqlite3.connect", "urllib.request.urlopen", "fsspec.open", "fsspec.filesystem"}
     assert {"subprocess.Popen", "tempfile.TemporaryDirectory"}.isdisjoint(wrapped)  # classes
     assert {"webbrowser.open", "shutil.which", "os.path.ismount"} <= wrapped
 
 
 @pytest.mark.parametrize("name, args, kwargs, quiet", [
+    ("fsspec.open", ("memory://scratch/a.bin", "wb"), {}, True),
+    ("fsspec.open", ("file:///tmp/a.bin", "wb"), {}, False),
+    ("fsspec.open", (), {"urlpath": "s3://bucket/a.bin"}, False),
     ("sqlite3.connect", (":memory:",), {}, True),
     ("sqlite3.connect", (), {"database": ":memory:", "check_same_thread": False}, True),
     ("sqlite3.connect", ("file::memory:?cache=shared",), {"uri": True}, True),
