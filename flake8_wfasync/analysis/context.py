@@ -22,7 +22,8 @@ class FunctionContext:
     has_await: bool = False
     awaited: set[int] = field(default_factory=set)
     suppressed: set[int] = field(default_factory=set)
-    entered: set[int] = field(default_factory=set)  # calls that are the items of a sync with
+    # Calls that are the items of a sync with -> whether its block awaits.
+    entered: dict[int, bool] = field(default_factory=dict)
     inlined: set[int] = field(default_factory=set)
     local_calls: list[LocalDef] = field(default_factory=list)
     raws: list[RawFinding] = field(default_factory=list)

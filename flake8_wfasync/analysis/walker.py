@@ -250,6 +250,19 @@ def _argument_blocks(call: cst.Call, condition: tuple[str, int, str], scope: Sco
 _CASTS = frozenset({"typing.cast", "typing_extensions.cast"})
 
 
+def _awaits(block: cst.BaseSuite) -> bool:
+    """Whether a block awaits (``await``, ``async for``, ``async with``), nested defs aside."""
+    todo: list[cst.CSTNode] = [block]
+    while todo:
+        n = todo.pop()
+        t = type(n)
+        if t is cst.Await or ((t is cst.For or t is cst.With) and n.asynchronous is not None):  # type: ignore[attr-defined]
+            return True
+        if t is not cst.FunctionDef and t is not cst.Lambda and t is not cst.ClassDef:
+            todo.extend(n.children)
+    return False
+
+
 def _ever_memory_buffer(name: str, fn: cst.FunctionDef, scope: Scope) -> bool:
     """Some assignment in ``fn`` binds ``name`` to an in-memory buffer."""
     for stmt in iter_statements(fn.body.body):
@@ -429,7 +442,10 @@ class Walker:
                 if node.asynchronous is not None:
                     ctx.has_await = True
                 elif t is cst.With:
-                    ctx.entered.update(id(item.item) for item in node.items if type(item.item) is cst.Call)
+                    items = [item.item for item in node.items if type(item.item) is cst.Call]
+                    if items:
+                        awaits = _awaits(node.body)
+                        ctx.entered.update((id(item), awaits) for item in items)
             for name in _fields(t):
                 v = getattr(node, name)
                 tv = type(v)
@@ -627,9 +643,17 @@ class Walker:
             # Offloading the call alone would leave __enter__/__exit__ (a close, an rmtree) and
             # every use of what it gives on the loop.
             what = "entering it is what blocks" if lazy == "context" else "used as a context manager"
-            fix = f"{what}: move the with-block into a sync helper and await asyncio.to_thread(helper, ...)"
-            if entry is not None and entry.category in _ALTERNATIVES:
-                fix += f", or use {_ALTERNATIVES[entry.category]}"
+            alternative = _ALTERNATIVES.get(entry.category) if entry is not None else None
+            if ctx.entered.get(id(call)):
+                # The block awaits: a sync helper cannot hold it.
+                if entry is not None and entry.category == "file":
+                    alternative = "aiofiles (aiofiles.open, aiofiles.tempfile)"
+                fix = (f"{what} around awaits: use {alternative or 'an async equivalent'} with async with, "
+                       "or make and close it with await asyncio.to_thread(...) and offload each use")
+            else:
+                fix = f"{what}: move the with-block into a sync helper and await asyncio.to_thread(helper, ...)"
+                if alternative is not None:
+                    fix += f", or use {alternative}"
             return fix, None
         if lazy is not None or display in catalog.LAZY_SCANS:
             # Offloading the call would only make the generator in a thread.

@@ -338,3 +338,18 @@ def test_a_generator_made_in_the_arguments_of_to_thread_is_not_a_finding():
     source = LATER.replace("first = list(rows(path))", "first = await asyncio.to_thread(list, rows(path))")
     source = source.replace("names = sorted(root.glob(\"*\"))", "names = await asyncio.to_thread(sorted, root.glob(\"*\"))")
     assert sorted(f.line for f in analyze_source("import asyncio\n" + source)) == [20, 22]
+
+
+def test_a_with_block_that_awaits_is_not_sent_to_a_sync_helper():
+    source = (
+        "import tempfile\n"
+        "async def fetch(ws, path):\n"
+        "    with tempfile.TemporaryFile() as f:\n"
+        "        await ws.download(path, f)\n"
+        "    with tempfile.TemporaryDirectory() as d:\n"
+        "        print(d)\n"
+    )
+    by_line = {f.line: f for f in analyze_source(source)}
+    assert by_line[3].advice.startswith("used as a context manager around awaits: use aiofiles")
+    assert "sync helper" not in by_line[3].advice
+    assert by_line[5].advice.startswith("used as a context manager: move the with-block into a sync helper")
