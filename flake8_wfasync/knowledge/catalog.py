@@ -772,7 +772,10 @@ _DOCKER_TYPES = {
 }
 _add(
     "WFA110", "sdk",
-    "use aiodocker and await the same call, or await asyncio.to_thread(...)",
+    # (aiodocker is no drop-in: remove() is delete(), run() takes a config dict, stop()'s
+    # timeout is its HTTP timeout.)
+    "await asyncio.to_thread(...), or move to aiodocker, whose calls differ (container.delete(), "
+    "containers.run(config=...))",
     funcs=[DOCKER, "docker.from_env", "docker.client.from_env", "docker.client.DockerClient",
            "docker.APIClient", "docker.api.APIClient", "docker.api.client.APIClient"],
     methods=[f"{t}.*" for t in _DOCKER_TYPES],
