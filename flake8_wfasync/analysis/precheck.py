@@ -122,23 +122,15 @@ def might_block_tree(tree: ast.AST, source: str | None = None,
     configured name, an offload or a loop runner, or, with a project ``index``, a project
     function that blocks, or a method on a value another module of the project hands over
     (a constant, a factory's result) that may be a catalog type's."""
-    return _pre_pass(tree, source, config, index, path, values_only=False)
-
-
-def might_block_through_values(tree: ast.AST, source: str | None, config: Config, index: ProjectView,
-                               path: str) -> bool:
-    """The part of :func:`might_block_tree` that asks ``index`` only what project names hold
-    (no chain): a file the pre-pass without an index clears may still hold a method call on a
-    path or a client that another module makes."""
-    return _pre_pass(tree, source, config, index, path, values_only=True)
+    return _pre_pass(tree, source, config, index, path)
 
 
 def _pre_pass(tree: ast.AST, source: str | None, config: Config, index: ProjectView | None,
-              path: str, values_only: bool) -> bool:
+              path: str) -> bool:
     if source is not None and "async" not in source:
         return False
     if not isinstance(tree, ast.Module):
-        return not values_only
+        return True
     walk = coroutine_walk(tree)
     if not walk.has_coroutines:
         return False
@@ -148,21 +140,55 @@ def _pre_pass(tree: ast.AST, source: str | None, config: Config, index: ProjectV
     extra = config.extra_blocking
     extra_methods = {k.rpartition(".")[2] for k in extra}
     calls, awaited = walk.calls, walk.awaited
-    if not values_only and index is not None and ast_calls_project_blocking(tree, calls, index, path):
+    if index is not None and ast_calls_project_blocking(tree, calls, index, path):
         return True
-    # Instances of catalog types only exist where a module that builds them is imported (or
-    # a file is opened): a method call on a local name is a candidate only then.
-    roots = {v.partition(".")[0] for v in imports.values()}
-    roots |= {k.partition(".")[0] for k in extra}
-    if source is None or "open(" in source:
-        roots.add("builtins")
-    if not values_only and _scan(calls, awaited, imports, roots, extra, extra_methods):
+    roots = _import_roots(imports, extra, source)
+    if _scan(calls, awaited, imports, roots, extra, extra_methods):
         return True
     if index is None or getattr(index, "value_roots", None) is None:
         return False
     # ...or where another module of the project hands one over: a constant, a factory.
     more = _project_value_roots(tree, calls, index, path) - roots
     return bool(more) and _scan(calls, awaited, imports, roots | more, extra, extra_methods)
+
+
+def _import_roots(imports: dict[str, str], extra: dict[str, str], source: str | None) -> set[str]:
+    # Instances of catalog types only exist where a module that builds them is imported (or
+    # a file is opened): a method call on a local name is a candidate only then.
+    roots = {v.partition(".")[0] for v in imports.values()}
+    roots |= {k.partition(".")[0] for k in extra}
+    if source is None or "open(" in source:
+        roots.add("builtins")
+    return roots
+
+
+def value_questions(tree: ast.Module, source: str | None, config: Config, index: ProjectView,
+                    path: str) -> tuple[list[str], frozenset[str]] | None:
+    """What :func:`might_block_tree` would ask ``index`` of other modules, without
+    asking it (nothing is read but this file): the project names to ask
+    :meth:`~ProjectView.value_roots` of, and the roots the file has already. When every
+    answer is among those roots, the file does not need the question at all (see
+    :func:`needs_values`). None: nothing to ask."""
+    if not isinstance(tree, ast.Module) or (source is not None and "async" not in source):
+        return None
+    walk = coroutine_walk(tree)
+    if not walk.has_coroutines:
+        return None
+    asks = _value_asks(tree, walk.calls, index, path)
+    if not asks:
+        return None
+    imports: dict[str, str] = {}
+    _ast_imports(tree.body, imports)
+    _ast_imports(walk.imports, imports)
+    return asks, frozenset(_import_roots(imports, config.extra_blocking, source))
+
+
+def needs_values(questions: tuple[list[str], frozenset[str]], index: ProjectView) -> bool:
+    """Whether the answers to :func:`value_questions` bring a root the file lacks: only then
+    may the values of other modules make :func:`might_block_tree` true where it was false
+    without an index."""
+    asks, roots = questions
+    return any(not roots.issuperset(index.value_roots(q)) for q in asks)
 
 
 def _scan(calls: list[ast.Call], awaited: set[int], imports: dict[str, str], roots: set[str],
@@ -224,15 +250,20 @@ def _project_value_roots(tree: ast.Module, calls: list[ast.Call], index: Project
     """The top-level modules whose types the project names the module imports may hold
     (``from .config import FILES_DIRECTORY``), and the project functions its coroutines call
     may return (``get_client()``): from the ``ast`` of the modules that define them."""
-    names = import_bindings(tree, index, path)
-    asks = [q for q in names.values() if index.is_project(q)]
-    if not asks:
-        return set()
-    asks += [q + "()" for q in ast_project_calls(tree, calls, index, path)]
     out: set[str] = set()
-    for q in asks:
+    for q in _value_asks(tree, calls, index, path):
         out |= index.value_roots(q)
     return out
+
+
+def _value_asks(tree: ast.Module, calls: list[ast.Call], index: ProjectView, path: str) -> list[str]:
+    """The project names the module imports, and the project functions ``calls`` call
+    (``"pkg.clients.get_client()"``); nothing when it imports no project name."""
+    names = import_bindings(tree, index, path)
+    asks = [q for q in names.values() if index.is_project(q)]
+    if asks:
+        asks += [q + "()" for q in ast_project_calls(tree, calls, index, path)]
+    return asks
 
 
 # --- what the coroutines of a module call ---------------------------------------------------------

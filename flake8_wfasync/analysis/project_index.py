@@ -27,7 +27,6 @@ import builtins
 import hashlib
 import json
 import os
-import re
 import sys
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -36,13 +35,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..atomic import replace_file
 from ..config import Config
-from ..knowledge import catalog
 from ..knowledge.findings import Chain
 from ..source import SourceParseError, ast_parse, decode_source, parse_quietly
 from ..workers import default_jobs, fork_map
 from . import guard_logic
 from .code_digest import analysis_digest
-from .precheck import ast_project_calls, ast_statements, coroutine_calls, import_bindings
+from .precheck import ast_project_calls, coroutine_calls
+from .value_sources import ValueSource
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -107,7 +106,7 @@ class ProjectIndex:
         self._trees: dict[str, tuple[str, ast.Module]] = {}  # see _summarise
         # value(): answers by name, and the module scopes they come from (this process only).
         self._values: dict[str, str | None] = {}
-        self._value_scopes: dict[str, _ValueSource] = {}
+        self._value_scopes: dict[str, ValueSource] = {}
         # guarded(): the composed ways to block by function, made again after each link.
         self._guarded: dict[tuple[str, str], dict[str, Any] | None] = {}
         # class_ancestors(): answers by name, with the files each rests on (this process only),
@@ -172,7 +171,7 @@ class ProjectIndex:
             return frozenset()
         return frozenset(q.partition(".")[0] for q in got.imports.values())
 
-    def _source_of(self, qualname: str) -> tuple[_ValueSource, str] | None:
+    def _source_of(self, qualname: str) -> tuple[ValueSource, str] | None:
         """The module that defines ``qualname`` (read, not parsed) and the rest of the name."""
         if not self.is_project(qualname):
             return None
@@ -182,8 +181,29 @@ class ProjectIndex:
             return None
         got = self._value_scopes.get(module)
         if got is None:
-            got = self._value_scopes[module] = _ValueSource.read(self.files[module], self)
+            got = self._value_scopes[module] = ValueSource.read(self.files[module], self)
         return got, qualname[len(module) + 1:]
+
+    def learn_values(self, path: str, tree: ast.Module, text: str | None) -> ValueSource | None:
+        """While scanning: the value facts of the file at ``path``, from the tree the scan
+        parsed anyway (None for a file outside the project). Later questions in this process
+        use them instead of parsing the file again."""
+        module = self.module_of(path)
+        if module is None:
+            return None
+        got = self._value_scopes.get(module)
+        if got is None:
+            got = self._value_scopes[module] = ValueSource.of_tree(tree, text, self, self.files[module])
+        return got
+
+    def adopt_values(self, path: str, facts: ValueSource, text: str | None = None) -> None:
+        """The facts a scan worker learnt of ``path`` (:meth:`learn_values`): this process,
+        and every process it forks or sends the index to, need not parse the file for them."""
+        module = self.module_of(path)
+        if module is not None and module not in self._value_scopes:
+            if facts.text is None:
+                facts.text = text
+            self._value_scopes[module] = facts
 
     def _value(self, qualname: str) -> str | None:
         found = self._source_of(qualname)
@@ -199,7 +219,7 @@ class ProjectIndex:
             return self.value(target + key[len(name):]) if target != qualname else None
         if not got.worth(name, key):
             return None  # nothing there may hold one: libcst is not worth it
-        scope = got.scope(path, self.package_of(path))
+        scope = got.scope(self.package_of(path))
         if scope is None:
             return None
         from .summaries import value_in
@@ -796,7 +816,8 @@ class ProjectIndex:
         state = dict(self.__dict__)
         state["_parsed"], state["_keep"], state["_store"] = {}, set(), None  # this process only
         state["_late_store"], state["_trees"] = None, {}
-        state["_values"], state["_value_scopes"] = {}, {}
+        # (What each module may hand over travels as its facts: see ValueSource.__getstate__.)
+        state["_values"] = {}
         return state
 
     def _demand_closure(self, qualnames: list[str], store: _SummaryStore | None, jobs: int) -> None:
@@ -849,111 +870,12 @@ _KEPT_TREES = 32  # ast trees of partly summarised modules kept while building (
 _PARALLEL_SUMMARIES = 16  # below this many modules to summarise, a pool costs more than it saves
 
 
-class _ValueSource:
-    """What :meth:`ProjectIndex.value` needs of one module: from its ``ast``, its imports and
-    the module-level names that may hold, or functions that may return, a known instance;
-    its libcst scope, made at the first question one of those names raises."""
-
-    __slots__ = ("text", "imports", "defined", "holders", "objects", "factories", "classes", "_scope")
-
-    def __init__(self, text: str, imports: dict[str, str], defined: set[str], holders: set[str],
-                 objects: set[str], factories: set[str],
-                 classes: dict[str, list[str | None] | None] | None = None) -> None:
-        self.text = text
-        # Its classes' bases as written (dotted names; None for anything else), None for a
-        # class defined twice or with a metaclass: what class_ancestors() follows.
-        self.classes = classes or {}
-        self.imports = imports
-        self.defined = defined
-        self.holders = holders  # NAME = <maybe a tracked instance>
-        self.objects = objects  # settings = Settings(): a class of the module, asked field by field
-        self.factories = factories
-        self._scope: Any = None
-
-    @classmethod
-    def read(cls, path: str, index: ProjectIndex) -> _ValueSource:
-        try:
-            with open(path, "rb") as fh:
-                text = decode_source(fh.read())
-            tree = ast_parse(text, path)
-        except (OSError, SourceParseError, RecursionError, MemoryError):
-            return cls("", {}, set(), set(), set(), set())
-        defined: set[str] = set()
-        holders: set[str] = set()
-        objects: set[str] = set()
-        factories: set[str] = set()
-        bases: dict[str, list[str | None] | None] = {}
-        classes = {s.name for s in tree.body if isinstance(s, ast.ClassDef)}
-        for stmt in ast_statements(tree.body):
-            if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-                value = stmt.value
-                for t in targets:
-                    if isinstance(t, ast.Name):
-                        defined.add(t.id)
-                        if value is not None and _may_be_instance(value):
-                            holders.add(t.id)
-                        if (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
-                                and value.func.id in classes):
-                            objects.add(t.id)
-            elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                if isinstance(stmt, ast.ClassDef):
-                    bases[stmt.name] = (None if stmt.name in defined or stmt.keywords
-                                        else [_dotted(b) for b in stmt.bases])
-                elif stmt.name in bases:
-                    bases[stmt.name] = None
-                defined.add(stmt.name)
-                if isinstance(stmt, ast.FunctionDef) and _may_make_instance(stmt):
-                    factories.add(stmt.name)
-        return cls(text, import_bindings(tree, index, path), defined, holders, objects, factories, bases)
-
-    def worth(self, name: str, key: str) -> bool:
-        """Whether ``key`` (of first name ``name``) may hold, or return, a tracked instance."""
-        if key.partition(".")[0].endswith("()"):
-            return name in self.factories
-        return name in self.holders or ("." in key and name in self.objects)
-
-    def scope(self, path: str, package: str | None) -> Any:
-        if self._scope is None:
-            from .summaries import module_values
-
-            try:
-                self._scope = module_values(self.text, path, package)
-            except (SourceParseError, RecursionError, MemoryError):
-                self._scope = False
-        return self._scope or None
-
-
-# The last names of what makes a tracked instance, and of the tracked types (a cheap ``ast``
-# filter before libcst, not a rule: the resolver decides).
-_MAKERS = frozenset({
-    *(q.rpartition(".")[2] for q in catalog.CONSTRUCTORS), "parent", "with_suffix", "Path",
-}) - {"replace", "rename", "execute", "submit", "begin", "accept", "readlink", "Event", "Future"}
-_TYPE_NAMES = frozenset({
-    *(t.rpartition(".")[2] for t in catalog.CONSTRUCTORS.values()), "Path", "TextIOWrapper", "BufferedReader",
-    "BufferedWriter", "BufferedRandom", "FileIO", "BaseClient", "ServiceResource",
-})
-
-
 def _stamp(path: str) -> list[int] | None:
     try:
         st = os.stat(path)
     except OSError:
         return None
     return [st.st_size, st.st_mtime_ns]
-
-
-def _dotted(expr: ast.expr) -> str | None:
-    """``a.b.C`` (``Generic[T]`` as ``Generic``) as a dotted name, else None."""
-    if isinstance(expr, ast.Subscript):
-        expr = expr.value
-    parts: list[str] = []
-    while isinstance(expr, ast.Attribute):
-        parts.append(expr.attr)
-        expr = expr.value
-    if not isinstance(expr, ast.Name):
-        return None
-    return ".".join([expr.id, *reversed(parts)])
 
 
 def _outside_ancestors(qualname: str) -> frozenset[str] | None:
@@ -968,45 +890,6 @@ def _outside_ancestors(qualname: str) -> frozenset[str] | None:
         if isinstance(t, type) and type(t) is type:
             return frozenset(c.__name__ for c in t.__mro__)
     return None
-
-
-def _may_be_instance(value: ast.expr) -> bool:
-    """Whether a module-level value may be an instance the resolver tracks: built by a
-    catalog constructor (``Path(...)``, ``boto3.client(...)``), a path division or method."""
-    for node in ast.walk(value):
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
-            return True
-        if isinstance(node, ast.Call):
-            f = node.func
-            last = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
-            if last in _MAKERS:
-                return True
-        if isinstance(node, ast.Attribute) and node.attr in _MAKERS:
-            return True
-    return False
-
-
-def _may_make_instance(fn: ast.FunctionDef) -> bool:
-    """Whether a module-level function may return a tracked instance: a return annotation
-    that names a class, or a ``return`` of such a value."""
-    ann = fn.returns
-    if ann is not None:
-        for node in ast.walk(ann):
-            name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
-            if name in _TYPE_NAMES or name is not None and name.endswith("Client"):
-                return True
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if any(w in _TYPE_NAMES or w.endswith("Client") for w in re.findall(r"\w+", node.value)):
-                    return True
-    stack: list[ast.AST] = list(fn.body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Return) and node.value is not None:
-            if _may_be_instance(node.value):
-                return True
-        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            stack.extend(ast.iter_child_nodes(node))
-    return False
 
 
 def _summarise_one(index: ProjectIndex, work: tuple[str, list[str] | None]) -> dict[str, Any]:

@@ -59,6 +59,8 @@ class FileJob:
     digest: str = ""
     outcome: dict[str, Any] | None = None  # settled by the scan (no coroutine, say)
     module: Any = None  # its libcst module, when a worker parsed it ahead
+    values: Any = None  # what other modules may ask of it (ValueSource), learnt by the scan
+    questions: Any = None  # what the pre-check would ask of other modules (value_questions)
 
 
 # The outcome of a file the pre-check clears.

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..analysis.precheck import might_block_through_values, might_block_tree
+from ..analysis.precheck import might_block_tree, needs_values, value_questions
 from ..analysis.project_index import ProjectIndex, build_project_index, warn_no_index
 from ..config import Config, analysis_config
 from ..knowledge.findings import Finding
@@ -147,7 +147,15 @@ def check_project(
             del prepared[shown]
         else:
             building.record(shown, job.demand)
+            if job.values is not None:
+                building.adopt_values(shown, job.values, job.text)
+                job.values = None
             prepared[shown] = job
+    for job in prepared.values():
+        if job.questions is not None:
+            if needs_values(job.questions, building):
+                job.pre = None  # the analysis runs the pre-check again, with the linked index
+            job.questions = None
     ahead_jobs = [j for j in prepared.values() if j.pre]
     ahead = _parse_ahead(ahead_jobs, acfg, jobs)
     # Without workers parsing ahead, summarising keeps what it parses of the files to analyse.
@@ -193,7 +201,8 @@ def _import_analysis() -> None:
 
 def _scan(shown: str, config: Config, index: ProjectIndex) -> FileJob | None:
     """Read one file and tell the index what its coroutines call; the pre-check (without the
-    index) runs on the same ``ast`` tree. None: unreadable (reported by the check)."""
+    index) runs on the same ``ast`` tree, which also gives the facts other modules may ask of
+    this one (:meth:`ProjectIndex.learn_values`). None: unreadable (reported by the check)."""
     try:
         st = os.stat(shown)
         with open(shown, "rb") as fh:
@@ -204,18 +213,25 @@ def _scan(shown: str, config: Config, index: ProjectIndex) -> FileJob | None:
     tree = None
     try:
         job.text = decode_source(source)
-        if "async" not in job.text:
-            job.outcome = without_coroutines(job.text, shown)
-        else:
-            tree = parse_quietly(job.text, shown)
+        tree = parse_quietly(job.text, shown)
     except (SourceParseError, SyntaxError, ValueError, RecursionError, MemoryError):
         tree = None  # the analysis reports it
+    coroutines = job.text is not None and "async" in job.text
+    if tree is not None:
+        job.values = index.learn_values(shown, tree, job.text)
+    if not coroutines:
+        if job.text is not None:
+            # (Parsed again only when broken: the outcome says why.)
+            job.outcome = dict(SKIPPED) if tree is not None else without_coroutines(job.text, shown)
+        tree = None
     job.demand = index.demand_of(shown, tree)
     if tree is not None:
         try:
             job.pre = bool(might_block_tree(tree, job.text, config, None, shown))
-            if not job.pre and might_block_through_values(tree, job.text, config, index, shown):
-                job.pre = None  # the analysis runs the pre-check again, with the linked index
+            if not job.pre:
+                # Whether the values of other modules matter is known once every file's are
+                # (check_project asks): none is read here.
+                job.questions = value_questions(tree, job.text, config, index, shown)
         except Exception:  # noqa: BLE001 - the analysis runs the pre-check again and reports
             job.pre = None
         if job.pre:
