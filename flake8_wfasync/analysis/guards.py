@@ -37,7 +37,7 @@ from typing import Any
 
 import libcst as cst
 
-from .guard_logic import ARGS, SELF, Atom, Described, Facts, Guard, atom_fails
+from .guard_logic import ARGS, SELF, Described, Facts, Guard, atom_fails
 from .nodes import child_nodes
 from .resolve import ClassInfo, Scope, SelfRef, resolve_expr, sub_blocks
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import sys
 import textwrap
+from typing import Any
 
 from ..knowledge.rules import RULES, Rule
 
