@@ -139,17 +139,24 @@ def _pre_pass(tree: ast.AST, source: str | None, config: Config, index: ProjectV
     _ast_imports(walk.imports, imports)
     extra = config.extra_blocking
     extra_methods = {k.rpartition(".")[2] for k in extra}
-    calls, awaited = walk.calls, walk.awaited
+    calls = walk.calls
     if index is not None and ast_calls_project_blocking(tree, calls, index, path):
         return True
     roots = _import_roots(imports, extra, source)
-    if _scan(calls, awaited, imports, roots, extra, extra_methods):
+    sticky = (bool(extra) or not roots.isdisjoint(catalog.STICKY_ROOTS)
+              or any(r.startswith("mypy_boto3_") for r in roots))  # boto3 clients by annotation
+    processes = not roots.isdisjoint(_PROCESS_ROOTS)
+    if _scan(walk, imports, roots, extra, extra_methods, sticky, processes):
         return True
     if index is None or getattr(index, "value_roots", None) is None:
         return False
     # ...or where another module of the project hands one over: a constant, a factory.
     more = _project_value_roots(tree, calls, index, path) - roots
-    return bool(more) and _scan(calls, awaited, imports, roots | more, extra, extra_methods)
+    if not more:
+        return False
+    sticky = sticky or not more.isdisjoint(catalog.STICKY_ROOTS)
+    processes = processes or not more.isdisjoint(_PROCESS_ROOTS)
+    return _scan(walk, imports, roots | more, extra, extra_methods, sticky, processes)
 
 
 def _import_roots(imports: dict[str, str], extra: dict[str, str], source: str | None) -> set[str]:
@@ -191,10 +198,9 @@ def needs_values(questions: tuple[list[str], frozenset[str]], index: ProjectView
     return any(not roots.issuperset(index.value_roots(q)) for q in asks)
 
 
-def _scan(calls: list[ast.Call], awaited: set[int], imports: dict[str, str], roots: set[str],
-          extra: dict[str, str], extra_methods: set[str]) -> bool:
-    sticky = (bool(roots & catalog.STICKY_ROOTS) or bool(extra)
-              or any(r.startswith("mypy_boto3_") for r in roots))  # boto3 clients by annotation
+def _scan(walk: CoroutineWalk, imports: dict[str, str], roots: set[str], extra: dict[str, str],
+          extra_methods: set[str], sticky: bool, processes: bool) -> bool:
+    calls, awaited, own = walk.calls, walk.awaited, walk.own
     method_roots = catalog.METHOD_ROOTS
 
     def method_candidate(name: str) -> bool:
@@ -202,7 +208,6 @@ def _scan(calls: list[ast.Call], awaited: set[int], imports: dict[str, str], roo
 
     # An offload matters when it is handed a call (evaluated on the loop: WFA301) or a lambda,
     # or may send work to another process (WFA302), which needs a pool from one of these.
-    processes = not roots.isdisjoint(_PROCESS_ROOTS)
     for call in calls:
         func, parts = _attribute_chain(call.func)
         last = parts[0] if parts else (func.id if isinstance(func, ast.Name) else "")
@@ -215,6 +220,8 @@ def _scan(calls: list[ast.Call], awaited: set[int], imports: dict[str, str], roo
             if handed or processes:
                 return True
             continue
+        if id(call) in own:
+            continue  # self.helper(): the class's own def, whose calls are in ``calls`` too
         if isinstance(func, ast.Name):
             base = imports.get(func.id)
             if id(call) in awaited:
@@ -428,9 +435,10 @@ def ast_nodes(root: ast.AST) -> list[ast.AST]:
 
 class CoroutineWalk:
     """What the coroutines of a module (and the sync helpers of the module they call) hold:
-    their calls, which of those are awaited, and the imports inside them."""
+    their calls, which of those are awaited, the imports inside them, and the calls of a
+    method to a def of its own class (``self.load()``), which the resolver takes for that def."""
 
-    __slots__ = ("has_coroutines", "calls", "awaited", "imports")
+    __slots__ = ("has_coroutines", "calls", "awaited", "imports", "own")
 
     def __init__(self, tree: ast.Module) -> None:
         coros: list[Any] = []
@@ -439,20 +447,262 @@ class CoroutineWalk:
         self.calls: list[ast.Call] = []
         self.awaited: set[int] = set()
         self.imports: list[ast.stmt] = []
+        self.own: set[int] = set()
         if not coros:
             return
         helpers = AstHelpers.of(tree.body)
+        seen = helpers.seen if helpers is not None else set()
+        classes = ModuleClasses(tree.body)
+
+        def reach(defs: list[ast.AST]) -> None:
+            for fn in defs:
+                if isinstance(fn, ast.FunctionDef) and id(fn) not in seen:
+                    seen.add(id(fn))
+                    coros.append(fn)
+
         for coro in coros:  # grows with the helpers the coroutines call
-            for node in ast_nodes(coro):
+            cls = classes.by_def.get(id(coro))
+            me = receiver(coro) if cls is not None else None
+            mine: list[ast.Call] = []
+            nodes = ast_nodes(coro)
+            for node in nodes:
                 if isinstance(node, ast.Call):
                     self.calls.append(node)
-                    if helpers is not None:
+                    func = node.func
+                    if (me is not None and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+                            and func.value.id == me):
+                        mine.append(node)
+                    elif helpers is not None:
                         helpers.reach(node, coros)
                 elif isinstance(node, ast.Await):
                     if isinstance(node.value, ast.Call):
                         self.awaited.add(id(node.value))
                 elif isinstance(node, (ast.Import, ast.ImportFrom)):
                     self.imports.append(node)
+            if not mine:
+                continue
+            sure = not _rebinds(nodes, coro, me)  # type: ignore[arg-type]
+            twin = sync_twin(coro.name)
+            for call in mine:
+                name = call.func.attr  # type: ignore[attr-defined]
+                defs = classes.lookup(cls, name) if sure else None  # type: ignore[arg-type]
+                if defs is None:
+                    if helpers is not None:
+                        helpers.reach(call, coros)
+                    continue
+                self.own.add(id(call))
+                reach(defs)
+                if name == twin:
+                    # The coroutine falls back to its sync twin (acomplete calling
+                    # self.complete): the overrides of the module's subclasses run too.
+                    for sub in classes.subclasses(cls):  # type: ignore[arg-type]
+                        reach(sub.defs.get(name, []))
+
+
+def sync_twin(name: str) -> str | None:
+    """The sync method an async one is named after: ``acomplete`` -> ``complete``,
+    ``_aretrieve`` -> ``_retrieve``."""
+    private = name.startswith("_") and not name.startswith("__")
+    bare = name[1:] if private else name
+    if len(bare) < 2 or bare[0] != "a" or not bare[1].isalpha():
+        return None
+    return ("_" if private else "") + bare[1:]
+
+
+class ClassMethods:
+    """One class of the module: its defs by name (under its ``if``, ``for``, ``try``...
+    statements too, as the resolver reads a class body), the names of its bases, and the
+    names also bound otherwise: on the class, or as an attribute of anything in it
+    (``self.load = ...``), which the resolver prefers to a def."""
+
+    __slots__ = ("node", "defs", "bases", "_assigned")
+
+    def __init__(self, node: ast.ClassDef, defs: dict[str, list[ast.AST]]) -> None:
+        self.node = node
+        self.defs = defs
+        self.bases = [b.id for b in node.bases if isinstance(b, ast.Name)]
+        self._assigned: set[str] | None = None
+
+    def assigned(self) -> set[str]:
+        """The names the resolver may take ``self.<name>`` for a value by: names assigned in
+        the class body, and attributes assigned in its methods (``self.load = ...``)."""
+        if self._assigned is None:
+            out: set[str] = set()
+            for stmt in _class_statements(self.node.body):
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    for inner in _class_statements(stmt.body):
+                        if isinstance(inner, (ast.Assign, ast.AnnAssign)):
+                            _target_names(inner, out, ast.Attribute)
+                elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+                    _target_names(stmt, out, ast.Name)
+            self._assigned = out
+        return self._assigned
+
+
+def _target_names(stmt: ast.Assign | ast.AnnAssign, out: set[str], kind: type) -> None:
+    """The names (``kind`` ast.Name) or attribute names (ast.Attribute) an assignment binds,
+    those in tuple targets too."""
+    todo: list[ast.expr] = list(stmt.targets) if isinstance(stmt, ast.Assign) else [stmt.target]
+    while todo:
+        t = todo.pop()
+        if isinstance(t, (ast.Tuple, ast.List)):
+            todo.extend(t.elts)
+        elif isinstance(t, ast.Starred):
+            todo.append(t.value)
+        elif isinstance(t, kind):
+            out.add(t.id if isinstance(t, ast.Name) else t.attr)  # type: ignore[attr-defined]
+
+
+class ModuleClasses:
+    """The classes of a module (nested in classes too, not in functions), for what
+    ``self.<name>`` is in a method: which defs it may be, as the resolver follows a class and
+    its bases of the module (a base is taken for every class of its name)."""
+
+    __slots__ = ("by_def", "by_name")
+
+    def __init__(self, body: list[ast.stmt]) -> None:
+        self.by_def: dict[int, ClassMethods] = {}
+        self.by_name: dict[str, list[ClassMethods]] = {}
+        todo = [s for s in _class_statements(body) if isinstance(s, ast.ClassDef)]
+        while todo:
+            node = todo.pop()
+            defs: dict[str, list[ast.AST]] = {}
+            for stmt in _class_statements(node.body):
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    defs.setdefault(stmt.name, []).append(stmt)
+                elif isinstance(stmt, ast.ClassDef):
+                    todo.append(stmt)
+            info = ClassMethods(node, defs)
+            self.by_name.setdefault(node.name, []).append(info)
+            for fns in defs.values():
+                for fn in fns:
+                    self.by_def[id(fn)] = info
+
+    def lookup(self, cls: ClassMethods, name: str) -> list[ast.AST] | None:
+        """The defs ``self.<name>`` may be in a method of ``cls`` (none: it is nothing the
+        module defines); None when it may be a value (an attribute, a class-level name)."""
+        out: list[ast.AST] = []
+        seen: set[int] = set()
+        todo = [cls]
+        while todo:
+            c = todo.pop()
+            if id(c) in seen:
+                continue
+            seen.add(id(c))
+            if name in c.assigned():
+                return None
+            found = c.defs.get(name)
+            if found:
+                out.extend(found)  # (the resolver looks no further up this way)
+                continue
+            for base in c.bases:
+                todo.extend(self.by_name.get(base, ()))
+        return out
+
+    def subclasses(self, cls: ClassMethods) -> list[ClassMethods]:
+        """The classes of the module that may derive from ``cls``."""
+        names = {cls.node.name}
+        out: list[ClassMethods] = []
+        grew = True
+        while grew:
+            grew = False
+            for infos in self.by_name.values():
+                for info in infos:
+                    if info is not cls and info not in out and not names.isdisjoint(info.bases):
+                        out.append(info)
+                        names.add(info.node.name)
+                        grew = True
+        return out
+
+
+def receiver(fn: ast.AST) -> str | None:
+    """The name a method's instance (or class) comes in as: its first parameter, as the
+    resolver binds it; None for a static method."""
+    if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    for d in fn.decorator_list:
+        if isinstance(d, ast.Call):
+            d = d.func
+        if (d.attr if isinstance(d, ast.Attribute) else d.id if isinstance(d, ast.Name) else "") == "staticmethod":
+            return None
+    a = fn.args
+    first = a.posonlyargs or a.args or a.kwonlyargs
+    if first:
+        return first[0].arg
+    star = a.vararg or a.kwarg
+    return star.arg if star is not None else None
+
+
+_BLOCKS = ("body", "orelse", "finalbody")
+
+
+_COMPOUND = frozenset({ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match,
+                       getattr(ast, "TryStar", ast.Try)})
+
+
+def _class_statements(body: list[ast.stmt]) -> list[ast.stmt]:
+    """The statements of a block and of every compound statement in it (not of defs and
+    classes): what the resolver binds in one scope."""
+    out: list[ast.stmt] = []
+    todo = list(reversed(body))
+    compound = _COMPOUND
+    while todo:
+        stmt = todo.pop()
+        out.append(stmt)
+        if type(stmt) not in compound:
+            continue
+        inner: list[ast.stmt] = list(getattr(stmt, "body", ()))  # (a match has cases only)
+        for h in getattr(stmt, "handlers", ()):
+            inner.extend(h.body)
+        for case in getattr(stmt, "cases", ()):
+            inner.extend(case.body)
+        inner.extend(getattr(stmt, "orelse", ()))
+        inner.extend(getattr(stmt, "finalbody", ()))
+        todo.extend(reversed(inner))
+    return out
+
+
+def _bound_names(node: ast.AST) -> list[str]:
+    """The names one node binds (a target, an import, a handler, a pattern, a def)."""
+    t = type(node)
+    if t is ast.Name:
+        return [] if isinstance(node.ctx, ast.Load) else [node.id]  # type: ignore[attr-defined]
+    if t is ast.alias:
+        return [node.asname or node.name.partition(".")[0]]  # type: ignore[attr-defined]
+    if t is ast.Global or t is ast.Nonlocal:
+        return list(node.names)  # type: ignore[attr-defined]
+    if t is ast.ExceptHandler or t is ast.MatchAs or t is ast.MatchStar:
+        return [node.name] if node.name else []  # type: ignore[attr-defined]
+    if t is ast.MatchMapping:
+        return [node.rest] if node.rest else []  # type: ignore[attr-defined]
+    if t is ast.arg:
+        return [node.arg]  # type: ignore[attr-defined]
+    if t is ast.FunctionDef or t is ast.AsyncFunctionDef or t is ast.ClassDef:
+        return [node.name]  # type: ignore[attr-defined]
+    return []
+
+
+_BINDERS = frozenset({ast.alias, ast.Global, ast.Nonlocal, ast.ExceptHandler, ast.MatchAs, ast.MatchStar,
+                      ast.MatchMapping, ast.arg, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+
+
+def _rebinds(nodes: list[ast.AST], fn: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
+    """Whether ``name``, a parameter of ``fn``, is bound anywhere else in it (nested defs,
+    lambdas and comprehensions included): then it may not hold the instance everywhere."""
+    params = 0
+    load = ast.Load
+    binders = _BINDERS
+    for node in nodes:
+        t = type(node)
+        if t is ast.Name:
+            if node.id == name and type(node.ctx) is not load:  # type: ignore[attr-defined]
+                return True
+        elif t in binders and node is not fn and name in _bound_names(node):
+            if t is ast.arg and params == 0:
+                params = 1  # (fn's own parameter, or a nested def's: two are one too many)
+                continue
+            return True
+    return False
 
 
 # The scan of a file asks both the pre-check and the project index about the same tree.

@@ -31,7 +31,7 @@ from .callgraph import ModuleGraph, Owner, lazy_kind
 from .context import FunctionContext, RawFinding
 from .nodes import NODE_TYPES
 from .positions import Positions
-from .precheck import NESTED_LOOP_RUNNERS, OFFLOADS, might_block_tree
+from .precheck import NESTED_LOOP_RUNNERS, OFFLOADS, might_block_tree, sync_twin
 from .resolve import (
     INSTANCE,
     PACKAGE,
@@ -165,16 +165,6 @@ def _literal_data(call: cst.Call) -> bool:
     first = call.args[0] if call.args else None
     return (first is not None and not first.star and first.keyword is None
             and type(first.value) in (cst.SimpleString, cst.ConcatenatedString))
-
-
-def _sync_twin(name: str) -> str | None:
-    """The sync method an async one is named after: ``acomplete`` -> ``complete``,
-    ``_aretrieve`` -> ``_retrieve``."""
-    private = name.startswith("_") and not name.startswith("__")
-    bare = name[1:] if private else name
-    if len(bare) < 2 or bare[0] != "a" or not bare[1].isalpha():
-        return None
-    return ("_" if private else "") + bare[1:]
 
 
 def _is_self(node: cst.BaseExpression, fn: cst.FunctionDef | None) -> bool:
@@ -508,7 +498,7 @@ class Walker:
             return
         if (type(func) is cst.Attribute and ctx.cls is not None and not line_mode
                 and (target is None or isinstance(target, LocalDef)) and id(call) not in ctx.awaited
-                and attr == _sync_twin(ctx.name) and _is_self(func.value, ctx.fn)):
+                and attr == sync_twin(ctx.name) and _is_self(func.value, ctx.fn)):
             self._fallback(call, target, scope, ctx, owner)
             return
         if isinstance(target, LocalDef):

@@ -353,3 +353,57 @@ def test_a_with_block_that_awaits_is_not_sent_to_a_sync_helper():
     assert by_line[3].advice.startswith("used as a context manager around awaits: use aiofiles")
     assert "sync helper" not in by_line[3].advice
     assert by_line[5].advice.startswith("used as a context manager: move the with-block into a sync helper")
+
+
+SELF_CALLS = """\
+from llama_index.core import VectorStoreIndex
+
+
+class Engine(Base):
+    def query(self, q):
+        return q.upper()
+
+    async def aquery(self, q):
+        self.retrieve(q)
+        return self.query(q)
+"""
+
+
+def test_might_block_takes_self_calls_for_the_class_s_own_defs():
+    # self.query() is the class's own def and self.retrieve() nothing the module defines
+    # (the resolver finds no type for either): only the calls inside the def count.
+    assert not might_block(SELF_CALLS)
+    assert might_block(SELF_CALLS.replace("return q.upper()", "return VectorStoreIndex([]).as_query_engine().query(q)"))
+    # Where self.query may be a value, a library's query is not ruled out.
+    for other in ("    query = VectorStoreIndex([]).as_query_engine().query\n",
+                  "    def __init__(self, index):\n        self.query = index.as_query_engine().query\n"):
+        assert might_block(SELF_CALLS.replace("    def query(self, q):", other + "\n    def query(self, q):"))
+    # Nor where self is not the instance everywhere: rebound, or the parameter of a static method.
+    assert might_block(SELF_CALLS.replace("        self.retrieve(q)\n", "        self = q\n"))
+    assert might_block(SELF_CALLS.replace("    async def aquery", "    @staticmethod\n    async def aquery"))
+    # A def of a base class of the module is the one to look into.
+    base = SELF_CALLS.replace("class Engine(Base):", "class Base:\n    def retrieve(self, q):\n"
+                              "        return VectorStoreIndex([]).as_retriever().retrieve(q)\n\n\n"
+                              "class Engine(Base):")
+    assert might_block(base)
+    # The coroutine falls back on its sync twin, which a subclass of the module overrides.
+    sub = SELF_CALLS + ("\n\nclass Slow(Engine):\n    def query(self, q):\n"
+                        "        return VectorStoreIndex([]).as_query_engine().query(q)\n")
+    assert might_block(sub)
+    assert not might_block(sub.replace("async def aquery", "async def afetch"))
+
+
+def test_might_block_reads_every_compound_statement_of_a_class_body():
+    src = ("import time\n"
+           "class Router:\n"
+           "    match MODE:\n"
+           "        case 'fast':\n"
+           "            def route(self):\n"
+           "                return None\n"
+           "        case _:\n"
+           "            def route(self):\n"
+           "                time.sleep(1)\n"
+           "    async def aroute(self):\n"
+           "        return self.route()\n")
+    assert might_block(src)
+    assert [f.code for f in analyze_source(src)] == ["WFA201"]
