@@ -145,13 +145,13 @@ def _pre_pass(tree: ast.AST, source: str | None, config: Config, index: ProjectV
     roots = _import_roots(imports, extra, source)
     sticky = (bool(extra) or not roots.isdisjoint(catalog.STICKY_ROOTS)
               or any(r.startswith("mypy_boto3_") for r in roots))  # boto3 clients by annotation
-    processes = not roots.isdisjoint(_PROCESS_ROOTS)
+    processes = _pickling(imports)
     if _scan(walk, imports, roots, extra, extra_methods, sticky, processes):
         return True
     if index is None or getattr(index, "value_roots", None) is None:
         return False
     # ...or where another module of the project hands one over: a constant, a factory.
-    more = _project_value_roots(tree, calls, index, path) - roots
+    more = _project_value_roots(tree, calls, index, path) - _seen_roots(roots, processes)
     if not more:
         return False
     sticky = sticky or not more.isdisjoint(catalog.STICKY_ROOTS)
@@ -167,6 +167,19 @@ def _import_roots(imports: dict[str, str], extra: dict[str, str], source: str | 
     if source is None or "open(" in source:
         roots.add("builtins")
     return roots
+
+
+def _pickling(imports: dict[str, str]) -> bool:
+    """Whether the module imports a name that may bring a pool that pickles what it is
+    handed (a process pool, a Dask cluster): not any name of the same package
+    (``from concurrent.futures import Executor`` is none)."""
+    return not catalog.PICKLING_SOURCES.isdisjoint(imports.values())
+
+
+def _seen_roots(roots: set[str], processes: bool) -> set[str]:
+    """The roots a value from another module must bring something beyond to matter: a
+    process pool's root counts as new when the module's own imports bring no pool."""
+    return roots if processes else roots - _PROCESS_ROOTS
 
 
 def value_questions(tree: ast.Module, source: str | None, config: Config, index: ProjectView,
@@ -187,7 +200,8 @@ def value_questions(tree: ast.Module, source: str | None, config: Config, index:
     imports: dict[str, str] = {}
     _ast_imports(tree.body, imports)
     _ast_imports(walk.imports, imports)
-    return asks, frozenset(_import_roots(imports, config.extra_blocking, source))
+    roots = _import_roots(imports, config.extra_blocking, source)
+    return asks, frozenset(_seen_roots(roots, _pickling(imports)))
 
 
 def needs_values(questions: tuple[list[str], frozenset[str]], index: ProjectView) -> bool:
@@ -207,7 +221,7 @@ def _scan(walk: CoroutineWalk, imports: dict[str, str], roots: set[str], extra: 
         return sticky or name in extra_methods or not roots.isdisjoint(method_roots.get(name, ()))
 
     # An offload matters when it is handed a call (evaluated on the loop: WFA301) or a lambda,
-    # or may send work to another process (WFA302), which needs a pool from one of these.
+    # or may send work to another process (WFA302), which needs a pool (``processes``).
     for call in calls:
         func, parts = _attribute_chain(call.func)
         last = parts[0] if parts else (func.id if isinstance(func, ast.Name) else "")
@@ -217,7 +231,10 @@ def _scan(walk: CoroutineWalk, imports: dict[str, str], roots: set[str], extra: 
         if last in _OFFLOAD_ATTRS and handed:
             return True
         if last == "run_in_executor":
-            if handed or processes:
+            # run_in_executor(pool, fn, *args): only a call in fn's place runs here (WFA301);
+            # a lambda or an argument matters only to a pool that pickles them.
+            pos = [a for a in call.args if not isinstance(a, ast.Starred)]
+            if len(pos) > 1 and (processes or isinstance(pos[1], ast.Call)):
                 return True
             continue
         if id(call) in own:
@@ -241,8 +258,11 @@ def _scan(walk: CoroutineWalk, imports: dict[str, str], roots: set[str], extra: 
             q = ".".join([base, *reversed(parts)])
             if q in OFFLOADS and not handed and q not in extra:
                 continue  # to_thread(fn, x), partial(fn, x): nothing runs here
-            if (q in _SPECIAL or q in extra or catalog.match_qualname(q) is not None
-                    or catalog.constructed_type(q) is not None):
+            if q in _SPECIAL or q in extra or catalog.match_qualname(q) is not None:
+                return True
+            if processes and catalog.constructed_type(q) is not None:
+                # Building a client or a path blocks nothing: what is called on it is in
+                # ``calls`` (a method candidate), unless it is handed to another process.
                 return True
             if parts and method_candidate(last):
                 return True

@@ -1148,3 +1148,35 @@ def annotated_type(name: str) -> str | None:
     if last.endswith("ServiceResource"):
         return "boto3.resource"
     return None
+
+
+def _sources(types: Iterable[str]) -> frozenset[str]:
+    """Every dotted name through which the resolver can come to a value of one of ``types``
+    (each with all its prefixes): the types themselves, and the constructors, factories,
+    annotations, attributes and iterators that give one, with whatever gives their owners.
+    A module that imports none of these names holds no such value of its own making."""
+    tables: tuple[Mapping[str, str | None], ...] = (
+        CONSTRUCTORS, _ANNOTATION_TYPES, ATTRIBUTE_TYPES, ITEM_TYPES, QUIET_BUILDS, WIDER_TYPES)
+    needed = set(types)
+    found = set(needed)
+    grew = True
+    while grew:
+        grew = False
+        for table in tables:
+            for name, typ in table.items():
+                if typ in needed and name not in found:
+                    # ("psycopg2.connection.cursor" gives a cursor once a connection is had.)
+                    found.add(name)
+                    needed.update((name, name.rpartition(".")[0]))
+                    grew = True
+    out: set[str] = set()
+    for name in found | needed:
+        parts = name.split(".")
+        out.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    out.discard("")
+    return frozenset(out)
+
+
+# For the pre-pass: the imported names that may bring a receiver that pickles what it is
+# handed (a process pool, a Dask cluster).
+PICKLING_SOURCES: frozenset[str] = _sources(PICKLING_RECEIVERS)

@@ -194,6 +194,10 @@ def test_might_block_lets_offloads_through_only_when_something_runs_or_pickles()
     assert might_block(plain.replace("partial(fn, x)", "partial(fn(x))"))
     # With a process pool about, what run_in_executor sends may not pickle (WFA302).
     assert might_block("from concurrent.futures import ProcessPoolExecutor\n" + plain)
+    # Without one, a lambda, or a call among the arguments, is evaluated in the thread.
+    lambdas = plain.replace("run_in_executor(None, fn, x)", "run_in_executor(None, lambda: fn(x), str(x))")
+    assert not might_block(lambdas)
+    assert might_block("from concurrent.futures import ProcessPoolExecutor\n" + lambdas)
 
 
 def test_blocking_calls_on_line_anywhere():
@@ -391,6 +395,18 @@ def test_might_block_takes_self_calls_for_the_class_s_own_defs():
                         "        return VectorStoreIndex([]).as_query_engine().query(q)\n")
     assert might_block(sub)
     assert not might_block(sub.replace("async def aquery", "async def afetch"))
+
+
+def test_might_block_skips_what_only_makes_a_value():
+    # Building a path or a client blocks nothing; what is called on it is what counts.
+    assert not might_block("from pathlib import Path\nasync def f(p):\n    return Path(p)\n")
+    assert might_block("from pathlib import Path\nasync def f(p):\n    return Path(p).read_text()\n")
+    # ...unless a process pool may be handed it (WFA302).
+    pool = ("import threading\nfrom concurrent.futures import ProcessPoolExecutor\n"
+            "async def f(pool, fn):\n    lock = threading.Lock()\n    return pool.submit(fn, lock)\n")
+    assert might_block(pool)
+    assert not might_block(pool.replace("from concurrent.futures import ProcessPoolExecutor",
+                                        "from concurrent.futures import Executor"))
 
 
 def test_might_block_reads_every_compound_statement_of_a_class_body():

@@ -21,6 +21,7 @@ from flake8_wfasync.analysis import (
     might_block_tree,
     summaries,
 )
+from flake8_wfasync.analysis.precheck import needs_values, value_questions
 from flake8_wfasync.analysis.project_index import (
     build_project_index,
     lazy_index_for,
@@ -184,6 +185,21 @@ def test_prepass_lets_a_file_through_only_for_a_blocking_project_call(tmp_path: 
         text = p.read_text()
         assert might_block_tree(ast.parse(text), text, Config(), index, str(p)) is want
         assert might_block_tree(ast.parse(text), text, Config()) is False  # per file: nothing to see
+
+
+def test_a_pool_another_module_makes_is_a_value_worth_asking_for():
+    # jobs.py imports concurrent.futures.Executor, which makes no pool: the pool comes from
+    # pools.py, so the question to the index must be asked and the file let through.
+    package = FIXTURES / "callgraph" / "poolvalue"
+    files = sorted(package.rglob("*.py"))
+    index = build_project_index(files, Config())
+    jobs = package / "jobs.py"
+    text = jobs.read_text()
+    tree = ast.parse(text)
+    assert might_block_tree(tree, text, Config()) is False
+    questions = value_questions(tree, text, Config(), index, str(jobs))
+    assert questions is not None and needs_values(questions, index)
+    assert might_block_tree(tree, text, Config(), index, str(jobs)) is True
 
 
 def test_per_file_mode_leaves_project_calls_alone(tmp_path: Path):
