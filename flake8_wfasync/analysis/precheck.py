@@ -252,7 +252,7 @@ def _scan(walk: CoroutineWalk, imports: dict[str, str], roots: set[str], extra: 
                 if not parts:
                     if func.id in _BUILTIN_CANDIDATES or func.id in extra:
                         return True
-                elif method_candidate(last):
+                elif method_candidate(last) and (extra or not walk.plain_local(call, func.id, imports)):
                     return True
                 continue
             q = ".".join([base, *reversed(parts)])
@@ -458,7 +458,8 @@ class CoroutineWalk:
     their calls, which of those are awaited, the imports inside them, and the calls of a
     method to a def of its own class (``self.load()``), which the resolver takes for that def."""
 
-    __slots__ = ("has_coroutines", "calls", "awaited", "imports", "own")
+    __slots__ = ("has_coroutines", "calls", "awaited", "imports", "own", "_tree", "_root_of", "_plain",
+                 "_module")
 
     def __init__(self, tree: ast.Module) -> None:
         coros: list[Any] = []
@@ -468,6 +469,10 @@ class CoroutineWalk:
         self.awaited: set[int] = set()
         self.imports: list[ast.stmt] = []
         self.own: set[int] = set()
+        self._tree = tree
+        self._root_of: dict[int, ast.AST] = {}  # call -> the outermost walked function holding it
+        self._plain: dict[tuple[int, str], bool] = {}
+        self._module: tuple[set[str], set[int]] | None = None
         if not coros:
             return
         helpers = AstHelpers.of(tree.body)
@@ -488,6 +493,7 @@ class CoroutineWalk:
             for node in nodes:
                 if isinstance(node, ast.Call):
                     self.calls.append(node)
+                    self._root_of.setdefault(id(node), coro)
                     func = node.func
                     if (me is not None and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
                             and func.value.id == me):
@@ -518,6 +524,23 @@ class CoroutineWalk:
                     for sub in classes.subclasses(cls):  # type: ignore[arg-type]
                         reach(sub.defs.get(name, []))
 
+
+    def plain_local(self, call: ast.Call, name: str, imports: dict[str, str]) -> bool:
+        """Whether ``name``, the receiver of ``call``, is a local of the walked function
+        holding the call that the resolver can only see as a builtin value: bound in that
+        function, and anywhere in it only to literals, comprehensions, subscripts (``x = []``,
+        ``x = d[k]``) or unpacked, or a parameter annotated as a builtin container or left
+        bare (``messages: List[ChatMessage]``). A method call on it is a list's or a dict's."""
+        root = self._root_of.get(id(call))
+        if not isinstance(root, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return False
+        key = (id(root), name)
+        got = self._plain.get(key)
+        if got is None:
+            if self._module is None:
+                self._module = _module_bound_names(self._tree)
+            got = self._plain[key] = _plain_local(root, name, self._module, imports)
+        return got
 
 def sync_twin(name: str) -> str | None:
     """The sync method an async one is named after: ``acomplete`` -> ``complete``,
@@ -723,6 +746,115 @@ def _rebinds(nodes: list[ast.AST], fn: ast.FunctionDef | ast.AsyncFunctionDef, n
                 continue
             return True
     return False
+
+
+# Annotations the resolver reads as no tracked type: builtin scalars and containers (a
+# container's items may be typed, the container is not), by the names builtins and typing
+# give them.
+_PLAIN_BUILTINS = frozenset({"list", "dict", "set", "frozenset", "tuple", "str", "bytes", "int", "float", "bool"})
+_PLAIN_TYPING = frozenset({"List", "Dict", "Set", "FrozenSet", "Tuple", "Sequence", "MutableSequence", "Iterable",
+                           "Iterator", "Collection", "Mapping", "MutableMapping", "Any"})
+_PLAIN_MODULES = frozenset({"typing", "typing_extensions", "collections.abc"})
+# Values the resolver gives no tracked type: literals, subscripts, comparisons (not ``a + b``:
+# a path's ``root / name`` is a path).
+_PLAIN_VALUES = (ast.Subscript, ast.Constant, ast.JoinedStr, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.ListComp,
+                 ast.SetComp, ast.GeneratorExp, ast.DictComp, ast.Compare, ast.UnaryOp, ast.Lambda)
+
+
+def _module_bound_names(tree: ast.Module) -> tuple[set[str], set[int]]:
+    """Names the module binds at its top level (imports, assignments, defs, classes...), and
+    the ids of its top-level functions (no method among them)."""
+    out: set[str] = set()
+    funcs: set[int] = set()
+    for stmt in _class_statements(tree.body):
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(stmt.name)
+            if not isinstance(stmt, ast.ClassDef):
+                funcs.add(id(stmt))
+            continue
+        for node in ast_nodes(stmt):
+            out.update(_bound_names(node))
+    return out, funcs
+
+
+def _plain_annotation(ann: ast.expr | None, taken: set[str], imports: dict[str, str]) -> bool:
+    """An annotation the resolver gives no tracked type: none, a builtin scalar or container,
+    a typing container (whatever its items), or Optional of one (``taken``: names bound
+    otherwise, which then are no builtins)."""
+    if ann is None:
+        return True
+    if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
+        return all(_plain_annotation(s, taken, imports) or (isinstance(s, ast.Constant) and s.value is None)
+                   for s in (ann.left, ann.right))
+    if isinstance(ann, ast.Subscript):
+        if (isinstance(ann.value, ast.Name) and ann.value.id == "Optional"
+                and imports.get("Optional", "").rpartition(".")[0] in _PLAIN_MODULES):
+            return _plain_annotation(ann.slice, taken, imports)
+        ann = ann.value
+    if not isinstance(ann, ast.Name) or ann.id in taken and ann.id not in imports:
+        return False
+    if ann.id in _PLAIN_BUILTINS:
+        return ann.id not in imports
+    return ann.id in _PLAIN_TYPING and imports.get(ann.id, "").rpartition(".")[0] in _PLAIN_MODULES
+
+
+def _names_in(target: ast.expr) -> list[str]:
+    return [n.id for n in ast_nodes(target) if isinstance(n, ast.Name)]
+
+
+def _plain_local(fn: ast.FunctionDef | ast.AsyncFunctionDef, name: str, module: tuple[set[str], set[int]],
+                 imports: dict[str, str]) -> bool:
+    """See :meth:`CoroutineWalk.plain_local`."""
+    a = fn.args
+    params = [*a.posonlyargs, *a.args, *a.kwonlyargs, *(p for p in (a.vararg, a.kwarg) if p is not None)]
+    if params and params[0].arg == name and id(fn) not in module[1]:
+        return False  # maybe self, or cls: an instance of a class of the module
+    own = any(p.arg == name for p in params)
+    for stmt in _class_statements(fn.body):
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            if any(name in _names_in(t) for t in targets):
+                own = True
+    if not own:
+        return False  # a name of the module, or of an enclosing function
+    nodes = ast_nodes(fn)
+    taken = set(module[0])
+    for node in nodes:
+        if node is not fn:
+            taken.update(_bound_names(node))
+    for node in nodes:
+        t = type(node)
+        if t is ast.Assign:
+            for target in node.targets:  # type: ignore[attr-defined]
+                if isinstance(target, ast.Name) and target.id == name:
+                    if not isinstance(node.value, _PLAIN_VALUES):  # type: ignore[attr-defined]
+                        return False
+                # (a name in a tuple target is bound to nothing known)
+        elif t is ast.AnnAssign:
+            target = node.target  # type: ignore[attr-defined]
+            if isinstance(target, ast.Name) and target.id == name:
+                value = node.value  # type: ignore[attr-defined]
+                if value is not None and not isinstance(value, _PLAIN_VALUES):
+                    return False
+                if not _plain_annotation(node.annotation, taken, imports):  # type: ignore[attr-defined]
+                    return False
+        elif t is ast.arg:
+            if node.arg == name and not _plain_annotation(node.annotation, taken, imports):  # type: ignore[attr-defined]
+                return False
+        elif t is ast.FunctionDef or t is ast.AsyncFunctionDef:
+            inner = node.args  # type: ignore[attr-defined]
+            first = [*inner.posonlyargs, *inner.args, *inner.kwonlyargs]
+            if node is not fn and (node.name == name or (first and first[0].arg == name)):  # type: ignore[attr-defined]
+                return False  # a nested def of that name, or a method's self
+        elif t is ast.For or t is ast.AsyncFor or t is ast.comprehension or t is ast.NamedExpr:
+            if name in _names_in(node.target):  # type: ignore[attr-defined]
+                return False  # an item of something, a value bound on the way: maybe typed
+        elif t is ast.withitem:
+            if node.optional_vars is not None and name in _names_in(node.optional_vars):  # type: ignore[attr-defined]
+                return False  # what a context manager gives
+        elif t is not ast.Name and name in _bound_names(node):
+            return False  # imported, global, nonlocal, a handler's, a pattern's, a class's name
+    return True
 
 
 # The scan of a file asks both the pre-check and the project index about the same tree.

@@ -423,3 +423,31 @@ def test_might_block_reads_every_compound_statement_of_a_class_body():
            "        return self.route()\n")
     assert might_block(src)
     assert [f.code for f in analyze_source(src)] == ["WFA201"]
+
+
+PLAIN = """\
+import queue
+from typing import List, Optional
+
+
+async def handler(items: List[str], extra: Optional[dict] = None, *rest):
+    seen = {}
+    seen.get("a")
+    items.copy()
+    return extra
+"""
+
+
+def test_might_block_skips_methods_of_plain_locals():
+    # A dict literal, a parameter annotated as a list: the resolver gives them no type, so
+    # queue's get is not theirs.
+    assert not might_block(PLAIN)
+    # Bound to a queue somewhere, annotated with one, an item of something, or not bound in
+    # the function at all: maybe a queue.
+    for changed in (PLAIN.replace("seen = {}", "seen = {}\n    seen = queue.Queue(1)"),
+                    PLAIN.replace("*rest", "seen: queue.Queue"),
+                    PLAIN.replace("seen = {}", "for seen in items:\n        pass"),
+                    PLAIN.replace("seen = {}", "global seen"),
+                    PLAIN.replace("    seen = {}\n", "")):
+        assert might_block(changed), changed
+    assert might_block(PLAIN.replace("items.copy()", "extra.get('c')").replace("Optional[dict]", "Optional[queue.Queue]"))
