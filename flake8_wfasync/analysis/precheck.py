@@ -252,7 +252,8 @@ def _scan(walk: CoroutineWalk, imports: dict[str, str], roots: set[str], extra: 
                 if not parts:
                     if func.id in _BUILTIN_CANDIDATES or func.id in extra:
                         return True
-                elif method_candidate(last) and (extra or not walk.plain_local(call, func.id, imports)):
+                elif method_candidate(last) and (extra or not (walk.plain_local(call, func.id, imports)
+                                                                or walk.plain_attribute(call, imports))):
                     return True
                 continue
             q = ".".join([base, *reversed(parts)])
@@ -268,7 +269,8 @@ def _scan(walk: CoroutineWalk, imports: dict[str, str], roots: set[str], extra: 
                 return True
         elif id(call) in awaited:
             continue
-        elif parts and method_candidate(last):
+        elif parts and method_candidate(last) and (
+                extra or not (isinstance(func, ast.Call) and walk.plain_result(func, imports))):
             return True  # a method on the result of a call: open(p).read(), Session().get()
     return False
 
@@ -459,7 +461,7 @@ class CoroutineWalk:
     method to a def of its own class (``self.load()``), which the resolver takes for that def."""
 
     __slots__ = ("has_coroutines", "calls", "awaited", "imports", "own", "_tree", "_root_of", "_plain",
-                 "_module")
+                 "_module", "_classes", "_on_self", "_rebound")
 
     def __init__(self, tree: ast.Module) -> None:
         coros: list[Any] = []
@@ -473,11 +475,15 @@ class CoroutineWalk:
         self._root_of: dict[int, ast.AST] = {}  # call -> the outermost walked function holding it
         self._plain: dict[tuple[int, str], bool] = {}
         self._module: tuple[set[str], set[int]] | None = None
+        # self.<attr>...<method>(): call -> (the method it is in, its receiver's name)
+        self._on_self: dict[int, tuple[ast.AST, str]] = {}
+        self._rebound: dict[int, bool] = {}
+        self._classes: ModuleClasses | None = None
         if not coros:
             return
         helpers = AstHelpers.of(tree.body)
         seen = helpers.seen if helpers is not None else set()
-        classes = ModuleClasses(tree.body)
+        classes = self._classes = ModuleClasses(tree.body)
 
         def reach(defs: list[ast.AST]) -> None:
             for fn in defs:
@@ -498,8 +504,11 @@ class CoroutineWalk:
                     if (me is not None and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
                             and func.value.id == me):
                         mine.append(node)
-                    elif helpers is not None:
-                        helpers.reach(node, coros)
+                    else:
+                        if me is not None and isinstance(func, ast.Attribute):
+                            self._on_self.setdefault(id(node), (coro, me))
+                        if helpers is not None:
+                            helpers.reach(node, coros)
                 elif isinstance(node, ast.Await):
                     if isinstance(node.value, ast.Call):
                         self.awaited.add(id(node.value))
@@ -507,7 +516,7 @@ class CoroutineWalk:
                     self.imports.append(node)
             if not mine:
                 continue
-            sure = not _rebinds(nodes, coro, me)  # type: ignore[arg-type]
+            sure = self._rebound[id(coro)] = not _rebinds(nodes, coro, me)  # type: ignore[arg-type]
             twin = sync_twin(coro.name)
             for call in mine:
                 name = call.func.attr  # type: ignore[attr-defined]
@@ -542,6 +551,42 @@ class CoroutineWalk:
             got = self._plain[key] = _plain_local(root, name, self._module, imports)
         return got
 
+    def plain_result(self, call: ast.Call, imports: dict[str, str]) -> bool:
+        """Whether ``call`` is a method call on a plain local (see :meth:`plain_local`), or
+        on what such a call returns (``value.strip().lower()``): the resolver gives its
+        result no type either."""
+        while True:
+            func, parts = _attribute_chain(call.func)
+            if not parts:
+                return False
+            if not isinstance(func, ast.Call):
+                return (isinstance(func, ast.Name) and func.id not in imports
+                        and self.plain_local(call, func.id, imports))
+            call = func
+
+    def plain_attribute(self, call: ast.Call, imports: dict[str, str]) -> bool:
+        """Whether ``call`` is ``self.<attr>...<method>()`` in a method of a class of the
+        module whose ``self.<attr>`` the resolver can only see as a builtin value: the class
+        and its bases of the module never define it, and assign it only literals, or
+        parameters annotated as builtin containers or left bare (see :meth:`plain_local`)."""
+        got = self._on_self.get(id(call))
+        if got is None or self._classes is None:
+            return False
+        fn, me = got
+        func, parts = _attribute_chain(call.func)
+        cls = self._classes.by_def.get(id(fn))
+        if not (isinstance(func, ast.Name) and func.id == me and len(parts) > 1 and cls is not None and cls.top):
+            return False
+        sure = self._rebound.get(id(fn))
+        if sure is None:
+            sure = self._rebound[id(fn)] = not _rebinds(ast_nodes(fn), fn, me)  # type: ignore[arg-type]
+        if not sure:
+            return False
+        if self._module is None:
+            self._module = _module_bound_names(self._tree)
+        return self._classes.plain_attribute(cls, parts[-1], self._module[0], imports)
+
+
 def sync_twin(name: str) -> str | None:
     """The sync method an async one is named after: ``acomplete`` -> ``complete``,
     ``_aretrieve`` -> ``_retrieve``."""
@@ -558,13 +603,32 @@ class ClassMethods:
     names also bound otherwise: on the class, or as an attribute of anything in it
     (``self.load = ...``), which the resolver prefers to a def."""
 
-    __slots__ = ("node", "defs", "bases", "_assigned")
+    __slots__ = ("node", "defs", "bases", "top", "_assigned")
 
-    def __init__(self, node: ast.ClassDef, defs: dict[str, list[ast.AST]]) -> None:
+    def __init__(self, node: ast.ClassDef, defs: dict[str, list[ast.AST]], top: bool) -> None:
         self.node = node
         self.defs = defs
         self.bases = [b.id for b in node.bases if isinstance(b, ast.Name)]
+        self.top = top  # a class of the module's top level (not nested in another class)
         self._assigned: set[str] | None = None
+
+    def plain_values(self, name: str, taken: set[str], imports: dict[str, str]) -> bool:
+        """Whether every value the class body and its methods assign to ``name`` (on the
+        class, on an instance) is one the resolver gives no type: a literal, or a parameter
+        of the method annotated as a builtin container or left bare."""
+        for stmt in _class_statements(self.node.body):
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                a = stmt.args
+                params = [*a.posonlyargs, *a.args, *a.kwonlyargs]
+                plain = {p.arg for p in params[1:] if _plain_annotation(p.annotation, taken, imports)}
+                for inner in _class_statements(stmt.body):
+                    if isinstance(inner, (ast.Assign, ast.AnnAssign)) and _assigns(inner, name, ast.Attribute):
+                        if not _plain_assignment(inner, plain, taken, imports):
+                            return False
+            elif isinstance(stmt, (ast.Assign, ast.AnnAssign)) and _assigns(stmt, name, ast.Name):
+                if not _plain_assignment(stmt, set(), taken, imports):
+                    return False
+        return True
 
     def assigned(self) -> set[str]:
         """The names the resolver may take ``self.<name>`` for a value by: names assigned in
@@ -606,16 +670,16 @@ class ModuleClasses:
     def __init__(self, body: list[ast.stmt]) -> None:
         self.by_def: dict[int, ClassMethods] = {}
         self.by_name: dict[str, list[ClassMethods]] = {}
-        todo = [s for s in _class_statements(body) if isinstance(s, ast.ClassDef)]
+        todo = [(s, True) for s in _class_statements(body) if isinstance(s, ast.ClassDef)]
         while todo:
-            node = todo.pop()
+            node, top = todo.pop()
             defs: dict[str, list[ast.AST]] = {}
             for stmt in _class_statements(node.body):
                 if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     defs.setdefault(stmt.name, []).append(stmt)
                 elif isinstance(stmt, ast.ClassDef):
-                    todo.append(stmt)
-            info = ClassMethods(node, defs)
+                    todo.append((stmt, False))
+            info = ClassMethods(node, defs, top)
             self.by_name.setdefault(node.name, []).append(info)
             for fns in defs.values():
                 for fn in fns:
@@ -641,6 +705,25 @@ class ModuleClasses:
             for base in c.bases:
                 todo.extend(self.by_name.get(base, ()))
         return out
+
+    def plain_attribute(self, cls: ClassMethods, name: str, taken: set[str], imports: dict[str, str]) -> bool:
+        """Whether ``self.<name>`` in a method of ``cls`` is nothing the resolver gives a
+        type: no class of its chain defines it (a property may return anything), and
+        every one assigns it only plain values (:meth:`ClassMethods.plain_values`)."""
+        seen: set[int] = set()
+        todo = [cls]
+        while todo:
+            c = todo.pop()
+            if id(c) in seen:
+                continue
+            seen.add(id(c))
+            if name in c.defs or not c.top:
+                return False
+            if name in c.assigned() and not c.plain_values(name, taken, imports):
+                return False
+            for base in c.bases:
+                todo.extend(self.by_name.get(base, ()))
+        return True
 
     def subclasses(self, cls: ClassMethods) -> list[ClassMethods]:
         """The classes of the module that may derive from ``cls``."""
@@ -753,7 +836,8 @@ def _rebinds(nodes: list[ast.AST], fn: ast.FunctionDef | ast.AsyncFunctionDef, n
 # give them.
 _PLAIN_BUILTINS = frozenset({"list", "dict", "set", "frozenset", "tuple", "str", "bytes", "int", "float", "bool"})
 _PLAIN_TYPING = frozenset({"List", "Dict", "Set", "FrozenSet", "Tuple", "Sequence", "MutableSequence", "Iterable",
-                           "Iterator", "Collection", "Mapping", "MutableMapping", "Any"})
+                           "Iterator", "Collection", "Mapping", "MutableMapping", "Any", "Callable", "Awaitable",
+                           "Coroutine", "Generator", "AsyncGenerator", "AsyncIterator", "AsyncIterable"})
 _PLAIN_MODULES = frozenset({"typing", "typing_extensions", "collections.abc"})
 # Values the resolver gives no tracked type: literals, subscripts, comparisons (not ``a + b``:
 # a path's ``root / name`` is a path).
@@ -800,6 +884,29 @@ def _plain_annotation(ann: ast.expr | None, taken: set[str], imports: dict[str, 
 
 def _names_in(target: ast.expr) -> list[str]:
     return [n.id for n in ast_nodes(target) if isinstance(n, ast.Name)]
+
+
+def _assigns(stmt: ast.Assign | ast.AnnAssign, name: str, kind: type) -> bool:
+    """Whether an assignment binds ``name`` (``kind`` ast.Name) or an attribute of that name
+    (ast.Attribute), in a tuple target too."""
+    out: set[str] = set()
+    _target_names(stmt, out, kind)
+    return name in out
+
+
+def _plain_assignment(stmt: ast.Assign | ast.AnnAssign, params: set[str], taken: set[str],
+                      imports: dict[str, str]) -> bool:
+    """An assignment of a value the resolver gives no type, as it reads a class: straight
+    targets (a tuple target is refused), a literal value or one of ``params`` (the
+    method's parameters with plain annotations), and a plain annotation."""
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+    if any(isinstance(t, (ast.Tuple, ast.List, ast.Starred)) for t in targets):
+        return False
+    if isinstance(stmt, ast.AnnAssign) and not _plain_annotation(stmt.annotation, taken, imports):
+        return False
+    value = stmt.value
+    return (value is None or isinstance(value, _PLAIN_VALUES)
+            or (isinstance(value, ast.Name) and value.id in params))
 
 
 def _plain_local(fn: ast.FunctionDef | ast.AsyncFunctionDef, name: str, module: tuple[set[str], set[int]],

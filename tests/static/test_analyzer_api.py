@@ -451,3 +451,41 @@ def test_might_block_skips_methods_of_plain_locals():
                     PLAIN.replace("    seen = {}\n", "")):
         assert might_block(changed), changed
     assert might_block(PLAIN.replace("items.copy()", "extra.get('c')").replace("Optional[dict]", "Optional[queue.Queue]"))
+
+
+ON_SELF = """\
+import pathlib
+import ssl
+from typing import Any, Coroutine
+
+
+class Wrapper:
+    def __init__(self, coro: Coroutine[Any, Any, int], tags: list):
+        self._coro: Coroutine[Any, Any, int] = coro
+        self._tags = tags
+        self._done = None
+
+    def send(self, arg):
+        return self._coro.send(arg)
+
+    async def run(self, value: str):
+        self._tags.copy()
+        return self.send(value.strip().lower().replace("a", "b"))
+"""
+
+
+def test_might_block_skips_methods_of_plain_attributes_and_of_what_plain_values_return():
+    # self._coro holds a parameter annotated as a coroutine, self._tags one annotated list:
+    # no socket's send, no queue's copy; nor is value.strip().lower() a path to replace.
+    assert not might_block(ON_SELF)
+    for changed in (ON_SELF.replace("coro: Coroutine[Any, Any, int], tags", "coro: ssl.SSLSocket, tags")
+                    .replace("self._coro: Coroutine[Any, Any, int] = coro", "self._coro = coro"),
+                    ON_SELF.replace("self._done = None", "self._done = None\n        self._coro = make()"),
+                    ON_SELF.replace("class Wrapper:", "class Wrapper:\n    _coro: ssl.SSLSocket"),
+                    ON_SELF.replace("    def send(self, arg):", "    @property\n    def _coro(self):\n"
+                                    "        return ssl.create_default_context().wrap_socket(None)\n\n"
+                                    "    def send(self, arg):"),
+                    ON_SELF.replace("class Wrapper:", "class Base:\n    def __init__(self, sock: ssl.SSLSocket):\n"
+                                    "        self._coro = sock\n\n\nclass Wrapper(Base):"),
+                    ON_SELF.replace("value: str", "value: pathlib.Path")):
+        assert might_block(changed), changed
