@@ -162,7 +162,9 @@ def check_project(
     keep = [] if ahead is not None else [os.path.abspath(j.path) for j in ahead_jobs]
     index: ProjectIndex | None = building
     try:
-        building.finish(jobs=1 if jobs == 1 else None, keep=keep)
+        # Workers parsing ahead already take the other cores: a pool of summarisers as well
+        # would only add forks, copies of the index and caches made twice.
+        building.finish(jobs=1 if jobs == 1 or ahead is not None else None, keep=keep)
     except Exception as exc:  # noqa: BLE001
         warn_no_index(exc)
         index = None
