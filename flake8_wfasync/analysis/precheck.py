@@ -35,6 +35,9 @@ NESTED_LOOP_RUNNERS = frozenset({"asyncio.run", "anyio.run", "trio.run"})
 # --- the pre-check --------------------------------------------------------------------------------
 
 _ALWAYS_ATTRS = frozenset({"run_until_complete", "get_event_loop"})
+# asyncio.get_event_loop() matters only to the opt-in WFA304: when that is not looked for,
+# a file has to hold something else to be analysed.
+_LOOP_LOOKUP = "WFA304"
 _OFFLOAD_ATTRS = frozenset({"to_thread", "run_sync", "partial", "submit", "map"})
 _SPECIAL = frozenset(OFFLOADS) | NESTED_LOOP_RUNNERS | {"asyncio.get_event_loop"}
 # Where a process pool (or a Dask cluster) comes from: run_in_executor may pickle with one.
@@ -146,7 +149,8 @@ def _pre_pass(tree: ast.AST, source: str | None, config: Config, index: ProjectV
     sticky = (bool(extra) or not roots.isdisjoint(catalog.STICKY_ROOTS)
               or any(r.startswith("mypy_boto3_") for r in roots))  # boto3 clients by annotation
     processes = _pickling(imports)
-    if _scan(walk, imports, roots, extra, extra_methods, sticky, processes):
+    lookup = config.opt_in_wanted is None or _LOOP_LOOKUP in config.opt_in_wanted
+    if _scan(walk, imports, roots, extra, extra_methods, sticky, processes, lookup):
         return True
     if index is None or getattr(index, "value_roots", None) is None:
         return False
@@ -156,7 +160,7 @@ def _pre_pass(tree: ast.AST, source: str | None, config: Config, index: ProjectV
         return False
     sticky = sticky or not more.isdisjoint(catalog.STICKY_ROOTS)
     processes = processes or not more.isdisjoint(_PROCESS_ROOTS)
-    return _scan(walk, imports, roots | more, extra, extra_methods, sticky, processes)
+    return _scan(walk, imports, roots | more, extra, extra_methods, sticky, processes, lookup)
 
 
 def _import_roots(imports: dict[str, str], extra: dict[str, str], source: str | None) -> set[str]:
@@ -213,8 +217,10 @@ def needs_values(questions: tuple[list[str], frozenset[str]], index: ProjectView
 
 
 def _scan(walk: CoroutineWalk, imports: dict[str, str], roots: set[str], extra: dict[str, str],
-          extra_methods: set[str], sticky: bool, processes: bool) -> bool:
+          extra_methods: set[str], sticky: bool, processes: bool, lookup: bool = True) -> bool:
     calls, awaited, own = walk.calls, walk.awaited, walk.own
+    always = _ALWAYS_ATTRS if lookup else _ALWAYS_ATTRS - {"get_event_loop"}
+    special = _SPECIAL if lookup else _SPECIAL - {"asyncio.get_event_loop"}
     method_roots = catalog.METHOD_ROOTS
 
     def method_candidate(name: str) -> bool:
@@ -225,7 +231,7 @@ def _scan(walk: CoroutineWalk, imports: dict[str, str], roots: set[str], extra: 
     for call in calls:
         func, parts = _attribute_chain(call.func)
         last = parts[0] if parts else (func.id if isinstance(func, ast.Name) else "")
-        if last in _ALWAYS_ATTRS:
+        if last in always:
             return True
         handed = any(isinstance(a, (ast.Call, ast.Lambda)) for a in call.args)
         if last in _OFFLOAD_ATTRS and handed:
@@ -259,7 +265,7 @@ def _scan(walk: CoroutineWalk, imports: dict[str, str], roots: set[str], extra: 
             q = ".".join([base, *reversed(parts)])
             if q in OFFLOADS and not handed and q not in extra:
                 continue  # to_thread(fn, x), partial(fn, x): nothing runs here
-            if q in _SPECIAL or q in extra or catalog.match_qualname(q) is not None:
+            if q in special or q in extra or catalog.match_qualname(q) is not None:
                 return True
             if processes and catalog.constructed_type(q) is not None:
                 # Building a client or a path blocks nothing: what is called on it is in
