@@ -11,6 +11,8 @@ closer look; the walker (:mod:`flake8_wfasync.analysis.walker`) looks closer.
 from __future__ import annotations
 
 import ast
+import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..config import DEFAULT_CONFIG, Config
@@ -377,8 +379,16 @@ def ast_project_calls(tree: ast.Module, calls: list[ast.Call], index: ProjectVie
     out: list[str] = []
     if not names:
         return out
+    holders: dict[str, set[str]] | None = None
     for call in calls:
         func, parts = _attribute_chain(call.func)
+        if isinstance(func, ast.Name) and func.id in _RECEIVERS and parts and func.id not in names:
+            # self.lock.acquire(), self._message_type(...): what the class binds the
+            # attribute to, when that is a project class or an instance of one.
+            if holders is None:
+                holders = _attribute_holders(tree, names, index)
+            out.extend(_through_attribute(holders.get(parts[-1], ()), parts[:-1], index))
+            continue
         if isinstance(func, ast.Call):  # Loader().load()
             inner = func.func
             while isinstance(inner, ast.Attribute):
@@ -395,6 +405,115 @@ def ast_project_calls(tree: ast.Module, calls: list[ast.Call], index: ProjectVie
         if index.is_project(q):
             out.append(q)
     return out
+
+
+# The names a method's receiver goes by, for what the pre-check reads of ``self.<attr>``.
+_RECEIVERS = frozenset({"self", "cls"})
+
+
+def _through_attribute(held: Iterable[str], rest: list[str], index: ProjectView) -> list[str]:
+    """The project names a call on ``self.<attr>`` reaches, ``rest`` the names after the
+    attribute (last first), when the attribute holds the classes or instances ``held``
+    (an instance ends with ``()``)."""
+    out: list[str] = []
+    for q in held:
+        if q.endswith("()"):
+            # an instance: its method (self.lock.acquire()), or its __call__ (self.handler(x))
+            tail = [rest[0]] if len(rest) == 1 else ["__call__"] if not rest else None
+            q = q[:-2]
+        else:
+            # a class: building one (self._factory(...)), or its class or static method
+            tail = [] if not rest else [rest[0]] if len(rest) == 1 else None
+        if tail is None:
+            continue
+        name = ".".join([q, *tail])
+        if index.is_project(name):
+            out.append(name)
+    return out
+
+
+def _attribute_holders(tree: ast.Module, names: dict[str, str], index: ProjectView) -> dict[str, set[str]]:
+    """For the classes of the module, what each attribute may hold of the project's: a class
+    (``factory = Loader`` on the class, ``self.factory = Loader``) or an instance of one
+    (``self.lock = RWLock()``, ``lock: RWLock``, ``self.lock = lock or RWLock()``), by
+    attribute name, every class together (the pre-check may take in too much, never too
+    little). Statements only, no expression is walked but the values bound."""
+    out: dict[str, set[str]] = {}
+
+    def bind(attr: str, value: ast.expr | None, annotation: ast.expr | None) -> None:
+        held = out.setdefault(attr, set())
+        if annotation is not None:
+            held.update(q + "()" for q in _annotation_names(annotation, names, index))
+        if value is not None:
+            held.update(_value_names(value, names, index))
+
+    classes = [s for s in _class_statements(tree.body) if isinstance(s, ast.ClassDef)]
+    while classes:
+        cls = classes.pop()
+        for stmt in _class_statements(cls.body):
+            if isinstance(stmt, ast.ClassDef):
+                classes.append(stmt)
+            elif isinstance(stmt, ast.Assign):
+                for t in stmt.targets:
+                    if isinstance(t, ast.Name):
+                        bind(t.id, stmt.value, None)
+            elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                bind(stmt.target.id, stmt.value, stmt.annotation)
+            elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for inner in _class_statements(stmt.body):
+                    if isinstance(inner, ast.Assign):
+                        targets, value, ann = inner.targets, inner.value, None
+                    elif isinstance(inner, ast.AnnAssign):
+                        targets, value, ann = [inner.target], inner.value, inner.annotation
+                    else:
+                        continue
+                    for t in targets:
+                        if (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                                and t.value.id in _RECEIVERS):
+                            bind(t.attr, value, ann)
+    return out
+
+
+def _value_names(value: ast.expr, names: dict[str, str], index: ProjectView) -> set[str]:
+    """The project classes (``Loader``) and instances (``Loader()``, as ``"...Loader()"``) a
+    value may be: each alternative of ``a or b`` and ``a if c else b`` counts."""
+    if isinstance(value, ast.BoolOp):
+        return set().union(*(_value_names(v, names, index) for v in value.values))
+    if isinstance(value, ast.IfExp):
+        return _value_names(value.body, names, index) | _value_names(value.orelse, names, index)
+    made = isinstance(value, ast.Call)
+    q = _project_dotted(value.func if made else value, names, index)  # type: ignore[attr-defined]
+    return {q + "()" if made else q} if q is not None else set()
+
+
+def _annotation_names(annotation: ast.expr, names: dict[str, str], index: ProjectView) -> set[str]:
+    """The project classes an annotation names anywhere in it (``Optional[RWLock]``,
+    ``"RWLock | None"``), the string ones read as written."""
+    out: set[str] = set()
+    for node in ast.walk(annotation):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            for word in re.findall(r"[A-Za-z_][\w.]*", node.value):
+                head, _, rest = word.partition(".")
+                base = names.get(head)
+                if base is not None and index.is_project(base):
+                    out.add(".".join([base, rest]) if rest else base)
+        elif isinstance(node, (ast.Name, ast.Attribute)):
+            q = _project_dotted(node, names, index)
+            if q is not None:
+                out.add(q)
+    return out
+
+
+def _project_dotted(expr: ast.expr, names: dict[str, str], index: ProjectView) -> str | None:
+    """``Loader`` or ``db.Loader``, through the module's imports, when a project name."""
+    func, parts = _attribute_chain(expr)
+    if not isinstance(func, ast.Name):
+        return None
+    base = names.get(func.id)
+    if base is None:
+        return None
+    q = ".".join([base, *reversed(parts)])
+    return q if index.is_project(q) else None
 
 
 def import_bindings(tree: ast.Module, index: ProjectView, path: str) -> dict[str, str]:
