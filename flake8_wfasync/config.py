@@ -35,9 +35,6 @@ class Config:
     exclude: tuple[str, ...] = ()
     # Report every code, opt-in ones included: the caller filters (the cache, flake8).
     every_code: bool = False
-    # The opt-in codes the analysis looks for (None: all of them). A file whose only
-    # candidate is an opt-in rule nobody selected is then not analysed at all.
-    opt_in_wanted: frozenset[str] | None = None
 
     def code_enabled(self, code: str) -> bool:
         if self.every_code:
@@ -60,8 +57,5 @@ DEFAULT_CONFIG = Config()
 
 def analysis_config(config: Config) -> Config:
     """The settings the analysis sees: select/ignore are applied to its findings afterwards,
-    so that toggling them reuses cached results; only the opt-in codes selected stay (they
-    decide which files are analysed, and are part of the cache's key)."""
-    wanted = None if config.every_code else frozenset(c for c in OPT_IN_CODES if config.code_enabled(c))
-    return dataclasses.replace(config, select=frozenset(), ignore=frozenset(), exclude=(), every_code=True,
-                               opt_in_wanted=wanted)
+    so that toggling them reuses cached results."""
+    return dataclasses.replace(config, select=frozenset(), ignore=frozenset(), exclude=(), every_code=True)

@@ -11,8 +11,6 @@ closer look; the walker (:mod:`flake8_wfasync.analysis.walker`) looks closer.
 from __future__ import annotations
 
 import ast
-import re
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..config import DEFAULT_CONFIG, Config
@@ -37,9 +35,6 @@ NESTED_LOOP_RUNNERS = frozenset({"asyncio.run", "anyio.run", "trio.run"})
 # --- the pre-check --------------------------------------------------------------------------------
 
 _ALWAYS_ATTRS = frozenset({"run_until_complete", "get_event_loop"})
-# asyncio.get_event_loop() matters only to the opt-in WFA304: when that is not looked for,
-# a file has to hold something else to be analysed.
-_LOOP_LOOKUP = "WFA304"
 _OFFLOAD_ATTRS = frozenset({"to_thread", "run_sync", "partial", "submit", "map"})
 _SPECIAL = frozenset(OFFLOADS) | NESTED_LOOP_RUNNERS | {"asyncio.get_event_loop"}
 # Where a process pool (or a Dask cluster) comes from: run_in_executor may pickle with one.
@@ -151,8 +146,7 @@ def _pre_pass(tree: ast.AST, source: str | None, config: Config, index: ProjectV
     sticky = (bool(extra) or not roots.isdisjoint(catalog.STICKY_ROOTS)
               or any(r.startswith("mypy_boto3_") for r in roots))  # boto3 clients by annotation
     processes = _pickling(imports)
-    lookup = config.opt_in_wanted is None or _LOOP_LOOKUP in config.opt_in_wanted
-    if _scan(walk, imports, roots, extra, extra_methods, sticky, processes, lookup):
+    if _scan(walk, imports, roots, extra, extra_methods, sticky, processes):
         return True
     if index is None or getattr(index, "value_roots", None) is None:
         return False
@@ -162,7 +156,7 @@ def _pre_pass(tree: ast.AST, source: str | None, config: Config, index: ProjectV
         return False
     sticky = sticky or not more.isdisjoint(catalog.STICKY_ROOTS)
     processes = processes or not more.isdisjoint(_PROCESS_ROOTS)
-    return _scan(walk, imports, roots | more, extra, extra_methods, sticky, processes, lookup)
+    return _scan(walk, imports, roots | more, extra, extra_methods, sticky, processes)
 
 
 def _import_roots(imports: dict[str, str], extra: dict[str, str], source: str | None) -> set[str]:
@@ -219,10 +213,8 @@ def needs_values(questions: tuple[list[str], frozenset[str]], index: ProjectView
 
 
 def _scan(walk: CoroutineWalk, imports: dict[str, str], roots: set[str], extra: dict[str, str],
-          extra_methods: set[str], sticky: bool, processes: bool, lookup: bool = True) -> bool:
+          extra_methods: set[str], sticky: bool, processes: bool) -> bool:
     calls, awaited, own = walk.calls, walk.awaited, walk.own
-    always = _ALWAYS_ATTRS if lookup else _ALWAYS_ATTRS - {"get_event_loop"}
-    special = _SPECIAL if lookup else _SPECIAL - {"asyncio.get_event_loop"}
     method_roots = catalog.METHOD_ROOTS
 
     def method_candidate(name: str) -> bool:
@@ -233,7 +225,7 @@ def _scan(walk: CoroutineWalk, imports: dict[str, str], roots: set[str], extra: 
     for call in calls:
         func, parts = _attribute_chain(call.func)
         last = parts[0] if parts else (func.id if isinstance(func, ast.Name) else "")
-        if last in always:
+        if last in _ALWAYS_ATTRS:
             return True
         handed = any(isinstance(a, (ast.Call, ast.Lambda)) for a in call.args)
         if last in _OFFLOAD_ATTRS and handed:
@@ -267,7 +259,7 @@ def _scan(walk: CoroutineWalk, imports: dict[str, str], roots: set[str], extra: 
             q = ".".join([base, *reversed(parts)])
             if q in OFFLOADS and not handed and q not in extra:
                 continue  # to_thread(fn, x), partial(fn, x): nothing runs here
-            if q in special or q in extra or catalog.match_qualname(q) is not None:
+            if q in _SPECIAL or q in extra or catalog.match_qualname(q) is not None:
                 return True
             if processes and catalog.constructed_type(q) is not None:
                 # Building a client or a path blocks nothing: what is called on it is in
@@ -379,16 +371,8 @@ def ast_project_calls(tree: ast.Module, calls: list[ast.Call], index: ProjectVie
     out: list[str] = []
     if not names:
         return out
-    holders: dict[str, set[str]] | None = None
     for call in calls:
         func, parts = _attribute_chain(call.func)
-        if isinstance(func, ast.Name) and func.id in _RECEIVERS and parts and func.id not in names:
-            # self.lock.acquire(), self._message_type(...): what the class binds the
-            # attribute to, when that is a project class or an instance of one.
-            if holders is None:
-                holders = _attribute_holders(tree, names, index)
-            out.extend(_through_attribute(holders.get(parts[-1], ()), parts[:-1], index))
-            continue
         if isinstance(func, ast.Call):  # Loader().load()
             inner = func.func
             while isinstance(inner, ast.Attribute):
@@ -405,115 +389,6 @@ def ast_project_calls(tree: ast.Module, calls: list[ast.Call], index: ProjectVie
         if index.is_project(q):
             out.append(q)
     return out
-
-
-# The names a method's receiver goes by, for what the pre-check reads of ``self.<attr>``.
-_RECEIVERS = frozenset({"self", "cls"})
-
-
-def _through_attribute(held: Iterable[str], rest: list[str], index: ProjectView) -> list[str]:
-    """The project names a call on ``self.<attr>`` reaches, ``rest`` the names after the
-    attribute (last first), when the attribute holds the classes or instances ``held``
-    (an instance ends with ``()``)."""
-    out: list[str] = []
-    for q in held:
-        if q.endswith("()"):
-            # an instance: its method (self.lock.acquire()), or its __call__ (self.handler(x))
-            tail = [rest[0]] if len(rest) == 1 else ["__call__"] if not rest else None
-            q = q[:-2]
-        else:
-            # a class: building one (self._factory(...)), or its class or static method
-            tail = [] if not rest else [rest[0]] if len(rest) == 1 else None
-        if tail is None:
-            continue
-        name = ".".join([q, *tail])
-        if index.is_project(name):
-            out.append(name)
-    return out
-
-
-def _attribute_holders(tree: ast.Module, names: dict[str, str], index: ProjectView) -> dict[str, set[str]]:
-    """For the classes of the module, what each attribute may hold of the project's: a class
-    (``factory = Loader`` on the class, ``self.factory = Loader``) or an instance of one
-    (``self.lock = RWLock()``, ``lock: RWLock``, ``self.lock = lock or RWLock()``), by
-    attribute name, every class together (the pre-check may take in too much, never too
-    little). Statements only, no expression is walked but the values bound."""
-    out: dict[str, set[str]] = {}
-
-    def bind(attr: str, value: ast.expr | None, annotation: ast.expr | None) -> None:
-        held = out.setdefault(attr, set())
-        if annotation is not None:
-            held.update(q + "()" for q in _annotation_names(annotation, names, index))
-        if value is not None:
-            held.update(_value_names(value, names, index))
-
-    classes = [s for s in _class_statements(tree.body) if isinstance(s, ast.ClassDef)]
-    while classes:
-        cls = classes.pop()
-        for stmt in _class_statements(cls.body):
-            if isinstance(stmt, ast.ClassDef):
-                classes.append(stmt)
-            elif isinstance(stmt, ast.Assign):
-                for t in stmt.targets:
-                    if isinstance(t, ast.Name):
-                        bind(t.id, stmt.value, None)
-            elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                bind(stmt.target.id, stmt.value, stmt.annotation)
-            elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                for inner in _class_statements(stmt.body):
-                    if isinstance(inner, ast.Assign):
-                        targets, value, ann = inner.targets, inner.value, None
-                    elif isinstance(inner, ast.AnnAssign):
-                        targets, value, ann = [inner.target], inner.value, inner.annotation
-                    else:
-                        continue
-                    for t in targets:
-                        if (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
-                                and t.value.id in _RECEIVERS):
-                            bind(t.attr, value, ann)
-    return out
-
-
-def _value_names(value: ast.expr, names: dict[str, str], index: ProjectView) -> set[str]:
-    """The project classes (``Loader``) and instances (``Loader()``, as ``"...Loader()"``) a
-    value may be: each alternative of ``a or b`` and ``a if c else b`` counts."""
-    if isinstance(value, ast.BoolOp):
-        return set().union(*(_value_names(v, names, index) for v in value.values))
-    if isinstance(value, ast.IfExp):
-        return _value_names(value.body, names, index) | _value_names(value.orelse, names, index)
-    made = isinstance(value, ast.Call)
-    q = _project_dotted(value.func if made else value, names, index)  # type: ignore[attr-defined]
-    return {q + "()" if made else q} if q is not None else set()
-
-
-def _annotation_names(annotation: ast.expr, names: dict[str, str], index: ProjectView) -> set[str]:
-    """The project classes an annotation names anywhere in it (``Optional[RWLock]``,
-    ``"RWLock | None"``), the string ones read as written."""
-    out: set[str] = set()
-    for node in ast.walk(annotation):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            for word in re.findall(r"[A-Za-z_][\w.]*", node.value):
-                head, _, rest = word.partition(".")
-                base = names.get(head)
-                if base is not None and index.is_project(base):
-                    out.add(".".join([base, rest]) if rest else base)
-        elif isinstance(node, (ast.Name, ast.Attribute)):
-            q = _project_dotted(node, names, index)
-            if q is not None:
-                out.add(q)
-    return out
-
-
-def _project_dotted(expr: ast.expr, names: dict[str, str], index: ProjectView) -> str | None:
-    """``Loader`` or ``db.Loader``, through the module's imports, when a project name."""
-    func, parts = _attribute_chain(expr)
-    if not isinstance(func, ast.Name):
-        return None
-    base = names.get(func.id)
-    if base is None:
-        return None
-    q = ".".join([base, *reversed(parts)])
-    return q if index.is_project(q) else None
 
 
 def import_bindings(tree: ast.Module, index: ProjectView, path: str) -> dict[str, str]:

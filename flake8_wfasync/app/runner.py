@@ -91,9 +91,8 @@ def check_cached(
     cache = tree = None
     if cache_dir is not None:
         acfg = analysis_config(config)
-        wanted = None if acfg.opt_in_wanted is None else sorted(acfg.opt_in_wanted)
         cache = ResultCache.open(cache_dir, make_key(acfg.scope, sorted(acfg.extra_blocking.items()),
-                                                      sorted(acfg.allow), wanted))
+                                                      sorted(acfg.allow)))
         # The index reads every project file: all of them must be unchanged, not only the checked.
         tree = tree_digest(sorted({os.path.abspath(f) for f in (*files, *project)}))
     # The same files with the same sizes and mtimes as last time: every cached result stands,

@@ -378,27 +378,3 @@ def test_named_files_see_the_helpers_of_the_whole_project(tmp_path: Path) -> Non
     assert [(f["code"], f["line"]) for f in findings] == [("WFA201", 5)]
     assert "pkg.helpers.wait() -> time.sleep" in findings[0]["message"]
     assert json.loads(result.stdout)["files_checked"] == 1
-
-
-LOOP_LOOKUP = """\
-import asyncio
-
-
-async def later(cb):
-    asyncio.get_event_loop().call_later(1, cb)
-"""
-
-
-def test_a_file_only_an_unselected_opt_in_rule_would_flag_is_not_analysed(tmp_path: Path) -> None:
-    """WFA304 is off unless named: a file whose one candidate is get_event_loop() is cleared
-    by the pre-check then, and analysed (from the cache too) once WFA304 is selected."""
-    write(tmp_path, "loop.py", LOOP_LOOKUP)
-    cache = str(tmp_path / "cache")
-    for _ in range(2):  # cold, then answered from the cache
-        off = run_wfasync("check", "--isolated", "-v", "--cache-dir", cache, ".", cwd=tmp_path)
-        assert off.returncode == 0 and off.stdout.startswith("No blocking calls found"), off.stdout
-        assert re.search(r"\b1 skipped by the pre-check|\b1 from the cache", off.stderr), off.stderr
-        on = run_wfasync("check", "--isolated", "--select", "WFA,WFA304", "--format", "json", "--cache-dir", cache,
-                         ".", cwd=tmp_path)
-        found = [(f["path"], f["line"], f["code"]) for f in json.loads(on.stdout)["findings"]]
-        assert on.returncode == 1 and found == [("loop.py", 5, "WFA304")], on.stdout
