@@ -134,9 +134,7 @@ def _pre_pass(tree: ast.AST, source: str | None, config: Config, index: ProjectV
     walk = coroutine_walk(tree)
     if not walk.has_coroutines:
         return False
-    imports: dict[str, str] = {}
-    _ast_imports(tree.body, imports)
-    _ast_imports(walk.imports, imports)
+    imports = walk.import_bindings()
     extra = config.extra_blocking
     extra_methods = {k.rpartition(".")[2] for k in extra}
     calls = walk.calls
@@ -197,9 +195,7 @@ def value_questions(tree: ast.Module, source: str | None, config: Config, index:
     asks = _value_asks(tree, walk.calls, index, path)
     if not asks:
         return None
-    imports: dict[str, str] = {}
-    _ast_imports(tree.body, imports)
-    _ast_imports(walk.imports, imports)
+    imports = walk.import_bindings()
     roots = _import_roots(imports, config.extra_blocking, source)
     return asks, frozenset(_seen_roots(roots, _pickling(imports)))
 
@@ -461,7 +457,7 @@ class CoroutineWalk:
     method to a def of its own class (``self.load()``), which the resolver takes for that def."""
 
     __slots__ = ("has_coroutines", "calls", "awaited", "imports", "own", "_tree", "_root_of", "_plain",
-                 "_module", "_classes", "_on_self", "_rebound")
+                 "_module", "_classes", "_on_self", "_rebound", "_bindings")
 
     def __init__(self, tree: ast.Module) -> None:
         coros: list[Any] = []
@@ -479,6 +475,7 @@ class CoroutineWalk:
         self._on_self: dict[int, tuple[ast.AST, str]] = {}
         self._rebound: dict[int, bool] = {}
         self._classes: ModuleClasses | None = None
+        self._bindings: dict[str, str] | None = None
         if not coros:
             return
         helpers = AstHelpers.of(tree.body)
@@ -533,6 +530,15 @@ class CoroutineWalk:
                     for sub in classes.subclasses(cls):  # type: ignore[arg-type]
                         reach(sub.defs.get(name, []))
 
+
+    def import_bindings(self) -> dict[str, str]:
+        """Local name -> imported name, of the module's imports and of those inside the walked
+        functions (made once: the pre-check and its question to the index both need them)."""
+        if self._bindings is None:
+            self._bindings = {}
+            _ast_imports(self._tree.body, self._bindings)
+            _ast_imports(self.imports, self._bindings)
+        return self._bindings
 
     def plain_local(self, call: ast.Call, name: str, imports: dict[str, str]) -> bool:
         """Whether ``name``, the receiver of ``call``, is a local of the walked function
