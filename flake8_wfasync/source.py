@@ -98,10 +98,13 @@ def _parse_unchecked(cst: Any, text: str) -> cst.Module:
     else (the fixer's rewrites among them) are always checked."""
     if threading.active_count() != 1:
         return cst.parse_module(text)
+    from .node_init import parsing_inits
+
     check_node = cst.CSTNode.__post_init__
     cst.CSTNode.__post_init__ = _no_check
     try:
-        return cst.parse_module(text)
+        with parsing_inits():
+            return cst.parse_module(text)
     finally:
         cst.CSTNode.__post_init__ = check_node
 

@@ -22,7 +22,7 @@ RUNTIME = "runtime"
 # The static side's rooms, lowest first: a module imports from its own room or a lower one.
 ROOMS = (
     ("knowledge",),
-    ("", "source", "config", "atomic", "workers"),  # (the package itself and its small helpers)
+    ("", "source", "node_init", "config", "atomic", "workers"),  # (the package itself and its small helpers)
     ("analysis",),
     ("fix",),
     ("app", "__main__"),
