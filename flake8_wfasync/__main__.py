@@ -1,7 +1,5 @@
 """``python -m flake8_wfasync``: the ``wfasync`` command."""
 
-import sys
+from .app.cli import run
 
-from .app.cli import main
-
-sys.exit(main())
+run()

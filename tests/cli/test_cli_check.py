@@ -57,6 +57,19 @@ def test_findings_exit_1_grouped_with_source_and_fix(tmp_path: Path) -> None:
     assert "Found 2 blocking problems in 1 file; 2 files checked. 2 marked [*] can be rewritten" in out
 
 
+def test_every_line_reaches_a_pipe_before_the_process_leaves(tmp_path: Path) -> None:
+    # The command leaves without tearing its heap down: whatever it printed is flushed first,
+    # in every format, and the exit code is the one the run decided.
+    for i in range(300):
+        write(tmp_path, f"pkg/m{i:03}.py", BAD)
+    result = run_wfasync("check", "--isolated", "--no-cache", "--format", "json", ".", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert len(json.loads(result.stdout)["findings"]) == 600
+    text = run_wfasync("check", "--isolated", "--no-cache", "--exit-zero", ".", cwd=tmp_path)
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.count("WFA103") == 300 and "600 blocking problems in 300 files; 300 files checked." in text.stdout
+
+
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     for args in (["check", "missing.py"], ["check", "--select", "E501", "."], ["check", "--format", "xml", "."],
                  ["frobnicate"], [], ["check", "--config", "nope.toml", "."]):
