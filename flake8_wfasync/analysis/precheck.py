@@ -11,6 +11,7 @@ closer look; the walker (:mod:`flake8_wfasync.analysis.walker`) looks closer.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..config import DEFAULT_CONFIG, Config
@@ -137,22 +138,22 @@ def _pre_pass(tree: ast.AST, source: str | None, config: Config, index: ProjectV
     imports = walk.import_bindings()
     extra = config.extra_blocking
     extra_methods = {k.rpartition(".")[2] for k in extra}
-    calls = walk.calls
-    if index is not None and ast_calls_project_blocking(tree, calls, index, path):
+    if index is not None and ast_calls_project_blocking(tree, walk, index, path):
         return True
     roots = _import_roots(imports, extra, source)
-    sticky = (bool(extra) or not roots.isdisjoint(catalog.STICKY_ROOTS)
-              or any(r.startswith("mypy_boto3_") for r in roots))  # boto3 clients by annotation
+    sticky = bool(extra) or _sticky(imports.values())
     processes = _pickling(imports)
     if _scan(walk, imports, roots, extra, extra_methods, sticky, processes):
         return True
-    if index is None or getattr(index, "value_roots", None) is None:
+    if index is None or getattr(index, "value_imports", None) is None:
         return False
     # ...or where another module of the project hands one over: a constant, a factory.
-    more = _project_value_roots(tree, calls, index, path) - _seen_roots(roots, processes)
-    if not more:
+    names = _project_value_imports(tree, walk, index, path)
+    more = {q.partition(".")[0] for q in names} - _seen_roots(roots, processes)
+    more_sticky = not sticky and _sticky(names)
+    if not (more or more_sticky):
         return False
-    sticky = sticky or not more.isdisjoint(catalog.STICKY_ROOTS)
+    sticky = sticky or more_sticky
     processes = processes or not more.isdisjoint(_PROCESS_ROOTS)
     return _scan(walk, imports, roots | more, extra, extra_methods, sticky, processes)
 
@@ -165,6 +166,15 @@ def _import_roots(imports: dict[str, str], extra: dict[str, str], source: str | 
     if source is None or "open(" in source:
         roots.add("builtins")
     return roots
+
+
+def _sticky(imported: Iterable[str]) -> bool:
+    """Whether a module imports a name that may bring an instance every method of which
+    blocks (a client, an engine, a boto3 client by its ``mypy_boto3_*`` annotation): then a
+    method call on any value is a candidate. Not any name of such a package: a module that
+    imports ``sqlalchemy.Table`` or ``sqlalchemy.ext.asyncio.AsyncEngine`` holds none."""
+    sources = catalog.STICKY_SOURCES
+    return any(q in sources or q.startswith("mypy_boto3_") for q in imported)
 
 
 def _pickling(imports: dict[str, str]) -> bool:
@@ -181,31 +191,37 @@ def _seen_roots(roots: set[str], processes: bool) -> set[str]:
 
 
 def value_questions(tree: ast.Module, source: str | None, config: Config, index: ProjectView,
-                    path: str) -> tuple[list[str], frozenset[str]] | None:
+                    path: str) -> tuple[list[str], frozenset[str], bool] | None:
     """What :func:`might_block_tree` would ask ``index`` of other modules, without
     asking it (nothing is read but this file): the project names to ask
-    :meth:`~ProjectView.value_roots` of, and the roots the file has already. When every
-    answer is among those roots, the file does not need the question at all (see
-    :func:`needs_values`). None: nothing to ask."""
+    :meth:`~ProjectView.value_imports` of, the roots the file has already and whether its
+    own imports make any method call a candidate. When no answer brings more, the file does
+    not need the question at all (see :func:`needs_values`). None: nothing to ask."""
     if not isinstance(tree, ast.Module) or (source is not None and "async" not in source):
         return None
     walk = coroutine_walk(tree)
     if not walk.has_coroutines:
         return None
-    asks = _value_asks(tree, walk.calls, index, path)
+    asks = _value_asks(tree, walk, index, path)
     if not asks:
         return None
     imports = walk.import_bindings()
     roots = _import_roots(imports, config.extra_blocking, source)
-    return asks, frozenset(_seen_roots(roots, _pickling(imports)))
+    return asks, frozenset(_seen_roots(roots, _pickling(imports))), bool(config.extra_blocking) or _sticky(
+        imports.values())
 
 
-def needs_values(questions: tuple[list[str], frozenset[str]], index: ProjectView) -> bool:
-    """Whether the answers to :func:`value_questions` bring a root the file lacks: only then
-    may the values of other modules make :func:`might_block_tree` true where it was false
+def needs_values(questions: tuple[list[str], frozenset[str], bool], index: ProjectView) -> bool:
+    """Whether the answers to :func:`value_questions` bring a root the file lacks, or an
+    instance every method of which blocks to a file whose imports bring none: only then may
+    the values of other modules make :func:`might_block_tree` true where it was false
     without an index."""
-    asks, roots = questions
-    return any(not roots.issuperset(index.value_roots(q)) for q in asks)
+    asks, roots, sticky = questions
+    for q in asks:
+        names = index.value_imports(q)
+        if not roots.issuperset(n.partition(".")[0] for n in names) or (not sticky and _sticky(names)):
+            return True
+    return False
 
 
 def _scan(walk: CoroutineWalk, imports: dict[str, str], roots: set[str], extra: dict[str, str],
@@ -271,23 +287,26 @@ def _scan(walk: CoroutineWalk, imports: dict[str, str], roots: set[str], extra: 
     return False
 
 
-def _project_value_roots(tree: ast.Module, calls: list[ast.Call], index: ProjectView, path: str) -> set[str]:
-    """The top-level modules whose types the project names the module imports may hold
+def _project_value_imports(tree: ast.Module, walk: CoroutineWalk, index: ProjectView, path: str) -> set[str]:
+    """The imported names whose types the project names the module imports may hold
     (``from .config import FILES_DIRECTORY``), and the project functions its coroutines call
     may return (``get_client()``): from the ``ast`` of the modules that define them."""
     out: set[str] = set()
-    for q in _value_asks(tree, calls, index, path):
-        out |= index.value_roots(q)
+    for q in _value_asks(tree, walk, index, path):
+        out |= index.value_imports(q)
     return out
 
 
-def _value_asks(tree: ast.Module, calls: list[ast.Call], index: ProjectView, path: str) -> list[str]:
-    """The project names the module imports, and the project functions ``calls`` call
-    (``"pkg.clients.get_client()"``); nothing when it imports no project name."""
+def _value_asks(tree: ast.Module, walk: CoroutineWalk, index: ProjectView, path: str) -> list[str]:
+    """The project names the module (or a walked function) imports, and the project
+    functions the walk calls (``"pkg.clients.get_client()"``); nothing when it imports no
+    project name."""
     names = import_bindings(tree, index, path)
+    if walk.imports:
+        bind_imports(walk.imports, index.package_of(path), names)
     asks = [q for q in names.values() if index.is_project(q)]
     if asks:
-        asks += [q + "()" for q in ast_project_calls(tree, calls, index, path)]
+        asks += [q + "()" for q in ast_project_calls(tree, walk.calls, index, path, walk)]
     return asks
 
 
@@ -355,18 +374,22 @@ def ast_statements(body: list[ast.stmt]) -> list[ast.stmt]:
     return out
 
 
-def ast_calls_project_blocking(tree: ast.Module, calls: list[ast.Call], index: ProjectView, path: str) -> bool:
-    """True when one of ``calls`` names a project function that the index says blocks."""
-    return any(index.chain(q) is not None for q in ast_project_calls(tree, calls, index, path))
+def ast_calls_project_blocking(tree: ast.Module, walk: CoroutineWalk, index: ProjectView, path: str) -> bool:
+    """True when a call of the walk names a project function that the index says blocks."""
+    return any(index.chain(q) is not None for q in ast_project_calls(tree, walk.calls, index, path, walk))
 
 
-def ast_project_calls(tree: ast.Module, calls: list[ast.Call], index: ProjectView, path: str) -> list[str]:
+def ast_project_calls(tree: ast.Module, calls: list[ast.Call], index: ProjectView, path: str,
+                      walk: CoroutineWalk | None = None) -> list[str]:
     """The project names (``pkg.db.load``, ``pkg.db.Repo.fetch``) that ``calls`` call through
-    the module's imports."""
+    the module's imports; with the ``walk`` the calls come from, also through the imports
+    inside the function that holds each (``from .store import Store`` to break a cycle)."""
     names = import_bindings(tree, index, path)
     out: list[str] = []
-    if not names:
+    local = walk.local_imports if walk is not None else None
+    if not (names or local):
         return out
+    in_function: dict[int, dict[str, str]] = {}
     for call in calls:
         func, parts = _attribute_chain(call.func)
         if isinstance(func, ast.Call):  # Loader().load()
@@ -378,7 +401,16 @@ def ast_project_calls(tree: ast.Module, calls: list[ast.Call], index: ProjectVie
                 continue
         if not isinstance(func, ast.Name):
             continue
-        base = names.get(func.id)
+        bound = names
+        if local:
+            assert walk is not None
+            root = walk.root_of(call)
+            if root is not None and id(root) in local:
+                bound = in_function.get(id(root))  # type: ignore[assignment]
+                if bound is None:
+                    bound = in_function[id(root)] = dict(names)
+                    bind_imports(local[id(root)], index.package_of(path), bound)
+        base = bound.get(func.id)
         if base is None:
             continue
         q = ".".join([base, *reversed(parts)]) if parts else base
@@ -389,9 +421,15 @@ def ast_project_calls(tree: ast.Module, calls: list[ast.Call], index: ProjectVie
 
 def import_bindings(tree: ast.Module, index: ProjectView, path: str) -> dict[str, str]:
     """Module-level import bindings: local name -> qualified name (relative ones resolved)."""
-    package = index.package_of(path)
     names: dict[str, str] = {}
-    for stmt in ast_statements(tree.body):
+    bind_imports(ast_statements(tree.body), index.package_of(path), names)
+    return names
+
+
+def bind_imports(stmts: Iterable[ast.AST], package: str | None, names: dict[str, str]) -> None:
+    """Add to ``names`` what the imports among ``stmts`` bind (relative ones resolved in
+    ``package``)."""
+    for stmt in stmts:
         if isinstance(stmt, ast.Import):
             for a in stmt.names:
                 names[a.asname or a.name.partition(".")[0]] = a.name if a.asname else a.name.partition(".")[0]
@@ -405,8 +443,6 @@ def import_bindings(tree: ast.Module, index: ProjectView, path: str) -> dict[str
                     continue
             for a in stmt.names:
                 names[a.asname or a.name] = f"{mod}.{a.name}"
-    return names
-
 
 
 def relative_module_in(package: str | None, level: int, mod: str) -> str:
@@ -457,7 +493,7 @@ class CoroutineWalk:
     method to a def of its own class (``self.load()``), which the resolver takes for that def."""
 
     __slots__ = ("has_coroutines", "calls", "awaited", "imports", "own", "_tree", "_root_of", "_plain",
-                 "_module", "_classes", "_on_self", "_rebound", "_bindings")
+                 "_module", "_classes", "_on_self", "_rebound", "_bindings", "local_imports")
 
     def __init__(self, tree: ast.Module) -> None:
         coros: list[Any] = []
@@ -466,6 +502,8 @@ class CoroutineWalk:
         self.calls: list[ast.Call] = []
         self.awaited: set[int] = set()
         self.imports: list[ast.stmt] = []
+        # The imports inside each walked function, by the function's id.
+        self.local_imports: dict[int, list[ast.stmt]] = {}
         self.own: set[int] = set()
         self._tree = tree
         self._root_of: dict[int, ast.AST] = {}  # call -> the outermost walked function holding it
@@ -511,6 +549,7 @@ class CoroutineWalk:
                         self.awaited.add(id(node.value))
                 elif isinstance(node, (ast.Import, ast.ImportFrom)):
                     self.imports.append(node)
+                    self.local_imports.setdefault(id(coro), []).append(node)
             if not mine:
                 continue
             sure = self._rebound[id(coro)] = not _rebinds(nodes, coro, me)  # type: ignore[arg-type]
@@ -530,6 +569,10 @@ class CoroutineWalk:
                     for sub in classes.subclasses(cls):  # type: ignore[arg-type]
                         reach(sub.defs.get(name, []))
 
+
+    def root_of(self, call: ast.Call) -> ast.AST | None:
+        """The outermost walked function that holds ``call``."""
+        return self._root_of.get(id(call))
 
     def import_bindings(self) -> dict[str, str]:
         """Local name -> imported name, of the module's imports and of those inside the walked

@@ -40,7 +40,7 @@ from ..source import SourceParseError, ast_parse, decode_source, parse_quietly
 from ..workers import default_jobs, fork_map
 from . import guard_logic
 from .code_digest import analysis_digest
-from .precheck import ast_project_calls, coroutine_calls
+from .precheck import ast_project_calls, coroutine_walk
 from .value_sources import ValueSource
 
 if TYPE_CHECKING:
@@ -154,10 +154,10 @@ class ProjectIndex:
             self._asked_now.add(VALUE_MARK + qualname)  # its tag follows what the name holds
         return got
 
-    def value_roots(self, qualname: str, depth: int = 0) -> frozenset[str]:
-        """For the pre-check, from the ``ast`` alone (no libcst): the top-level modules the
-        module defining ``qualname`` imports, when the name may hold (or the function return)
-        a tracked instance, which can only come from one of them; else nothing."""
+    def value_imports(self, qualname: str, depth: int = 0) -> frozenset[str]:
+        """For the pre-check, from the ``ast`` alone (no libcst): the names the module
+        defining ``qualname`` imports, when the name may hold (or the function return) a
+        tracked instance, which can only come from one of them; else nothing."""
         found = self._source_of(qualname)
         if found is None:
             return frozenset()
@@ -166,10 +166,10 @@ class ProjectIndex:
         name = head.removesuffix("()")
         target = got.imports.get(name)
         if target is not None and name not in got.defined:
-            return self.value_roots(target + key[len(name):], depth + 1) if depth < 8 else frozenset()
+            return self.value_imports(target + key[len(name):], depth + 1) if depth < 8 else frozenset()
         if not got.worth(name, key):
             return frozenset()
-        return frozenset(q.partition(".")[0] for q in got.imports.values())
+        return frozenset(got.imports.values())
 
     def _source_of(self, qualname: str) -> tuple[ValueSource, str] | None:
         """The module that defines ``qualname`` (read, not parsed) and the rest of the name."""
@@ -1011,8 +1011,8 @@ def _demanded(index: ProjectIndex, path: str) -> list[str] | None:
 
 def _demand_of(tree: ast.Module, path: str, index: ProjectIndex) -> list[str] | None:
     """The project names the coroutines of a module call; None for a module without any."""
-    calls = coroutine_calls(tree)
-    return sorted(set(ast_project_calls(tree, calls, index, path))) if calls else None
+    walk = coroutine_walk(tree)
+    return sorted(set(ast_project_calls(tree, walk.calls, index, path, walk))) if walk.calls else None
 
 
 # --- the flake8 plugin's lazy index -----------------------------------------------------------

@@ -32,9 +32,9 @@ class ProjectView(Protocol):
         for ``pkg.config.FILES_DIRECTORY``, or for ``pkg.config.settings.rc_path``), or what
         the project function returns when ``qualname`` ends with ``()``; None when unknown."""
 
-    def value_roots(self, qualname: str) -> frozenset[str]:
-        """For the pre-check, without libcst: the top-level modules a value :meth:`value`
-        may find for ``qualname`` can come from (empty when it finds none)."""
+    def value_imports(self, qualname: str) -> frozenset[str]:
+        """For the pre-check, without libcst: the imported names a value :meth:`value` may
+        find for ``qualname`` can come from (empty when it finds none)."""
 
     def chain(self, qualname: str) -> Chain | None:
         """How the project function or method ``qualname`` blocks, or None."""

@@ -1034,9 +1034,9 @@ ROOT_MODULES: frozenset[str] = frozenset(
 ) | frozenset(c.split(".", 1)[0] for c in CONSTRUCTORS)
 
 
-def _method_roots() -> tuple[dict[str, frozenset[str]], frozenset[str]]:
+def _method_roots() -> dict[str, frozenset[str]]:
     """For the pre-pass: method name -> top-level modules whose constructors build an
-    instance that has it; and the modules whose instances block on any method."""
+    instance that has it."""
     type_roots: dict[str, set[str]] = {}
     for ctor, typ in CONSTRUCTORS.items():
         type_roots.setdefault(typ, set()).add(ctor.partition(".")[0])
@@ -1050,11 +1050,10 @@ def _method_roots() -> tuple[dict[str, frozenset[str]], frozenset[str]]:
                 out.setdefault(meth, set()).add(root)
     for meth in LLAMA_TWINS:
         out.setdefault(meth, set()).add("llama_index")
-    sticky = frozenset(root for typ in _ANY_METHOD for root in type_roots.get(typ, {typ.partition(".")[0]}))
-    return {k: frozenset(v) for k, v in out.items()}, sticky
+    return {k: frozenset(v) for k, v in out.items()}
 
 
-METHOD_ROOTS, STICKY_ROOTS = _method_roots()
+METHOD_ROOTS = _method_roots()
 
 
 def match_qualname(qualname: str) -> Entry | None:
@@ -1180,3 +1179,6 @@ def _sources(types: Iterable[str]) -> frozenset[str]:
 # For the pre-pass: the imported names that may bring a receiver that pickles what it is
 # handed (a process pool, a Dask cluster).
 PICKLING_SOURCES: frozenset[str] = _sources(PICKLING_RECEIVERS)
+# ...and those that may bring an instance every method of which blocks (an Engine, a boto3
+# client): ``from sqlalchemy import Table`` or ``from openai import AsyncOpenAI`` bring none.
+STICKY_SOURCES: frozenset[str] = _sources(_ANY_METHOD)

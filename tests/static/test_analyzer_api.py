@@ -181,6 +181,18 @@ def test_might_block():
     assert might_block("async def f(:\n")  # left for the analysis to report
 
 
+def test_any_method_of_any_value_is_a_candidate_only_where_a_client_can_be_had():
+    # A client every method of which blocks (an Engine, a boto3 client) comes only from
+    # names that make or annotate one: not from any name of its package.
+    call = "\n\nasync def f():\n    return make().scalars()\n"
+    for imported in ("import sqlalchemy", "from sqlalchemy import create_engine", "from sqlalchemy.orm import Session",
+                     "import boto3", "from mypy_boto3_s3 import S3Client", "from botocore.client import BaseClient"):
+        assert might_block(imported + call), imported
+    for imported in ("from sqlalchemy import Table", "from sqlalchemy.ext.asyncio import AsyncEngine",
+                     "from openai import AsyncOpenAI"):
+        assert not might_block(imported + call), imported
+
+
 def test_might_block_lets_offloads_through_only_when_something_runs_or_pickles():
     plain = ("import asyncio, functools\n"
              "async def f(loop, fn, x):\n"
