@@ -458,7 +458,10 @@ def relative_module_in(package: str | None, level: int, mod: str) -> str:
 
 # Fields that hold no call, def or import: operators and load/store contexts, which are
 # nodes too and would otherwise be a fifth of a walk.
-_LEAF_FIELDS = frozenset({"ctx", "op", "ops"})
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops",
+                          # ...and the fields that only ever hold a name, a number or a flag
+                          "id", "attr", "arg", "name", "asname", "module", "level", "kind",
+                          "type_comment", "conversion", "is_async", "simple"})
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
@@ -477,7 +480,8 @@ def ast_nodes(root: ast.AST) -> list[ast.AST]:
         t = type(node)
         names = fields_of.get(t)
         if names is None:
-            names = fields_of[t] = tuple(f for f in t._fields if f not in _LEAF_FIELDS)
+            # (A constant's value is a Python value, never a node.)
+            names = fields_of[t] = () if t is ast.Constant else tuple(f for f in t._fields if f not in _LEAF_FIELDS)
         for name in names:
             value = getattr(node, name, None)
             if type(value) is list:
@@ -532,7 +536,8 @@ class CoroutineWalk:
             mine: list[ast.Call] = []
             nodes = ast_nodes(coro)
             for node in nodes:
-                if isinstance(node, ast.Call):
+                kind = type(node)  # (a parsed tree holds no subclasses of the node types)
+                if kind is ast.Call:
                     self.calls.append(node)
                     self._root_of.setdefault(id(node), coro)
                     func = node.func
@@ -544,10 +549,10 @@ class CoroutineWalk:
                             self._on_self.setdefault(id(node), (coro, me))
                         if helpers is not None:
                             helpers.reach(node, coros)
-                elif isinstance(node, ast.Await):
-                    if isinstance(node.value, ast.Call):
+                elif kind is ast.Await:
+                    if type(node.value) is ast.Call:
                         self.awaited.add(id(node.value))
-                elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                elif kind is ast.Import or kind is ast.ImportFrom:
                     self.imports.append(node)
                     self.local_imports.setdefault(id(coro), []).append(node)
             if not mine:

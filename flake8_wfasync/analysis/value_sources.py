@@ -182,12 +182,19 @@ def _may_make_instance(fn: ast.FunctionDef) -> bool:
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 if any(w in _TYPE_NAMES or w.endswith("Client") for w in re.findall(r"\w+", node.value)):
                     return True
-    stack: list[ast.AST] = list(fn.body)
+    # A return is a statement: only the blocks of statements are walked, never an expression
+    # (where no return can be), nor a nested def or class (whose returns are their own).
+    stack: list[ast.stmt] = list(fn.body)
     while stack:
         node = stack.pop()
-        if isinstance(node, ast.Return) and node.value is not None:
-            if _may_be_instance(node.value):
+        if type(node) is ast.Return:
+            if node.value is not None and _may_be_instance(node.value):
                 return True
-        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            stack.extend(ast.iter_child_nodes(node))
+        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for field in ("body", "orelse", "finalbody"):
+                block = getattr(node, field, None)
+                if type(block) is list:
+                    stack.extend(block)
+            for part in (*getattr(node, "handlers", ()), *getattr(node, "cases", ())):
+                stack.extend(part.body)
     return False
