@@ -360,6 +360,24 @@ class AstHelpers:
                     out.append(fn)
 
 
+def all_statements(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Every statement of a block at any depth, those of functions and classes included: a
+    def, a class or a ``global`` can only be one, and a walk of the statements alone skips
+    the expressions that make up most of a tree."""
+    out: list[ast.stmt] = []
+    stack = list(body)
+    while stack:
+        stmt = stack.pop()
+        out.append(stmt)
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(stmt, field, None)
+            if type(block) is list:
+                stack.extend(block)
+        for part in (*getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())):
+            stack.extend(part.body)
+    return out
+
+
 def ast_statements(body: list[ast.stmt]) -> list[ast.stmt]:
     """The statements of a block, those under its ``if``, ``try`` and ``with`` included."""
     out: list[ast.stmt] = []

@@ -18,6 +18,7 @@ import libcst as cst
 from ..config import Config
 from ..source import ast_parse, cst_parse
 from .precheck import (
+    all_statements,
     ast_nodes,
     ast_project_calls,
     ast_statements,
@@ -180,10 +181,7 @@ def module_instances(tree: ast.Module, module: str) -> dict[str, str]:
 def _module_level_nodes(tree: ast.Module) -> list[ast.AST]:
     """The nodes of the module-level statements (not inside functions or classes), plus every
     ``global`` statement anywhere."""
-    out: list[ast.AST] = []
-    for node in ast_nodes(tree):
-        if isinstance(node, ast.Global):
-            out.append(node)
+    out: list[ast.AST] = [s for s in all_statements(tree.body) if isinstance(s, ast.Global)]
     todo: list[ast.AST] = list(tree.body)
     while todo:
         node = todo.pop()
@@ -245,7 +243,7 @@ def ast_clears(tree: ast.Module, keys: Sequence[str], config: Config, index: Pro
             classes[stmt.name] = stmt
     aliases = _ast_aliases(tree, index, path)
     defined: dict[str, int] = {}  # every def and class of the module, nested ones too
-    for node in ast_nodes(tree):
+    for node in all_statements(tree.body):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             defined[node.name] = defined.get(node.name, 0) + 1
     probe_calls: list[ast.stmt] = []
