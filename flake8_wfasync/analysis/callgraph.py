@@ -42,7 +42,6 @@ from ..knowledge.findings import Chain
 from ..knowledge.rules import RULES, SITE_CODES
 from . import guards, guard_logic
 from .context import FunctionContext, RawFinding
-from .positions import Positions
 from .resolve import INSTANCE, ClassInfo, LocalDef, Scope, StraightLine, bind_params, collect_bindings, resolve_expr
 
 if TYPE_CHECKING:
@@ -201,7 +200,6 @@ class ModuleGraph:
         self.fallbacks: set[int] = set()
         # The scope each coroutine call was made in: its arguments are read there.
         self.scopes: dict[int, Scope | None] = {}
-        self._positions: Positions | None = None
         self._init_attrs: dict[int, dict[str, str]] = {}
         self._init_sigs: dict[int, dict[str, Any] | None] = {}
         # (node, with other modules' functions) -> its ways to block (see _paths).
@@ -707,9 +705,7 @@ class ModuleGraph:
         node.external_rebound += [frozenset()] * (len(node.externals) - len(node.external_rebound))
 
     def _pos(self, node: cst.CSTNode, owner: Owner) -> tuple[int, int, int, int]:
-        if self._positions is None:
-            self._positions = Positions(self.an.module, self.an.tree)
-        return self._positions.of(node, owner)
+        return self.an.positions().of(node, owner)
 
     def _link(self, with_ext: bool = True) -> None:
         """Shortest chains: a reverse breadth-first search from the helpers that block

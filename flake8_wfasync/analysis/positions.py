@@ -2,7 +2,8 @@
 
 libcst's PositionProvider costs more than the parse itself; the ``ast`` tree is cheap (flake8
 hands it over for free) and knows every call's position. Only the definitions that hold
-findings are matched up.
+findings are matched up. Where no tree is at hand but the scan noted where each definition
+lies (:func:`def_spans`), only the definitions that hold findings are parsed with ``ast``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import dataclasses
 
 import libcst as cst
 
+from ..source import parse_quietly, source_lines
+from .def_spans import DefSpan, walk_defs
 from .nodes import child_nodes
 from .resolve import iter_statements
 
@@ -53,11 +56,17 @@ class Positions:
     PositionProvider (exact but slow) takes over for the module.
     """
 
-    def __init__(self, module: cst.Module, tree: ast.Module) -> None:
+    def __init__(self, module: cst.Module, tree: ast.Module | None, text: str | None = None,
+                 spans: list[DefSpan] | None = None) -> None:
+        """``tree``: the ``ast`` tree of the module's source; or None, with that ``text`` and
+        the :func:`def_spans` of its tree, to parse only the definitions asked about."""
         self.module = module
-        self.tree = tree
+        self._tree = tree
+        self._text = text
+        self._spans = spans if tree is None and text is not None else None
+        self._lines: list[str] | None = None
         self._cst_defs: dict[int, int] | None = None
-        self._ast_defs: list[ast.AST] | None = None
+        self._ast_defs: list[ast.AST | None] | None = None
         self._calls: dict[int, tuple[dict[int, int], list[ast.Call]] | None] = {}
         self._exact: dict | None = None
 
@@ -80,9 +89,18 @@ class Positions:
             pass
         return self._exact_span(node)
 
+    @property
+    def tree(self) -> ast.Module:
+        """The whole ``ast`` tree (parsed now if only spans were given)."""
+        if self._tree is None:
+            assert self._text is not None
+            self._tree = parse_quietly(self._text, "<module>")
+            self._spans = None
+            self._cst_defs = None
+        return self._tree
+
     def _defs(self) -> None:
         cst_defs: dict[int, int] = {}
-        ast_defs: list[ast.AST] = []
 
         def walk_cst(stmts) -> None:
             for stmt in iter_statements(stmts):
@@ -92,25 +110,12 @@ class Positions:
                 elif type(stmt) is cst.ClassDef:
                     walk_cst(stmt.body.body)
 
-        def walk_ast(stmts) -> None:
-            for stmt in stmts:
-                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    ast_defs.append(stmt)
-                    walk_ast(stmt.body)
-                    continue
-                if isinstance(stmt, ast.ClassDef):
-                    walk_ast(stmt.body)
-                    continue
-                walk_ast(getattr(stmt, "body", ()) if isinstance(getattr(stmt, "body", None), list) else ())
-                for h in getattr(stmt, "handlers", ()):
-                    walk_ast(h.body)
-                for case in getattr(stmt, "cases", ()):
-                    walk_ast(case.body)
-                walk_ast(getattr(stmt, "orelse", ()) or ())
-                walk_ast(getattr(stmt, "finalbody", ()) or ())
-
         walk_cst(self.module.body)
-        walk_ast(self.tree.body)
+        if self._spans is not None and len(self._spans) == len(cst_defs):
+            ast_defs: list[ast.AST | None] = [None] * len(self._spans)  # parsed when asked for
+        else:
+            ast_defs = []
+            walk_defs(self.tree.body, ast_defs)  # type: ignore[arg-type]
         self._cst_defs, self._ast_defs = cst_defs, ast_defs
 
     def _ast_def(self, node: cst.FunctionDef) -> ast.AST | None:
@@ -120,7 +125,38 @@ class Positions:
         if len(self._cst_defs) != len(self._ast_defs):
             return None
         i = self._cst_defs.get(id(node))
-        return None if i is None else self._ast_defs[i]
+        if i is None:
+            return None
+        found = self._ast_defs[i]
+        if found is None:
+            found = self._ast_defs[i] = self._parse_def(i)
+        return found
+
+    def _parse_def(self, i: int) -> ast.AST | None:
+        """The ``ast`` of the ``i``-th definition alone, at its place in the file; the whole
+        tree when its lines do not parse by themselves."""
+        assert self._spans is not None and self._text is not None
+        line, col, last = self._spans[i]
+        if self._lines is None:
+            self._lines = source_lines(self._text)
+        lines = self._lines[line - 1:last]
+        # An indented def parses as the block of an ``if``: its columns stay what they are.
+        head = "if 1:\n" if col else ""
+        try:
+            got = parse_quietly(head + "\n".join(lines) + "\n", "<def>").body[0]
+            if col:
+                got = got.body[0]  # type: ignore[attr-defined]
+        except (SyntaxError, ValueError, RecursionError, MemoryError, IndexError):
+            got = None
+        if isinstance(got, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            ast.increment_lineno(got, line - 2 if col else line - 1)
+            if got.lineno == line and got.col_offset == col:
+                return got
+        # The lines said something else: the whole tree, for every def.
+        self._spans = None
+        self._defs()
+        assert self._cst_defs is not None and self._ast_defs is not None
+        return self._ast_defs[i] if len(self._ast_defs) == len(self._cst_defs) else None
 
     def _calls_in(self, owner: cst.FunctionDef | None):
         key = id(owner)
@@ -128,7 +164,7 @@ class Positions:
             return self._calls[key]
         result = None
         if owner is None:
-            cst_root, ast_root = self.module, self.tree
+            cst_root, ast_root = self.module, self.tree  # (module level: the whole tree)
         else:
             cst_root, ast_root = owner, self._ast_def(owner)
         if ast_root is not None:

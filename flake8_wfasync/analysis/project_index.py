@@ -54,19 +54,31 @@ __all__ = ["ProjectIndex", "build_project_index", "lazy_index_for", "module_name
 _FORMAT = 2
 
 
-def module_name_for(path: str) -> str:
+def module_name_for(path: str, packages: dict[str, list[str]] | None = None) -> str:
     """``pkg/sub/db.py`` -> ``pkg.sub.db`` when ``pkg`` and ``sub`` hold an ``__init__.py``;
-    a file in a folder without one is a top-level module named by its stem."""
+    a file in a folder without one is a top-level module named by its stem. ``packages``:
+    folder -> its package's parts, kept by a caller naming many files of the same folders."""
     path = os.path.abspath(path)
     folder, name = os.path.split(path)
     stem = name.removesuffix(".py")
     parts = [] if stem == "__init__" else [stem]
+    package = packages.get(folder) if packages is not None else None
+    if package is None:
+        package = _package_parts(folder)
+        if packages is not None:
+            packages[folder] = package
+    parts[:0] = package
+    return ".".join(parts) if parts else stem
+
+
+def _package_parts(folder: str) -> list[str]:
+    parts: list[str] = []
     while os.path.isfile(os.path.join(folder, "__init__.py")):
         folder, pkg = os.path.split(folder)
         parts.insert(0, pkg)
         if not pkg:
             break
-    return ".".join(parts) if parts else stem
+    return parts
 
 
 class ProjectIndex:
@@ -667,10 +679,11 @@ class ProjectIndex:
         parses the files anyway hands over what they call (:meth:`record`, or
         :meth:`scanned` for both steps), then calls :meth:`finish`."""
         modules: dict[str, str] = {}
+        packages: dict[str, list[str]] = {}
         for f in files:
             shown = str(f)
             if shown.endswith(".py"):
-                modules.setdefault(module_name_for(shown), shown)
+                modules.setdefault(module_name_for(shown, packages), shown)
         index = cls(modules, config)
         index._building = True
         index._store = _SummaryStore.open(cache_dir, config)

@@ -30,6 +30,7 @@ from .arguments import LITERAL_CONDITIONS, PREFIX_TESTS, STAR, argument, literal
 from .callgraph import ModuleGraph, Owner, lazy_kind
 from .context import FunctionContext, RawFinding
 from .nodes import NODE_TYPES
+from .def_spans import DefSpan
 from .positions import Positions
 from .precheck import NESTED_LOOP_RUNNERS, OFFLOADS, might_block_tree, sync_twin
 from .resolve import (
@@ -100,13 +101,15 @@ def analyze_text(
 def analyze_module(
     module: cst.Module, path: str = "<string>", config: Config = DEFAULT_CONFIG,
     index: ProjectView | None = None, tree: ast.Module | None = None, text: str | None = None,
+    spans: list[DefSpan] | None = None,
 ) -> list[Finding]:
     """Findings for a parsed module; ``Finding.node`` is a node of this very module object.
 
     ``tree``: the ``ast`` tree of the very source the module was parsed from, when the caller
-    has it; else ``text``, that source, which is parsed only if a finding needs a position;
-    else the module is printed and parsed."""
-    return Walker(module, tree, path, config, index=index, text=text).run()
+    has it; else ``text``, that source, which is parsed only if a finding needs a position
+    (with ``spans``, the :func:`~.positions.def_spans` of its tree, only the defs that hold
+    findings are); else the module is printed and parsed."""
+    return Walker(module, tree, path, config, index=index, text=text, spans=spans).run()
 
 
 def blocking_calls_on_line(source: str, lineno: int, path: str = "<string>") -> list[Finding]:
@@ -283,11 +286,14 @@ class Walker:
     :meth:`never_awaits`."""
 
     def __init__(self, module: cst.Module, tree: ast.Module | None, path: str, config: Config,
-                 line_mode: bool = False, index: ProjectView | None = None, text: str | None = None) -> None:
+                 line_mode: bool = False, index: ProjectView | None = None, text: str | None = None,
+                 spans: list[DefSpan] | None = None) -> None:
         self.module = module
         self.index = index
         self._tree = tree
         self._source = text
+        self._spans = spans
+        self._positions: Positions | None = None
         self.path = path
         self.config = config
         self.line_mode = line_mode
@@ -314,6 +320,16 @@ class Walker:
                     raise SourceParseError(self.path, 1, 0, "too deeply nested for libcst to print") from None
             self._tree = ast_parse(text, self.path)
         return self._tree
+
+    def positions(self) -> Positions:
+        """Where the module's nodes are: from its ``ast`` tree, or, when the scan noted where
+        its defs lie, from the defs that hold findings alone."""
+        if self._positions is None:
+            if self._tree is None and self._source is not None and self._spans is not None:
+                self._positions = Positions(self.module, None, self._source, self._spans)
+            else:
+                self._positions = Positions(self.module, self.tree)
+        return self._positions
 
     # -- structure -----------------------------------------------------------------------------
 
@@ -840,7 +856,7 @@ class Walker:
     # -- positions -----------------------------------------------------------------------------
 
     def _finish(self, raws: list[RawFinding]) -> list[Finding]:
-        pos = Positions(self.module, self.tree)
+        pos = self.positions()
         config = self.config
         out: list[Finding] = []
         for r in raws:

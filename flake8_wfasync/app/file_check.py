@@ -61,6 +61,7 @@ class FileJob:
     module: Any = None  # its libcst module, when a worker parsed it ahead
     values: Any = None  # what other modules may ask of it (ValueSource), learnt by the scan
     questions: Any = None  # what the pre-check would ask of other modules (value_questions)
+    spans: Any = None  # where its defs lie (positions.def_spans), when the scan let it through
 
 
 # The outcome of a file the pre-check clears.
@@ -124,7 +125,10 @@ def analyse_job(job: FileJob, config: Config, index: ProjectIndex | None) -> dic
         if index is not None:
             index.watch()
         try:
-            findings = analyze_module(module, path, config, index, tree=tree, text=text)
+            # (Positions come from the ast of the text the module was parsed from: the defs
+            # that hold findings are parsed alone when the scan said where each lies.)
+            findings = analyze_module(module, path, config, index, tree=tree, text=text,
+                                      spans=job.spans if tree is None else None)
         finally:
             late = index.watched(path) if index is not None else None
     except SourceParseError as exc:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..analysis.def_spans import def_spans
 from ..analysis.precheck import might_block_tree, needs_values, value_questions
 from ..analysis.project_index import ProjectIndex, build_project_index, warn_no_index
 from ..config import Config, analysis_config
@@ -238,6 +239,7 @@ def _scan(shown: str, config: Config, index: ProjectIndex) -> FileJob | None:
             job.pre = None
         if job.pre:
             job.tree = tree
+            job.spans = def_spans(tree)
     return job
 
 
