@@ -141,7 +141,7 @@ def _pre_pass(tree: ast.AST, source: str | None, config: Config, index: ProjectV
     if index is not None and ast_calls_project_blocking(tree, walk, index, path):
         return True
     roots = _import_roots(imports, extra, source)
-    sticky = bool(extra) or _sticky(imports.values())
+    sticky = _own_sticky(imports, config)
     processes = _pickling(imports)
     if _scan(walk, imports, roots, extra, extra_methods, sticky, processes):
         return True
@@ -177,6 +177,12 @@ def _sticky(imported: Iterable[str]) -> bool:
     return any(q in sources or q.startswith("mypy_boto3_") for q in imported)
 
 
+def _own_sticky(imports: dict[str, str], config: Config) -> bool:
+    """Whether, by the module's own imports and the settings, a method call on any value is
+    a candidate (a configured name may be any method of anything)."""
+    return bool(config.extra_blocking) or _sticky(imports.values())
+
+
 def _pickling(imports: dict[str, str]) -> bool:
     """Whether the module imports a name that may bring a pool that pickles what it is
     handed (a process pool, a Dask cluster): not any name of the same package
@@ -207,8 +213,7 @@ def value_questions(tree: ast.Module, source: str | None, config: Config, index:
         return None
     imports = walk.import_bindings()
     roots = _import_roots(imports, config.extra_blocking, source)
-    return asks, frozenset(_seen_roots(roots, _pickling(imports))), bool(config.extra_blocking) or _sticky(
-        imports.values())
+    return asks, frozenset(_seen_roots(roots, _pickling(imports))), _own_sticky(imports, config)
 
 
 def needs_values(questions: tuple[list[str], frozenset[str], bool], index: ProjectView) -> bool:
@@ -360,15 +365,21 @@ class AstHelpers:
                     out.append(fn)
 
 
-def all_statements(body: list[ast.stmt]) -> list[ast.stmt]:
-    """Every statement of a block at any depth, those of functions and classes included: a
-    def, a class or a ``global`` can only be one, and a walk of the statements alone skips
-    the expressions that make up most of a tree."""
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def all_statements(body: list[ast.stmt], into_defs: bool = True) -> list[ast.stmt]:
+    """Every statement of a block at any depth, those of functions and classes included (not
+    without ``into_defs``: then a nested def or class is one statement): a def, a class, a
+    ``global`` or a ``return`` can only be one, and a walk of the statements alone skips the
+    expressions that make up most of a tree."""
     out: list[ast.stmt] = []
     stack = list(body)
     while stack:
         stmt = stack.pop()
         out.append(stmt)
+        if not into_defs and isinstance(stmt, _SCOPES):
+            continue
         for field in ("body", "orelse", "finalbody"):
             block = getattr(stmt, field, None)
             if type(block) is list:

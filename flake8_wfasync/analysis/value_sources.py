@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..knowledge import catalog
 from ..source import SourceParseError, ast_parse, decode_source
-from .precheck import ast_statements, import_bindings
+from .precheck import all_statements, ast_statements, import_bindings
 
 if TYPE_CHECKING:
     from .project_view import ProjectView
@@ -182,19 +182,6 @@ def _may_make_instance(fn: ast.FunctionDef) -> bool:
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 if any(w in _TYPE_NAMES or w.endswith("Client") for w in re.findall(r"\w+", node.value)):
                     return True
-    # A return is a statement: only the blocks of statements are walked, never an expression
-    # (where no return can be), nor a nested def or class (whose returns are their own).
-    stack: list[ast.stmt] = list(fn.body)
-    while stack:
-        node = stack.pop()
-        if type(node) is ast.Return:
-            if node.value is not None and _may_be_instance(node.value):
-                return True
-        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            for field in ("body", "orelse", "finalbody"):
-                block = getattr(node, field, None)
-                if type(block) is list:
-                    stack.extend(block)
-            for part in (*getattr(node, "handlers", ()), *getattr(node, "cases", ())):
-                stack.extend(part.body)
-    return False
+    # (The returns of a nested def or class are their own.)
+    return any(type(node) is ast.Return and node.value is not None and _may_be_instance(node.value)
+               for node in all_statements(fn.body, into_defs=False))
